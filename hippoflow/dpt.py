@@ -66,40 +66,89 @@ def load_object(path) -> dict:
     return obj
 
 
-def save_streamed_array(
-    path,
-    key: str,
-    length: int,
-    dtype,
-    fill: Callable[[h5py.Dataset], None],
-    data: Mapping,
-    args: Mapping,
-    dirs: list,
-) -> None:
-    """Write a DPT object whose array ``key`` is filled slice by slice (bounded memory).
+class StreamedObject:
+    """A DPT object whose big array is written slice by slice (bounded memory).
 
-    The object is first dumped by hickle with an empty placeholder array, then the
-    placeholder's dataset is replaced by a full-length one (same hickle attributes) that
-    ``fill(dataset)`` writes into.  The result loads with plain ``hickle.load``.
+    The object is first dumped by hickle with an empty placeholder for ``key``; the
+    placeholder's dataset is then replaced by a full-length one carrying the same hickle
+    attributes, which callers fill through ``dataset``.  ``commit()`` renames the temporary
+    file into place; leaving the ``with`` block without commit removes it, so a failed job
+    never leaves a complete-looking file.  The result loads with plain ``hickle.load``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    content = dict(data)
-    content[key] = np.zeros(0, dtype=dtype)
-    content["args"] = dict(args)
-    content["dirs"] = [str(d) for d in dirs]
-    tmp = _tmp_path(path)
+
+    def __init__(self, path, key, length, dtype, data: Mapping, args: Mapping, dirs: list):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = _tmp_path(self.path)
+        content = dict(data)
+        content[key] = np.zeros(0, dtype=dtype)
+        content["args"] = dict(args)
+        content["dirs"] = [str(d) for d in dirs]
+        hickle.dump(content, str(self.tmp), mode="w")
+        self.h5 = h5py.File(self.tmp, "r+")
+        name = f'data/"{key}"'
+        attrs = dict(self.h5[name].attrs)
+        del self.h5[name]
+        chunk = min(max(length, 1), 1 << 18)
+        self.dataset = self.h5.create_dataset(name, shape=(length,), dtype=dtype, chunks=(chunk,))
+        for attr, value in attrs.items():
+            self.dataset.attrs[attr] = value
+        self.committed = False
+
+    def set_value(self, *keys: str, value) -> None:
+        """Overwrite a scalar stored under nested dict keys, e.g. ('analogInfo', 'MaxVal')."""
+        name = "data/" + "/".join(f'"{k}"' for k in keys)
+        self.h5[name][()] = value
+
+    def commit(self) -> None:
+        self.h5.close()
+        os.replace(self.tmp, self.path)
+        self.committed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if not self.committed:
+            try:
+                self.h5.close()
+            finally:
+                self.tmp.unlink(missing_ok=True)
+        return False
+
+
+def save_streamed_array(path, key, length, dtype, fill: Callable, data, args, dirs) -> None:
+    """Write a DPT object whose array ``key`` is filled by ``fill(dataset)``."""
+    with StreamedObject(path, key, length, dtype, data, args, dirs) as obj:
+        fill(obj.dataset)
+        obj.commit()
+
+
+def open_array(path, key: str = "data") -> h5py.Dataset:
+    """The dataset of a DPT object's array, for slice-by-slice reading (caller closes .file)."""
+    from hippoflow.errors import InputError
+
     try:
-        hickle.dump(content, str(tmp), mode="w")
-        with h5py.File(tmp, "r+") as h5:
-            name = f'data/"{key}"'
-            attrs = dict(h5[name].attrs)
-            del h5[name]
-            chunk = min(max(length, 1), 1 << 18)
-            dset = h5.create_dataset(name, shape=(length,), dtype=dtype, chunks=(chunk,))
-            for attr, value in attrs.items():
-                dset.attrs[attr] = value
-            fill(dset)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        h5 = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputError(f"{path}: not a readable HDF5/hickle file ({exc})") from exc
+    name = f'data/"{key}"'
+    if name not in h5:
+        h5.close()
+        raise InputError(f"{path}: DPT object has no '{key}' array")
+    return h5[name]
+
+
+def read_flat_dict(path, key: str) -> dict:
+    """A flat dict of scalars and strings stored in a DPT object (without loading its arrays)."""
+    out = {}
+    with h5py.File(path, "r") as h5:
+        group = h5[f'data/"{key}"']
+        for name, item in group.items():
+            value = item[()]
+            if "str_type" in item.attrs:
+                value = np.asarray(value).tobytes().decode("utf-8")
+            elif isinstance(value, np.generic):
+                value = value.item()
+            out[name.strip('"')] = value
+    return out

@@ -349,3 +349,34 @@ def lowpass(n, read, fs, resample_rate=1000, order=8, band=(1, 150), chunk=CHUNK
         chunk=chunk,
     )
     return out
+
+
+def stream_extremes(n, read, chunk=CHUNK) -> tuple[float, float]:
+    lo, hi = np.inf, -np.inf
+    for s in range(0, n, chunk):
+        x = read(s, min(n, s + chunk))
+        lo, hi = min(lo, float(x.min())), max(hi, float(x.max()))
+    return lo, hi
+
+
+def derived_info(raw_info: dict, data, rate, band, order, kind: str) -> dict:
+    """analogInfo of a filtered channel (``kind`` 'lfp' or 'hp' replaces 'raw' in ProbeInfo).
+
+    Corners are in Hz (PyHipp multiplied the LFP corners by the resample rate: a bug).
+    """
+    info = dict(raw_info)
+    info.update(
+        SampleRate=float(rate),
+        HighFreqCorner=float(band[0]),
+        HighFreqOrder=int(order),
+        HighFilterType="butter",
+        LowFreqCorner=float(band[1]),
+        LowFreqOrder=int(order),
+        LowFilterType="butter",
+        ProbeInfo=str(raw_info.get("ProbeInfo", "raw")).replace("raw", kind),
+    )
+    if data is not None:
+        info.update(
+            NumberSamples=int(data.size), MinVal=float(data.min()), MaxVal=float(data.max())
+        )
+    return info

@@ -1,0 +1,56 @@
+# hippoflow: `make demo` and `make test` set up everything on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := demo/data
+CORES ?= 2
+
+.PHONY: demo test bench lint format dag clean system-deps
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -r requirements.txt -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+# Debian packages the workflow's tools use (graphviz for --dag pictures), when running as root
+system-deps:
+	@if ! command -v dot >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
+	  else echo "graphviz (dot) missing: install it to draw the DAG"; fi; \
+	fi
+
+$(DEMO)/.generated: $(STAMP) hippoflow/generate.py
+	$(BIN)/python -m hippoflow.generate --out $(DEMO) --channels 8 --seconds 60 --sessions 2
+	touch $@
+
+demo: $(STAMP) system-deps $(DEMO)/.generated
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --config data_root=$(DEMO)
+	@echo "Demo outputs are under $(DEMO)/ (logs in logs/)."
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest tests -q
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint --config data_root=$(DEMO)
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/snakefmt Snakefile rules
+
+dag: $(STAMP) system-deps
+	$(BIN)/snakemake --dag --config data_root=$(DEMO) | dot -Tsvg > dag.svg
+	@echo "wrote dag.svg"
+
+clean:
+	rm -rf demo logs benchmarks/runs .snakemake dag.svg report.html

@@ -1,0 +1,166 @@
+# Shared helpers: config validation, discovery of the raw tree, path and hash helpers.
+import os
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from hippoflow import discover as _discover
+from hippoflow.dpt import hkl_name
+
+validate(config, schema="../config/schema/config.schema.yaml")
+
+DATA_ROOT = str(config["data_root"])
+OUTPUT_ROOT = str(config.get("output_root") or DATA_ROOT)
+
+
+wildcard_constraints:
+    subject=_discover.SUBJECT_RE,
+    day=_discover.DAY_RE,
+    session=_discover.SESSION_RE,
+    array=_discover.ARRAY_RE,
+    channel=_discover.CHANNEL_RE,
+
+
+# PyHipp argument dicts in PyHipp's argument order (the order enters the file-name hash)
+RAW_ARGS = {}
+LFP_ARGS = {
+    "ResampleRate": config["lfp"]["ResampleRate"],
+    "LFPOrder": config["lfp"]["LFPOrder"],
+    "LowPassFrequency": list(config["lfp"]["LowPassFrequency"]),
+}
+HIGHPASS_ARGS = {
+    "HighOrder": config["highpass"]["HighOrder"],
+    "HighPassFrequency": list(config["highpass"]["HighPassFrequency"]),
+}
+
+
+def hkl(base, args):
+    """DataProcessingTools file name, e.g. hkl('rpllfp', LFP_ARGS) -> 'rpllfp_6eca.hkl'."""
+    return hkl_name(base, args)
+
+
+def raw(path):
+    return os.path.join(DATA_ROOT, path)
+
+
+def out(path):
+    return os.path.join(OUTPUT_ROOT, path)
+
+
+SESSION_DIR = "{subject}/{day}/{session}"
+CHANNEL_DIR = f"{SESSION_DIR}/array{{array}}/channel{{channel}}"
+
+
+def _selection(key):
+    value = config.get(key, "all")
+    return (
+        value
+        if value == "all"
+        else [str(v) if key != "channels" else int(v) for v in value]
+    )
+
+
+ALL_SESSIONS = _discover.discover(
+    DATA_ROOT, _selection("subjects"), _selection("days"), _selection("channels")
+)
+SESSION_INFO = {s.key: s for s in ALL_SESSIONS}
+SESSIONS = {}
+for _s in ALL_SESSIONS:
+    SESSIONS.setdefault((_s.subject, _s.day), []).append(_s.name)
+CHANNELS = {s.key: s.channels for s in ALL_SESSIONS}
+NS5 = {s.key: [str(p) for p in s.ns5] for s in ALL_SESSIONS}
+NEV = {s.key: [str(p) for p in s.nev] for s in ALL_SESSIONS}
+PROBLEMS = {(s.key, k): msg for s in ALL_SESSIONS for k, msg in s.problems.items()}
+for _s in ALL_SESSIONS:
+    if len(_s.nev) > 1:
+        PROBLEMS[(_s.key, "nev_count")] = (
+            f"{_s.path}: expected one .nev per session, found {len(_s.nev)}: "
+            + ", ".join(p.name for p in _s.nev)
+        )
+if not ALL_SESSIONS:
+    logger.warning(
+        f"hippoflow: no sessions found under {DATA_ROOT} for the selected subjects/days"
+    )
+
+
+def session_of(wildcards):
+    return SESSION_INFO[(wildcards.subject, wildcards.day, wildcards.session)]
+
+
+def mem_for(paths, factor=1.0, base=300):
+    """Memory (MB) for a job: base + factor x total input size."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    size = sum(os.path.getsize(p) for p in paths if os.path.exists(p))
+    return int(base + factor * size / 1e6)
+
+
+def runtime_for(paths, minutes_per_gb=5.0, base=10):
+    """Runtime (minutes) for a job from its input size."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    size = sum(os.path.getsize(p) for p in paths if os.path.exists(p))
+    return int(base + minutes_per_gb * size / 1e9)
+
+
+# Each rule file registers a function returning its targets for `rule all`.
+TARGET_FUNCTIONS = []
+
+
+def all_targets():
+    targets = []
+    for fn in TARGET_FUNCTIONS:
+        targets.extend(fn())
+    return targets
+
+
+def problem_targets():
+    """Bad inputs found at parse time: each becomes a job that fails with its message."""
+    return [
+        out(f"{s[0]}/{s[1]}/{s[2]}/.hippoflow-problem-{key}") for (s, key) in PROBLEMS
+    ]
+
+
+TARGET_FUNCTIONS.append(problem_targets)
+
+
+# ---- Ripple (rules/ripple.smk)
+RAW_NAME = hkl("rplraw", RAW_ARGS)
+LFP_NAME = hkl("rpllfp", LFP_ARGS)
+HIGHPASS_NAME = hkl("rplhighpass", HIGHPASS_ARGS)
+
+
+def neural_sessions():
+    """Sessions whose single .ns5 header was read: they get split/filter jobs."""
+    return [s for s in ALL_SESSIONS if s.channels]
+
+
+def ripple_targets():
+    targets = []
+    for s in ALL_SESSIONS:
+        if len(s.nev) == 1:
+            targets.append(out(f"{s.rel}/{hkl('rplparallel', {})}"))
+        for array, channel in s.channels:
+            base = out(f"{s.rel}/array{array}/channel{channel}/")
+            targets += [base + LFP_NAME, base + HIGHPASS_NAME]
+    return targets
+
+
+TARGET_FUNCTIONS.append(ripple_targets)
+
+
+def single_nev(wildcards):
+    return NEV[(wildcards.subject, wildcards.day, wildcards.session)][:1]
+
+
+def sibling_ns5(wildcards):
+    """The session's .ns5, when there is exactly one (its spec version is checked)."""
+    ns5 = NS5[(wildcards.subject, wildcards.day, wildcards.session)]
+    return ns5 if len(ns5) == 1 else []
+
+
+# One split rule per distinct channel set (normally one for the whole dataset), since a session's
+# split writes every selected channel in one streaming pass, so its outputs are listed here.
+_CHANNEL_SETS = {}
+for _s in neural_sessions():
+    _CHANNEL_SETS.setdefault(tuple(_s.channels), []).append(_s.rel)

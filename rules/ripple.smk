@@ -1,0 +1,98 @@
+# Ripple steps: parallel-port markers, split into channels, LFP and high-pass.
+
+
+rule rplparallel:
+    input:
+        nev=single_nev,
+        ns5=sibling_ns5,
+    output:
+        out(f"{SESSION_DIR}/{hkl('rplparallel', {})}"),
+    log:
+        "logs/rplparallel/{subject}/{day}/{session}.log",
+    benchmark:
+        "benchmarks/runs/rplparallel/{subject}/{day}/{session}.tsv"
+    conda:
+        "../envs/hippoflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: mem_for(input.nev, factor=20) * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    params:
+        args={},
+    script:
+        "../scripts/rplparallel.py"
+
+
+for _i, (_chans, _rels) in enumerate(_CHANNEL_SETS.items()):
+
+    rule:
+        name:
+            "rplsplit" if _i == 0 else f"rplsplit_{_i + 1}"
+        input:
+            ns5=lambda wc: NS5[tuple(wc.sp.split("/"))],
+            nev=lambda wc: NEV[tuple(wc.sp.split("/"))][:1],
+        output:
+            [out(f"{{sp}}/array{a}/channel{c}/{RAW_NAME}") for a, c in _chans],
+        log:
+            "logs/rplsplit/{sp}.log",
+        benchmark:
+            "benchmarks/runs/rplsplit/{sp}.tsv"
+        wildcard_constraints:
+            sp=(
+                "|".join(_rels)
+                if len(_CHANNEL_SETS) > 1
+                else f"{_discover.SUBJECT_RE}/{_discover.DAY_RE}/{_discover.SESSION_RE}"
+            ),
+        conda:
+            "../envs/hippoflow.yaml"
+        threads: 1
+        resources:
+            mem_mb=lambda wc, attempt: 1000 * attempt,
+            runtime=lambda wc, input, attempt: runtime_for(input.ns5, 3) * attempt,
+        params:
+            channels=[int(c) for _, c in _chans],
+            args=RAW_ARGS,
+        script:
+            "../scripts/rplsplit.py"
+
+
+rule rpllfp:
+    input:
+        raw=out(f"{CHANNEL_DIR}/{RAW_NAME}"),
+    output:
+        out(f"{CHANNEL_DIR}/{LFP_NAME}"),
+    log:
+        "logs/rpllfp/{subject}/{day}/{session}/{array}/{channel}.log",
+    benchmark:
+        "benchmarks/runs/rpllfp/{subject}/{day}/{session}/{array}/{channel}.tsv"
+    conda:
+        "../envs/hippoflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: mem_for(input.raw, factor=0.3) * attempt,
+        runtime=lambda wc, input, attempt: runtime_for(input.raw, 5) * attempt,
+    params:
+        args=LFP_ARGS,
+    script:
+        "../scripts/rpllfp.py"
+
+
+rule rplhighpass:
+    input:
+        raw=out(f"{CHANNEL_DIR}/{RAW_NAME}"),
+    output:
+        out(f"{CHANNEL_DIR}/{HIGHPASS_NAME}"),
+    log:
+        "logs/rplhighpass/{subject}/{day}/{session}/{array}/{channel}.log",
+    benchmark:
+        "benchmarks/runs/rplhighpass/{subject}/{day}/{session}/{array}/{channel}.tsv"
+    conda:
+        "../envs/hippoflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: mem_for(input.raw, factor=0.2) * attempt,
+        runtime=lambda wc, input, attempt: runtime_for(input.raw, 10) * attempt,
+    params:
+        args=HIGHPASS_ARGS,
+    script:
+        "../scripts/rplhighpass.py"
