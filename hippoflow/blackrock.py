@@ -189,7 +189,18 @@ def nsx_data_blocks(header: NsxHeader) -> list[DataBlock]:
             start = pos + 9
             end = start + 2 * n_ch * n_samples
             if end > size:
-                have = (size - start) // (2 * n_ch) if n_ch else 0
+                avail = size - start
+                if (
+                    len(blocks) == 0
+                    and n_samples
+                    and avail % (2 * n_samples) == 0
+                    and avail // (2 * n_samples) < n_ch
+                ):
+                    raise InputError(
+                        f"{path}: the header lists {n_ch} channels but the data block holds "
+                        f"{n_samples} samples of only {avail // (2 * n_samples)} channels"
+                    )
+                have = avail // (2 * n_ch) if n_ch else 0
                 raise InputError(
                     f"{path}: truncated: data block {len(blocks) + 1} at byte {pos} declares "
                     f"{n_samples} samples x {n_ch} channels but the file holds only {have} "

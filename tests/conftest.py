@@ -1,0 +1,65 @@
+"""Shared fixtures: the repository, synthetic trees, and running the real snakemake."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def digests(root: Path) -> dict[str, str]:
+    """SHA-256 of every raw file (.nev, .ns5, .edf, .asc, .txt) under root."""
+    out = {}
+    for p in sorted(Path(root).rglob("*")):
+        if p.is_file() and p.suffix in {".nev", ".ns5", ".edf", ".asc", ".txt"}:
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def run_snakemake(workdir: Path, *args, config: dict | None = None, check=True, timeout=900):
+    """Run the real snakemake command on the repository's Snakefile in ``workdir``."""
+    cmd = [
+        str(BIN / "snakemake"),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(REPO / "config" / "config.yaml"),
+    ]
+    if config:
+        cmd += ["--config"] + [f"{k}={v}" for k, v in config.items()]
+    cmd += list(args)
+    env = dict(os.environ)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
+        )
+    return proc
+
+
+def generate(out: Path, *args) -> None:
+    from hippoflow import generate as gen
+
+    gen.main(["--out", str(out), *map(str, args)])
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def small_day(tmp_path_factory) -> Path:
+    """A small generated day (4 channels, 2 navigation sessions + sessioneye, 20 s each)."""
+    root = tmp_path_factory.mktemp("small") / "data"
+    generate(root, "--channels", 4, "--seconds", 20, "--sessions", 2, "--units", 2)
+    return root
