@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import struct
 
 import hickle
 import numpy as np
 import pytest
-
 from conftest import digests, generate, run_snakemake
+
 from hippoflow import blackrock
 
 
