@@ -1,0 +1,135 @@
+"""File-level Ripple steps (what the workflow's scripts and the benchmarks call).
+
+Each function reads its inputs slice by slice and writes DPT objects atomically, so memory
+stays bounded by the chunk size whatever the recording length.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+
+from hippoflow import dpt, ripple
+from hippoflow.logs import Progress
+
+log = logging.getLogger(__name__)
+
+SPLIT_BUDGET = 1 << 24  # values (samples x channels) per streaming step of the split
+
+
+def split_files(ns5_files, nev, electrode_ids, outputs, args=None, progress=True) -> None:
+    """RPLSplit: one pass over the session's .ns5 writing each channel's rplraw file."""
+    header, blocks = ripple.open_session_ns5(list(ns5_files), nev)
+    n = sum(b.n_samples for b in blocks)
+    log.info(
+        "%s: %d channels in header, %d data block(s), %d samples (%.1f s) at %g Hz",
+        header.path,
+        len(header.channels),
+        len(blocks),
+        n,
+        n / header.sampling_rate,
+        header.sampling_rate,
+    )
+    ids = list(electrode_ids)
+    paths = dict(zip(ids, map(Path, outputs), strict=True))
+    with ExitStack() as stack:
+        objects = {}
+        for e in ids:
+            ch = header.channels[header.channel_index(e)]
+            info = ripple.channel_info(ch, header.sampling_rate, n, 0.0, 0.0)
+            objects[e] = stack.enter_context(
+                dpt.StreamedObject(
+                    paths[e],
+                    "data",
+                    n,
+                    np.float32,
+                    {"analogInfo": info},
+                    args or {},
+                    dirs=[paths[e].parent.resolve()],
+                )
+            )
+
+        def sink(e, start, values):
+            objects[e].dataset[start : start + values.size] = values
+
+        chunk = max(30000, SPLIT_BUDGET // max(1, len(header.channels)))
+        extremes = ripple.split_stream(
+            header,
+            blocks,
+            ids,
+            sink,
+            chunk=chunk,
+            progress=Progress(log, "split") if progress else None,
+        )
+        for e, (lo, hi) in extremes.items():
+            objects[e].set_value("analogInfo", "MinVal", value=lo)
+            objects[e].set_value("analogInfo", "MaxVal", value=hi)
+        for obj in objects.values():
+            obj.commit()
+    log.info("wrote %d channel files", len(ids))
+
+
+def lfp_file(raw_path, out_path, args) -> None:
+    """RPLLFP of one channel file."""
+    info = dpt.read_flat_dict(raw_path, "analogInfo")
+    raw = dpt.open_array(raw_path)
+    try:
+        n = raw.shape[0]
+        log.info("%s: %d samples at %g Hz", raw_path, n, info["SampleRate"])
+        data = ripple.lowpass(
+            n,
+            lambda s, e: raw[s:e],
+            info["SampleRate"],
+            args["ResampleRate"],
+            args["LFPOrder"],
+            args["LowPassFrequency"],
+        )
+    finally:
+        raw.file.close()
+    out = Path(out_path)
+    info = ripple.derived_info(
+        info, data, args["ResampleRate"], args["LowPassFrequency"], args["LFPOrder"], "lfp"
+    )
+    dpt.save_object(out, {"data": data, "analogInfo": info}, args, dirs=[out.parent.resolve()])
+
+
+def highpass_file(raw_path, out_path, args, progress=True) -> None:
+    """RPLHighPass of one channel file, streamed through the output file."""
+    info = dpt.read_flat_dict(raw_path, "analogInfo")
+    raw = dpt.open_array(raw_path)
+    out = Path(out_path)
+    try:
+        n = raw.shape[0]
+        fs = info["SampleRate"]
+        log.info("%s: %d samples at %g Hz", raw_path, n, fs)
+        low, high = args["HighPassFrequency"]
+        sos = ripple.bandpass_sos(low, high, args["HighOrder"] // 2, fs)
+        new_info = ripple.derived_info(
+            info, None, fs, args["HighPassFrequency"], args["HighOrder"], "hp"
+        )
+        with dpt.StreamedObject(
+            out, "data", n, np.float32, {"analogInfo": new_info}, args, dirs=[out.parent.resolve()]
+        ) as obj:
+            dset = obj.dataset
+
+            def write(s, y):
+                dset[s : s + y.size] = y
+
+            ripple.filtfilt_stream(
+                sos,
+                n,
+                lambda s, e: raw[s:e],
+                write,
+                lambda s, e: dset[s:e],
+                ripple.pyhipp_padlen(args["HighOrder"] // 2),
+                progress=Progress(log, "high-pass") if progress else None,
+            )
+            lo, hi = ripple.stream_extremes(n, lambda s, e: dset[s:e])
+            obj.set_value("analogInfo", "MinVal", value=lo)
+            obj.set_value("analogInfo", "MaxVal", value=hi)
+            obj.commit()
+    finally:
+        raw.file.close()
