@@ -164,3 +164,95 @@ def sibling_ns5(wildcards):
 _CHANNEL_SETS = {}
 for _s in neural_sessions():
     _CHANNEL_SETS.setdefault(tuple(_s.channels), []).append(_s.rel)
+
+
+# ---- Sorting (rules/sorting.smk, rules/report.smk)
+from hippoflow import sorting as _sorting
+
+SORT_ARGS = _sorting.sort_args(config.get("sorting"))
+SORT_NAME = _sorting.sort_name(SORT_ARGS)
+SORT_DIR = "{subject}/{day}/sort/array{array}/channel{channel}"
+
+# (subject, day) -> {(array, channel): sessions holding that channel, in concatenation order}
+DAY_CHANNELS = {}
+for _s in neural_sessions():
+    for _ac in _s.channels:
+        DAY_CHANNELS.setdefault((_s.subject, _s.day), {}).setdefault(_ac, []).append(
+            _s.name
+        )
+for _chans in DAY_CHANNELS.values():
+    for _ac in _chans:
+        _chans[_ac] = _sorting.session_order(_chans[_ac])
+
+
+def sort_sessions(wildcards):
+    return DAY_CHANNELS[(wildcards.subject, wildcards.day)][
+        (wildcards.array, wildcards.channel)
+    ]
+
+
+def sort_highpass(wildcards):
+    """High-pass files of every session of the day holding the channel, in session order."""
+    return [
+        out(
+            f"{wildcards.subject}/{wildcards.day}/{s}/array{wildcards.array}/channel{wildcards.channel}/{HIGHPASS_NAME}"
+        )
+        for s in sort_sessions(wildcards)
+    ]
+
+
+def cell_channel_dirs(wildcards):
+    """Each session's channel directory, where export_cells writes cellNN/."""
+    return {
+        s: out(
+            f"{wildcards.subject}/{wildcards.day}/{s}/array{wildcards.array}/channel{wildcards.channel}"
+        )
+        for s in sort_sessions(wildcards)
+    }
+
+
+def day_sorts(wildcards):
+    chans = DAY_CHANNELS.get((wildcards.subject, wildcards.day), {})
+    return [
+        out(f"{wildcards.subject}/{wildcards.day}/sort/array{a}/channel{c}/{SORT_NAME}")
+        for a, c in sorted(chans)
+    ]
+
+
+def session_lfps(wildcards):
+    return [
+        out(
+            f"{wildcards.subject}/{wildcards.day}/{wildcards.session}/array{a}/channel{c}/{LFP_NAME}"
+        )
+        for a, c in CHANNELS[(wildcards.subject, wildcards.day, wildcards.session)]
+    ]
+
+
+def sorting_targets():
+    targets = []
+    for (subject, day), chans in DAY_CHANNELS.items():
+        for a, c in sorted(chans):
+            base = out(f"{subject}/{day}/sort/array{a}/channel{c}")
+            targets += [f"{base}/cells.tsv", f"{base}/qc_sort.png"]
+        targets.append(out(f"{subject}/{day}/sort/metrics.html"))
+    for s in ALL_SESSIONS:
+        if len(s.nev) == 1:
+            targets.append(out(f"{s.rel}/qc_trials.png"))
+        if s.channels:
+            targets.append(out(f"{s.rel}/qc_lfp_spectrum.png"))
+    return targets
+
+
+TARGET_FUNCTIONS.append(sorting_targets)
+
+
+def provenance_inputs(wildcards):
+    """Raw files whose digests the report lists."""
+    return sorted({p for s in ALL_SESSIONS for p in NS5[s.key] + NEV[s.key]})
+
+
+def report_targets():
+    return [out("provenance.html")] if ALL_SESSIONS else []
+
+
+TARGET_FUNCTIONS.append(report_targets)

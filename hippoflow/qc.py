@@ -1,0 +1,294 @@
+"""Quality-control figures and tables: sort summary, trial timeline, LFP spectra, metrics, provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy import signal  # noqa: E402
+
+MAX_CCG_CELLS = 6
+METRIC_LABELS = {
+    "snr": "SNR",
+    "isi_violations_ratio": "ISI viol. ratio",
+    "firing_rate": "rate (Hz)",
+    "presence_ratio": "presence",
+    "amplitude_cutoff": "amp. cutoff",
+}
+
+
+def _save(fig, path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    try:
+        fig.savefig(tmp, dpi=90)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+
+
+def _colors(n):
+    cmap = plt.get_cmap("tab10")
+    return [cmap(i % 10) for i in range(n)]
+
+
+def correlogram(t1, t2, fs, window_ms=50.0, bin_ms=1.0, same=False, max_ref=5000):
+    """Counts of t2 - t1 lags (ms) in bins over +-window (reference spikes subsampled)."""
+    t1 = np.asarray(t1, dtype=np.int64)
+    t2 = np.asarray(t2, dtype=np.int64)
+    edges = np.arange(-window_ms, window_ms + bin_ms / 2, bin_ms)
+    if t1.size == 0 or t2.size == 0:
+        return edges, np.zeros(edges.size - 1)
+    if t1.size > max_ref:
+        t1 = t1[np.linspace(0, t1.size - 1, max_ref).astype(int)]
+    w = int(window_ms * fs / 1000)
+    lo = np.searchsorted(t2, t1 - w)
+    hi = np.searchsorted(t2, t1 + w, side="right")
+    n = hi - lo
+    idx = np.repeat(lo, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+    lags = (t2[idx] - np.repeat(t1, n)) / fs * 1000.0
+    if same:
+        lags = lags[lags != 0]
+    counts, _ = np.histogram(lags, edges)
+    return edges, counts
+
+
+def sort_summary(sort: dict, path, title: str = "") -> None:
+    """One picture per day-channel: templates, ISIs, PCs, amplitudes over time, correlograms."""
+    cells = [int(c) for c in sort["cells"]]
+    fs = float(sort["sampling_rate"])
+    times = np.asarray(sort["spike_times"])
+    which = np.asarray(sort["spike_cells"])
+    amps = np.asarray(sort["spike_amplitudes"])
+    colors = _colors(len(cells))
+    k = min(len(cells), MAX_CCG_CELLS)
+    fig = plt.figure(figsize=(13, 7 + 1.6 * max(k, 1)), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[7, 1.6 * max(k, 1)])
+    axs = top.subplot_mosaic([["tmpl", "isi", "pca"], ["amp", "amp", "amp"]])
+    fig.suptitle(title or "sort summary")
+    tt = np.asarray(sort["template_times_ms"])
+    for c, col in zip(cells, colors, strict=True):
+        i = c - 1
+        axs["tmpl"].plot(tt, sort["templates"][i], color=col, label=f"cell{c:02d}")
+        t = times[which == c]
+        isi = np.diff(t) / fs * 1000.0
+        axs["isi"].hist(
+            isi, bins=np.arange(0, 51, 1), histtype="step", color=col, label=f"cell{c:02d}"
+        )
+        sel = np.asarray(sort["pc_cells"]) == c
+        pcs = np.asarray(sort["pcs"])
+        axs["pca"].scatter(pcs[sel, 0], pcs[sel, 1], s=3, color=col, alpha=0.5)
+        axs["amp"].scatter(t / fs, amps[which == c], s=1, color=col, alpha=0.5)
+    axs["tmpl"].set(xlabel="time (ms)", ylabel="µV", title="templates")
+    axs["isi"].set(xlabel="ISI (ms)", ylabel="count", title="ISI histograms")
+    axs["isi"].axvline(1.5, color="k", lw=0.8, ls=":")
+    axs["pca"].set(xlabel="PC1", ylabel="PC2", title="first two principal components")
+    axs["amp"].set(xlabel="time in the day's concatenation (s)", ylabel="amplitude (µV)")
+    axs["amp"].set_title("amplitudes over time (dashed: session boundaries)")
+    for s, start in zip(sort["sessions"], sort["session_starts"], strict=True):
+        x = float(start) / fs
+        axs["amp"].axvline(x, color="k", ls="--", lw=0.8)
+        axs["amp"].annotate(
+            str(s), (x, 1.0), xycoords=("data", "axes fraction"), va="top", fontsize=8
+        )
+    axs["amp"].set_xlim(0, float(np.sum(sort["session_samples"])) / fs)
+    if cells:
+        axs["tmpl"].legend(fontsize=7, ncol=2)
+    else:
+        for ax in axs.values():
+            ax.text(0.5, 0.5, "no units", transform=ax.transAxes, ha="center")
+    if k:
+        grid = bottom.subplots(k, k, squeeze=False, sharex=True)
+        for a in range(k):
+            for b in range(k):
+                ta = times[which == cells[a]]
+                tb = times[which == cells[b]]
+                edges, counts = correlogram(ta, tb, fs, same=a == b)
+                ax = grid[a][b]
+                ax.bar(
+                    edges[:-1],
+                    counts,
+                    width=np.diff(edges),
+                    align="edge",
+                    color=colors[a] if a == b else "0.4",
+                )
+                ax.tick_params(labelsize=6)
+                if a == 0:
+                    ax.set_title(f"cell{cells[b]:02d}", fontsize=8)
+                if b == 0:
+                    ax.set_ylabel(f"cell{cells[a]:02d}", fontsize=8)
+        bottom.suptitle("auto- and cross-correlograms (±50 ms)", fontsize=9)
+    _save(fig, path)
+
+
+def trial_timeline(markers, timestamps, path, title="", session_start=None) -> None:
+    """Trials of a session from its parallel-port markers: start -> cue offset -> end."""
+    markers = np.atleast_2d(np.asarray(markers, dtype=float))
+    ts = np.atleast_2d(np.asarray(timestamps, dtype=float))
+    fig, ax = plt.subplots(figsize=(12, 3.2), layout="constrained")
+    n = markers.shape[0] if markers.size else 0
+    for i in range(n):
+        row_t, row_m = ts[i], markers[i]
+        end_code = row_m[-1]
+        failed = markers.shape[1] == 3 and 40 <= end_code < 50
+        ax.plot([row_t[0], row_t[-1]], [i, i], color="tab:red" if failed else "tab:blue", lw=2)
+        ax.plot(row_t, np.full(row_t.size, i), "k|", ms=6)
+    if session_start is not None and np.isfinite(session_start):
+        ax.axvline(session_start, color="k", ls=":", lw=0.8)
+    ax.set(xlabel="time (s, Ripple clock)", ylabel="trial", title=title or "trials")
+    ax.text(
+        0.99,
+        0.02,
+        f"{n} trials (red: timeout)" if markers.shape[-1] == 3 else f"{n} trials",
+        transform=ax.transAxes,
+        ha="right",
+        fontsize=8,
+    )
+    _save(fig, path)
+
+
+def lfp_spectra(channels: list[tuple[str, np.ndarray, float]], path, title="") -> None:
+    """Welch power spectrum of each channel's LFP (log power, 1-150 Hz)."""
+    fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+    for (label, data, fs), col in zip(channels, _colors(len(channels)), strict=True):
+        f, p = signal.welch(
+            np.asarray(data, dtype=np.float64), fs=fs, nperseg=int(min(2 * fs, len(data)))
+        )
+        keep = (f >= 1) & (f <= 150)
+        ax.semilogy(f[keep], p[keep], color=col, lw=1, label=label)
+    ax.set(xlabel="frequency (Hz)", ylabel="power (µV²/Hz)", title=title or "LFP spectra")
+    if len(channels) <= 16:
+        ax.legend(fontsize=7, ncol=2)
+    _save(fig, path)
+
+
+def metrics_rows(sort: dict, label: dict) -> list[dict]:
+    rows = []
+    for i, c in enumerate(sort["cells"]):
+        row = dict(label)
+        row["cell"] = f"cell{int(c):02d}"
+        row["n_spikes"] = int(sort["n_spikes"][i])
+        for m in METRIC_LABELS:
+            row[m] = float(sort["metrics"][m][i])
+        rows.append(row)
+    if not len(sort["cells"]):
+        row = dict(label)
+        row["cell"] = "(no units)"
+        rows.append(row)
+    return rows
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return "nan" if not np.isfinite(v) else f"{v:.3g}"
+    return html.escape(str(v))
+
+
+def write_table(rows: list[dict], html_path, tsv_path=None, title="") -> None:
+    cols = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    head = "".join(f"<th>{html.escape(METRIC_LABELS.get(c, c))}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_fmt(r.get(c, ''))}</td>" for c in cols) + "</tr>" for r in rows
+    )
+    doc = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+        f"{html.escape(title)}</title><style>table{{border-collapse:collapse;font:13px sans-serif}}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style></head><body>"
+        f"<h3>{html.escape(title)}</h3><table><tr>{head}</tr>{body}</table></body></html>\n"
+    )
+    _write_atomic(Path(html_path), doc)
+    if tsv_path:
+        lines = ["\t".join(cols)] + ["\t".join(str(r.get(c, "")) for c in cols) for r in rows]
+        _write_atomic(Path(tsv_path), "\n".join(lines) + "\n")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def sha256(path, chunk=1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+PACKAGES = (
+    "snakemake",
+    "hippoflow",
+    "spikeinterface",
+    "mountainsort5",
+    "isosplit6",
+    "numpy",
+    "scipy",
+    "h5py",
+    "hickle",
+    "neo",
+    "matplotlib",
+    "pyedflib",
+    "eyelinkio",
+    "numba",
+)
+
+
+def package_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for p in PACKAGES:
+        try:
+            out[p] = version(p)
+        except PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def provenance_html(path, config: dict, inputs: list, digests: bool = True, extra=None) -> None:
+    """Parameters, package versions and input digests of the run, as one HTML page."""
+    import json
+    import platform
+
+    rows = []
+    for p in inputs:
+        st = os.stat(p)
+        rows.append((p, st.st_size, sha256(p) if digests else "(not computed)"))
+    versions = package_versions()
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>provenance</title>",
+        "<style>table{border-collapse:collapse;font:12px monospace}td,th{border:1px solid #ccc;"
+        "padding:2px 6px}</style></head><body><h3>Parameters (config)</h3><pre>",
+        html.escape(json.dumps(config, indent=1, sort_keys=True, default=str)),
+        "</pre><h3>Software</h3><table><tr><th>package</th><th>version</th></tr>",
+    ]
+    parts += [
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in versions.items()
+    ]
+    parts.append(
+        f"<tr><td>python</td><td>{html.escape(platform.python_version())}</td></tr></table>"
+    )
+    for k, v in (extra or {}).items():
+        parts.append(f"<p><b>{html.escape(k)}</b>: {html.escape(str(v))}</p>")
+    parts.append("<h3>Raw inputs</h3><table><tr><th>file</th><th>bytes</th><th>SHA-256</th></tr>")
+    parts += [
+        f"<tr><td>{html.escape(str(p))}</td><td>{n}</td><td>{d}</td></tr>" for p, n, d in rows
+    ]
+    parts.append("</table></body></html>\n")
+    _write_atomic(Path(path), "".join(parts))

@@ -1,0 +1,33 @@
+# Snakemake report (`snakemake --report report.html`): workflow description, QC pictures and
+# metrics flagged with report() in rules/sorting.smk, and the run's provenance.
+
+
+report: "../report/workflow.rst"
+
+
+rule provenance:
+    input:
+        raw=provenance_inputs,
+    output:
+        report(
+            out("provenance.html"),
+            caption="../report/provenance.rst",
+            category="Provenance",
+            labels={"figure": "parameters, versions, input digests"},
+        ),
+    log:
+        "logs/provenance/provenance.log",
+    benchmark:
+        "benchmarks/runs/provenance/provenance.tsv"
+    conda:
+        "../envs/hippoflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 500 * attempt,
+        runtime=lambda wc, input, attempt: runtime_for(input.raw, 1) * attempt,
+    params:
+        config=config,
+        digests=config.get("report", {}).get("input_digests", True),
+        repo=workflow.basedir,
+    script:
+        "../scripts/qc_provenance.py"

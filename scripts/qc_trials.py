@@ -1,0 +1,20 @@
+"""qc_trials: the session's trials from its parallel-port markers."""
+
+from hippoflow import dpt, qc
+from hippoflow.logs import run_job
+
+
+def main(sm, log):
+    obj = dpt.load_object(sm.input.markers)
+    wc = sm.wildcards
+    qc.trial_timeline(
+        obj["markers"],
+        obj["timeStamps"],
+        sm.output[0],
+        title=f"{wc.subject} {wc.day} {wc.session}: trial timeline",
+        session_start=obj.get("sessionStartTime"),
+    )
+    log.info("wrote %s", sm.output[0])
+
+
+run_job(main, snakemake)  # noqa: F821
