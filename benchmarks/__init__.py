@@ -1,0 +1,1 @@
+"""hippoflow benchmarks: `make bench` (python -m benchmarks [name ...])."""

@@ -1,0 +1,71 @@
+"""Planning cost: dry-run of a picasso-scale tree, and one channel's target."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from benchmarks._measure import REPO, WORK, measure, row
+
+DAYS, CHANNELS = 46, 124
+
+
+def snakemake(work: Path, root: Path, *args) -> list[str]:
+    return [
+        str(Path(sys.executable).parent / "snakemake"),
+        *args,
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(REPO / "config" / "config.yaml"),
+        "--config",
+        f"data_root={root}",
+        f"output_root={work / 'out'}",
+    ]
+
+
+def run(days: int = DAYS, channels: int = CHANNELS) -> list[dict]:
+    work = WORK / "planning"
+    shutil.rmtree(work, ignore_errors=True)
+    root = work / "data"
+    measure(
+        [
+            sys.executable,
+            "-m",
+            "hippoflow.generate",
+            "--out",
+            str(root),
+            "--n-days",
+            str(days),
+            "--days",
+            "20181101",
+            "--channels",
+            str(channels),
+            "--header-only",
+        ]
+    )
+    try:
+        full_s, full_mb = measure(snakemake(work, root, "-n", "--quiet", "all"))
+        day = sorted(p.name for p in (root / "picasso").iterdir())[days // 2]
+        target = work / f"out/picasso/{day}/session01/array02/channel040/rplhighpass_b59f.hkl"
+        one_s, one_mb = measure(snakemake(work, root, str(target), "-n", "--quiet", "all"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    scale = f"{days} days x 2 sessions x {channels} ch"
+    return [
+        row(
+            "planning: dry-run, picasso scale",
+            full_s,
+            "s",
+            target="<= 30 s",
+            ok=full_s <= 30,
+            scale=scale,
+        ),
+        row("planning: dry-run peak RSS", full_mb, "MB", target="<= 2048 MB", ok=full_mb <= 2048),
+        row(
+            "planning: parse + plan one channel target", one_s, "s", target="<= 3 s", ok=one_s <= 3
+        ),
+    ]
