@@ -772,9 +772,11 @@ def session_object(
                         session); fix_event (F,) and sacc_event (A,) durations in ms
                         (end - start, as PyHipp).
       timeouts          absolute times of the trial ends whose Ripple code is 4x.
-      session_start     absolute time of the first sample at/after the session start
-                        (navigation: the ``Trigger Version 84`` message, fixation: the first
-                        trial start); session_start_index its index in ``timestamps``.
+      session_start     absolute time of the session start: navigation, the ``Trigger
+                        Version 84`` message (the first sample without one); fixation, the
+                        first trial start.  session_start_index: index in ``timestamps`` of
+                        the first sample at or after it (PyHipp used a sample's time; at
+                        1000 Hz without gaps the two agree).
       expTime           absolute time of the file's first sample (PyHipp), s.
       noOfTrials, noOfSessions, samplingRate (Hz, from the recording), discrepancies
                         (N x k, |Ripple - EyeLink| interval differences, see reconcile).
@@ -789,6 +791,8 @@ def session_object(
     if markers.ndim == 1:
         markers = markers.reshape(1, -1)
         rtimes = rtimes.reshape(1, -1)
+    if rec.samples_time.size == 0:
+        raise InputError(f"{label}: no gaze samples in this session")
     want_k = 2 if fixation else 3
     if markers.shape[1] != want_k:
         raise InputError(
@@ -825,7 +829,7 @@ def session_object(
     sidx[sidx >= st.size] = -1
     fx = rec.fixations
     fix_times = np.column_stack([fx[:, 0], fx[:, 1], fx[:, 1] - fx[:, 0]]) / 1000.0
-    start_ms = tt[0, 0] if fixation else (anchor_e if anchor_e is not None else st[0])
+    start_ms = tt[0, 0] if fixation else (anchor_e if anchor_e is not None else float(st[0]))
     ss_idx = int(np.searchsorted(st, start_ms, "left")) if st.size else 0
     ss_idx = min(ss_idx, max(st.size - 1, 0))
     end_codes = np.rint(markers[:, -1]).astype(int)
@@ -852,7 +856,7 @@ def session_object(
         "fix_event": (fx[:, 1] - fx[:, 0]).astype(np.int64),
         "sacc_event": (rec.saccades[:, 1] - rec.saccades[:, 0]).astype(np.int64),
         "timeouts": timeouts,
-        "session_start": float(st[ss_idx]) / 1000.0 if st.size else float("nan"),
+        "session_start": float(start_ms) / 1000.0,
         "session_start_index": ss_idx,
         "expTime": exp_ms / 1000.0,
         "noOfTrials": int(markers.shape[0]),

@@ -1,0 +1,353 @@
+"""EDFSplit and the Eyelink session object on synthetic EyeLink days with known clocks.
+
+Expected values come from the generator's ground truth (the Ripple plan mapped through the
+known offset and drift) and from reading the .asc text line by line here in the test.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from hippoflow import eyelink, synth_eyelink
+from hippoflow import generate as gen
+from hippoflow.errors import InputError
+
+NAV = ("session01", "session02")
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory):
+    d = tmp_path_factory.mktemp("eyeday") / "picasso" / "20181105"
+    d.mkdir(parents=True)
+    rng = np.random.default_rng(11)
+    plans = {s: gen.plan_trials(rng, 40.0, True) for s in NAV}
+    plans["sessioneye"] = gen.plan_trials(rng, 20.0, False)
+    opts = SimpleNamespace(seconds=40.0, eye_seconds=20.0, eyelink_drop=1)
+    truth = synth_eyelink.write_eyelink_day(d, plans, rng, opts)
+    return SimpleNamespace(dir=d, plans=plans, truth=truth)
+
+
+@pytest.fixture(scope="module")
+def nav(day):
+    return eyelink.read_recording(day.dir / day.truth["navigation_file"])
+
+
+def true_tracker_ms(day, session, t_s):
+    """The tracker time of a Ripple time, from the ground-truth clock (independent)."""
+    s = day.truth["sessions"][session]
+    return s["base_ms"] + np.asarray(t_s) * 1000.0 * (1 + day.truth["drift_ppm"] * 1e-6)
+
+
+def test_files_and_groundtruth(day):
+    names = sorted(p.name for p in day.dir.iterdir())
+    assert names == sorted(["181105.asc", day.truth["fixation_file"], "groundtruth_eyelink.json"])
+    assert re.fullmatch(r"P\d+_\d+\.asc", day.truth["fixation_file"])
+    on_disk = json.loads((day.dir / "groundtruth_eyelink.json").read_text())
+    assert on_disk["dropped"] == day.truth["dropped"] and len(on_disk["dropped"]) == 1
+    assert 20 <= abs(on_disk["drift_ppm"]) <= 60
+    assert on_disk["sessions"]["session01"]["base_ms"] > 300_000
+    # sessions follow each other on the tracker clock
+    b1, b2 = (on_disk["sessions"][s]["block"] for s in NAV)
+    assert b1[1] < b2[0]
+
+
+def test_synthetic_messages_follow_the_clock(day, nav):
+    assert eyelink.sniff(day.dir / "181105.asc") == "eyelink-asc"
+    assert nav.sampling_rate == 1000.0 and nav.eye == "left"
+    drop = day.truth["dropped"][0]
+    text = (day.dir / "181105.asc").read_text().splitlines()
+    trial_lines = [
+        ln for ln in text if re.match(r"MSG\t\d+ (Start Trial|Cue Offset|End Trial|Timeout) ", ln)
+    ]
+    n_total = sum(day.plans[s]["codes"].size for s in NAV)
+    assert len(trial_lines) == n_total - 1
+    for s in NAV:
+        plan = day.plans[s]
+        want = np.rint(true_tracker_ms(day, s, plan["times"])).astype(np.int64)
+        got = {(t, txt) for t, txt in nav.messages}
+        for r in range(want.shape[0]):
+            for c in range(want.shape[1]):
+                txt = synth_eyelink.nav_text(int(plan["codes"][r, c]), c)
+                present = (int(want[r, c]), txt) in got
+                dropped = (drop["session"], drop["trial"], drop["column"]) == (s, r, c)
+                assert present != dropped, (s, r, c)
+        trig = int(np.rint(true_tracker_ms(day, s, plan["session_start"])))
+        assert (trig, "Trigger Version 84") in got
+    # samples: one per ms inside each block
+    blocks = [tuple(day.truth["sessions"][s]["block"]) for s in NAV]
+    assert nav.blocks == blocks
+    assert len(nav.samples_time) == sum(b - a for a, b in blocks)
+
+
+def test_split_navigation_matches_file_order(day, nav):
+    # independent: walk the file, counting samples between "Trigger Version 84" lines
+    counts, firsts, k = [0, 0], [None, None], 0
+    seen = 0
+    for line in (day.dir / "181105.asc").read_text().splitlines():
+        if line.endswith(" Trigger Version 84") and line.startswith("MSG"):
+            seen += 1
+            k = max(seen - 1, 0)
+        elif line[:1].isdigit():
+            counts[k] += 1
+            firsts[k] = firsts[k] or int(line.split()[0])
+    parts = eyelink.split_navigation(nav, 2)
+    assert [len(p.samples_time) for p in parts] == counts
+    assert [int(p.samples_time[0]) for p in parts] == firsts
+    t2 = day.truth["sessions"]["session02"]["trigger_ms"]
+    assert parts[0].samples_time[-1] < t2 <= parts[1].samples_time[0]
+    for k, p in enumerate(parts):
+        lo, hi = p.bounds
+        assert p.session_index == k and p.n_sessions == 2
+        assert p.file_start_ms == int(nav.samples_time[0])
+        for ev in (p.fixations[:, :2], p.saccades, p.blinks):
+            assert np.all((ev[:, 0] < hi) & (ev[:, 1] >= lo))
+        # every event of the file overlapping the interval is kept
+        whole = nav.fixations[(nav.fixations[:, 0] < hi) & (nav.fixations[:, 1] >= lo)]
+        np.testing.assert_array_equal(whole, p.fixations)
+        assert all(lo <= t < hi for t, _ in p.messages)
+    assert sum(len(p.messages) for p in parts) == len(nav.messages)
+
+
+def test_split_count_mismatch_names_both_counts(nav):
+    with pytest.raises(InputError) as exc:
+        eyelink.split_navigation(nav, 3)
+    msg = str(exc.value)
+    assert nav.path in msg and "2 'Trigger Version 84'" in msg and "3 navigation sessions" in msg
+
+
+def test_dropped_message_is_reconciled_from_ripple(day, nav):
+    drop = day.truth["dropped"][0]
+    parts = dict(zip(NAV, eyelink.split_navigation(nav, 2), strict=True))
+    for s in NAV:
+        plan = day.plans[s]
+        obj = eyelink.session_object(
+            parts[s],
+            plan["codes"].astype(float),
+            plan["times"],
+            ripple_session_start=plan["session_start"],
+        )
+        truth_ms = np.asarray(day.truth["sessions"][s]["trial_ms"], dtype=float)
+        got_ms = (obj["trial_timestamps"] + obj["expTime"]) * 1000.0
+        assert obj["noOfTrials"] == plan["codes"].shape[0]
+        np.testing.assert_array_equal(obj["trial_codes"], plan["codes"])
+        assert obj["discrepancies"].shape == plan["codes"].shape
+        if s != drop["session"]:
+            assert obj["missing"] == []
+            np.testing.assert_allclose(got_ms, truth_ms, atol=1e-6)
+            continue
+        r, c = drop["trial"], drop["column"]
+        assert obj["missing"] == [
+            {
+                "Type": 24,
+                "Timestamps": pytest.approx(drop["time_ms"], abs=1.0),
+                "Messages": drop["text"],
+                "Session": s,
+                "Trial": r + 1,
+                "Event": ("start", "cue", "end")[c],
+            }
+        ]
+        assert abs(got_ms[r, c] - drop["time_ms"]) <= 1.0
+        mask = np.ones_like(truth_ms, bool)
+        mask[r, c] = False
+        np.testing.assert_allclose(got_ms[mask], truth_ms[mask], atol=1e-6)
+        # intervals now agree with Ripple within rounding and drift
+        assert obj["discrepancies"].max() < 0.002
+        assert obj["session_start"] * 1000 == day.truth["sessions"][s]["trigger_ms"]
+        assert obj["noOfSessions"] == 2 and obj["samplingRate"] == 1000.0
+
+
+def _nav_recording(times_ms, codes, drop=(), shift=None, path="hand.asc"):
+    """A minimal navigation Recording from a hand-made trial table."""
+    msgs = [(int(times_ms[0, 0]) - 1500, "Trigger Version 84")]
+    for r in range(codes.shape[0]):
+        for c in range(3):
+            if (r, c) in drop:
+                continue
+            t = int(times_ms[r, c]) + (shift[1] if shift and shift[0] == (r, c) else 0)
+            msgs.append((t, synth_eyelink.nav_text(int(codes[r, c]), c)))
+    t = np.arange(int(times_ms[0, 0]) - 2000, int(times_ms[-1, -1]) + 1000, dtype=np.int64)
+    z = np.full(t.size, 500.0)
+    return eyelink.Recording(
+        path=path,
+        samples_time=t,
+        gx=z,
+        gy=z,
+        pupil=z,
+        sampling_rate=1000.0,
+        messages=msgs,
+        fixations=np.zeros((0, 4)),
+        saccades=np.zeros((0, 2), np.int64),
+        blinks=np.zeros((0, 2), np.int64),
+        blocks=[(int(t[0]), int(t[-1]) + 1)],
+    )
+
+
+@pytest.fixture
+def repeated():
+    """Four timeouts on poster 3 (identical codes) with distinct durations, then a reward."""
+    codes = np.array([[13, 23, 43]] * 4 + [[13, 23, 33]])
+    starts = np.array([2.0, 16.0, 31.5, 44.0, 57.0])
+    cue = np.array([1.2, 1.9, 1.4, 1.6, 1.1])
+    times = np.column_stack([starts, starts + cue, starts + cue + 10.0])
+    times[-1, 2] = starts[-1] + cue[-1] + 4.2
+    eye_ms = 700_000.0 + times * 1000.0 * (1 + 40e-6)
+    return codes, times, eye_ms
+
+
+@pytest.mark.parametrize("gone", [1, 2])
+def test_missing_whole_trial_is_inserted_where_gaps_disagree(repeated, gone):
+    codes, times, eye_ms = repeated
+    rec = _nav_recording(np.rint(eye_ms), codes, drop={(gone, 0), (gone, 1), (gone, 2)})
+    obj = eyelink.session_object(rec, codes.astype(float), times, ripple_session_start=0.5)
+    assert [(m["Trial"], m["Event"]) for m in obj["missing"]] == [
+        (gone + 1, "start"),
+        (gone + 1, "cue"),
+        (gone + 1, "end"),
+    ]
+    got = (obj["trial_timestamps"] + obj["expTime"]) * 1000.0
+    np.testing.assert_allclose(got, eye_ms, atol=1.0)
+    assert obj["missing"][0]["Messages"] == "Start Trial 13"
+    assert obj["missing"][2]["Messages"] == "Timeout 43"
+
+
+def test_sequence_that_still_disagrees_is_an_error(repeated):
+    codes, times, eye_ms = repeated
+    rec = _nav_recording(np.rint(eye_ms), codes, shift=((3, 1), 2500))
+    with pytest.raises(InputError) as exc:
+        eyelink.session_object(rec, codes.astype(float), times, ripple_session_start=0.5)
+    assert "hand.asc" in str(exc.value) and "disagree" in str(exc.value)
+    assert "trial 4" in str(exc.value)
+
+
+def test_more_eyelink_trials_than_ripple_names_both_counts(repeated):
+    codes, times, eye_ms = repeated
+    rec = _nav_recording(np.rint(eye_ms), codes)
+    with pytest.raises(InputError) as exc:
+        eyelink.session_object(rec, codes[:-1].astype(float), times[:-1])
+    assert "15 EyeLink trial messages" in str(exc.value) and "only 12 Ripple" in str(exc.value)
+
+
+def test_codes_that_cannot_match_are_an_error(repeated):
+    codes, times, eye_ms = repeated
+    rec = _nav_recording(np.rint(eye_ms), codes, drop={(0, 0)})
+    other = codes.copy()
+    other[4] = [14, 24, 34]
+    with pytest.raises(InputError, match="cannot be matched"):
+        eyelink.session_object(rec, other.astype(float), times)
+
+
+def test_offsets_and_eight_digit_messages():
+    rec = _nav_recording(np.array([[10_000, 11_000, 15_000]]), np.array([[13, 23, 33]]))
+    rec.messages += [(20_000, "-5 Start Trial 14"), (21_000, "1  0  0  0  0  0  0  0")]
+    rec.messages += [(21_500, "0  0  0  0  0  0  0  1"), (22_000, "0  1  0  0  0  0  0  0")]
+    nav_msgs = eyelink.navigation_trial_messages(rec)
+    assert (20_005.0, 0, 14, "-5 Start Trial 14") in nav_msgs
+    assert all("0  0" not in m[3] for m in nav_msgs)
+    fix = eyelink.fixation_trial_messages(rec)
+    assert fix == [
+        (21_000.0, 0, 1, "1  0  0  0  0  0  0  0"),
+        (22_000.0, 1, 2, "0  1  0  0  0  0  0  0"),
+    ]
+    np.testing.assert_array_equal(eyelink.reward_times(rec), [21_500.0])
+
+
+def test_fixation_session(day):
+    rec = eyelink.read_recording(day.dir / day.truth["fixation_file"])
+    plan = day.plans["sessioneye"]
+    obj = eyelink.session_object(rec, plan["codes"].astype(float), plan["times"], fixation=True)
+    truth_ms = np.asarray(day.truth["sessions"]["sessioneye"]["trial_ms"], dtype=float)
+    got = (obj["trial_timestamps"] + obj["expTime"]) * 1000.0
+    np.testing.assert_allclose(got, truth_ms, atol=1e-6)
+    assert obj["trial_timestamps"].shape == plan["codes"].shape == (plan["codes"].shape[0], 2)
+    assert obj["missing"] == [] and obj["discrepancies"].max() < 0.002
+    np.testing.assert_allclose(obj["reward_times"] * 1000, truth_ms[:, 1] - 50, atol=1e-6)
+    assert obj["session_start"] * 1000 == truth_ms[0, 0]
+    with pytest.raises(InputError, match="expected 2"):
+        eyelink.session_object(rec, np.ones((3, 3)), np.ones((3, 3)), fixation=True)
+
+
+def test_session_object_arrays(day, nav):
+    part = eyelink.split_navigation(nav, 2)[0]
+    plan = day.plans["session01"]
+    obj = eyelink.session_object(part, plan["codes"].astype(float), plan["times"])
+    t = part.samples_time
+    np.testing.assert_array_equal(obj["timestamps"], t / 1000.0)
+    gx, gy = part.gx, part.gy
+    inside = (gx >= 0) & (gx <= 1920) & (gy >= 0) & (gy <= 1080)
+    assert np.isnan(obj["eye_pos"][~inside]).all()
+    np.testing.assert_array_equal(obj["eye_pos"][inside], np.column_stack([gx, gy])[inside])
+    assert 0 < (~inside).mean() < 0.5  # the generator puts some gaze off screen / in blinks
+    assert obj["expTime"] * 1000 == nav.samples_time[0]
+    fx = part.fixations
+    np.testing.assert_allclose(obj["fix_times"][:, 0] * 1000, fx[:, 0], atol=1e-6)
+    np.testing.assert_array_equal(obj["fix_event"], fx[:, 1] - fx[:, 0])
+    np.testing.assert_array_equal(obj["sacc_event"], part.saccades[:, 1] - part.saccades[:, 0])
+    idx = obj["trial_sample_index"]
+    abs_ms = (obj["trial_timestamps"] + obj["expTime"]) * 1000
+    np.testing.assert_allclose(t[idx], np.ceil(abs_ms - 1e-6))
+    is_timeout = plan["codes"][:, 2] // 10 == 4
+    np.testing.assert_allclose(obj["timeouts"], abs_ms[is_timeout, 2] / 1000)
+    ss = obj["session_start_index"]
+    assert t[ss] == obj["session_start"] * 1000
+
+
+def test_write_missing_csv(tmp_path):
+    rows = [
+        {
+            "Type": 24,
+            "Timestamps": 123.5,
+            "Messages": "Cue Offset 23",
+            "Session": "session01",
+            "Trial": 3,
+            "Event": "cue",
+        }
+    ]
+    p = tmp_path / "sub" / "missingData.csv"
+    eyelink.write_missing_csv(p, rows)
+    with open(p, newline="") as f:
+        back = list(csv.DictReader(f))
+    assert back == [{k: str(v) for k, v in rows[0].items()}]
+    eyelink.write_missing_csv(p, [])
+    assert p.read_text().strip() == ",".join(eyelink.MISSING_CSV_COLUMNS)
+    assert sorted(x.name for x in p.parent.iterdir()) == ["missingData.csv"]
+
+
+def test_truncated_synthetic_asc(day, tmp_path):
+    data = (day.dir / "181105.asc").read_bytes()
+    p = tmp_path / "181105.asc"
+    p.write_bytes(data[: len(data) // 3])
+    with pytest.raises(InputError) as exc:
+        eyelink.read_recording(p)
+    assert str(p) in str(exc.value) and "truncated" in str(exc.value)
+
+
+def test_generator_day_reconciles_with_nev_markers(tmp_path):
+    """Through the real generator: markers read back from the .nev, not the plan."""
+    from hippoflow import ripple
+
+    gen.main(
+        ["--out", str(tmp_path), "--channels", "1", "--seconds", "30", "--sessions", "2"]
+        + ["--header-only"]
+    )
+    d = tmp_path / "picasso" / "20181105"
+    truth = json.loads((d / "groundtruth_eyelink.json").read_text())
+    parts = eyelink.split_navigation(eyelink.read_recording(d / "181105.asc"), 2)
+    filled = 0
+    for s, part in zip(NAV, parts, strict=True):
+        nev = next((d / s).glob("*.nev"))
+        rpl = ripple.arrange_markers(*ripple.read_nev_events(nev), nev)
+        obj = eyelink.session_object(
+            part, rpl["markers"], rpl["timeStamps"], ripple_session_start=rpl["sessionStartTime"]
+        )
+        got = (obj["trial_timestamps"] + obj["expTime"]) * 1000.0
+        np.testing.assert_allclose(got, truth["sessions"][s]["trial_ms"], atol=1.0)
+        filled += len(obj["missing"])
+    assert filled == len(truth["dropped"]) == 1
+    assert Path(d / truth["fixation_file"]).exists()
