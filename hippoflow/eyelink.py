@@ -21,6 +21,7 @@ The fixation task's ``1  0  0  0  0  0  0  0`` style messages are matched by the
 
 from __future__ import annotations
 
+import array
 import csv
 import os
 import re
@@ -240,7 +241,7 @@ def _edf_lowlevel(path: str) -> dict:
         }
     )
     string_at = ct.string_at
-    raw_samples, sample_eye = [], []
+    raw_samples, blobs, sample_eye = [], [], array.array("b")
     msg_t, msg_txt = [], []
     fix, sacc, blink = [], [], []
     blocks, open_block = [], None
@@ -257,6 +258,9 @@ def _edf_lowlevel(path: str) -> dict:
             if t == T_SAMPLE:  # copy the head of the FSAMPLE struct; decoded below
                 raw_samples.append(string_at(get_data(handle), head))
                 sample_eye.append(eye_idx or 0)
+                if len(raw_samples) >= _CHUNK:  # bound memory: many small bytes -> one
+                    blobs.append(b"".join(raw_samples))
+                    raw_samples.clear()
             elif t == T_MSG:
                 e = get_data(handle).contents.fe
                 n = e.message.contents.len
@@ -293,9 +297,11 @@ def _edf_lowlevel(path: str) -> dict:
         raise InputError(
             f"{path}: recording block started at {open_block} ms has no end: truncated"
         )
-    arr = np.frombuffer(b"".join(raw_samples), dtype=sample_dtype)
+    blobs.append(b"".join(raw_samples))
+    arr = np.frombuffer(b"".join(blobs), dtype=sample_dtype)
+    blobs.clear()
     rows = np.arange(arr.size)
-    eyes = np.asarray(sample_eye, dtype=np.int64)
+    eyes = np.frombuffer(sample_eye, dtype=np.int8).astype(np.int64)
     return {
         "times": arr["time"].astype(np.int64),
         "gx": arr["gx"][rows, eyes].astype(np.float64),
@@ -347,12 +353,29 @@ _KNOWN = {
 }  # fmt: skip
 
 
+_CHUNK = 1 << 18  # samples parsed into Python lists before converting to arrays
+
+
 def _num(tok: str) -> float:
     return np.nan if tok == "." else float(tok)
 
 
 def _read_asc(path: Path) -> Recording:
     times, xs, ys, ps = [], [], [], []
+    chunks: list[tuple[np.ndarray, ...]] = []
+
+    def flush():
+        chunks.append(
+            (
+                np.asarray(times, dtype=np.int64),
+                np.asarray(xs, dtype=np.float64),
+                np.asarray(ys, dtype=np.float64),
+                np.asarray(ps, dtype=np.float64),
+            )
+        )
+        for lst in (times, xs, ys, ps):
+            lst.clear()
+
     messages: list[list] = []
     fix, sacc, blink = [], [], []
     blocks, open_block = [], None
@@ -382,6 +405,8 @@ def _read_asc(path: Path) -> Recording:
                     raise InputError(
                         f"{path}: line {lineno}: malformed sample line {line[:60]!r}"
                     ) from None
+                if len(times) >= _CHUNK:  # keep memory bounded: lists -> arrays
+                    flush()
                 continue
             if not line.strip():
                 last_was_msg = False
@@ -443,16 +468,18 @@ def _read_asc(path: Path) -> Recording:
         )
     if not blocks and not messages:
         raise InputError(f"{path}: no recording blocks (START/END) and no messages")
-    t = np.asarray(times, dtype=np.int64)
+    flush()
+    t, gx, gy, pupil = (np.concatenate([c[i] for c in chunks]) for i in range(4))
+    chunks.clear()
     if t.size > 1 and np.any(np.diff(t) <= 0):
         i = int(np.flatnonzero(np.diff(t) <= 0)[0])
         raise InputError(f"{path}: sample times go backwards at {t[i]} -> {t[i + 1]} ms")
     return Recording(
         path=str(path),
         samples_time=t,
-        gx=np.asarray(xs, dtype=np.float64),
-        gy=np.asarray(ys, dtype=np.float64),
-        pupil=np.asarray(ps, dtype=np.float64),
+        gx=gx,
+        gy=gy,
+        pupil=pupil,
         sampling_rate=float(rate),
         messages=[(int(tm), txt.strip()) for tm, txt in messages],
         fixations=np.asarray(fix, dtype=np.float64).reshape(-1, 4),
