@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -12,21 +11,34 @@ REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "work"
 
 
+# A small launcher process starts the command and reports its peak RSS: measuring the child
+# directly would count the (possibly large) benchmark process it was forked from.
+_LAUNCHER = """
+import resource, subprocess, sys
+rc = subprocess.call(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(rc)
+"""
+
+
 def measure(cmd: list[str] | str, env=None, cwd=None) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of a command; raises if it fails."""
     if isinstance(cmd, str):
         cmd = [sys.executable, "-c", cmd]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, env=env, cwd=cwd or REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    proc = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *cmd],
+        env=env,
+        cwd=cwd or REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd!r} failed ({proc.returncode}):\n{err[-3000:]}")
-    return wall, usage.ru_maxrss / 1024.0
+    lines = proc.stderr.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{cmd!r} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return wall, int(lines[-1]) / 1024.0
 
 
 def row(name, value, unit, baseline=None, ratio=None, target=None, ok=None, **extra) -> dict:

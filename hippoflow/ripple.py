@@ -202,35 +202,47 @@ def split_stream(
 ) -> dict[int, tuple[float, float]]:
     """One streaming pass over the data: ``sink(electrode_id, start, microvolts_float32)``.
 
+    The array handed to ``sink`` is a reused buffer: copy it to keep it.
     Data blocks (segments) are concatenated in file order.  Returns per-channel (min, max).
     """
     ids = list(electrode_ids)
-    cols = [header.channel_index(e) for e in ids]
-    gains = np.array([header.channels[c].gain for c in cols], dtype=np.float32)
+    cols = np.array([header.channel_index(e) for e in ids], dtype=np.intp)
+    gains = np.array([header.channels[c].gain for c in cols], dtype=np.float32)[:, None]
     n_ch = len(header.channels)
     total = sum(b.n_samples for b in blocks)
-    lo = {e: np.inf for e in ids}
-    hi = {e: -np.inf for e in ids}
+    lo = np.full(len(ids), np.iinfo(np.int16).max, dtype=np.int64)
+    hi = np.full(len(ids), np.iinfo(np.int16).min, dtype=np.int64)
+    # reused buffers: plain reads (no memory map, so the file's pages never count as ours)
+    buf = np.empty((chunk, n_ch), dtype="<i2")
+    rows = np.empty((len(ids), chunk), dtype=np.int16)
+    volts = np.empty((len(ids), chunk), dtype=np.float32)
     done = 0
-    for block in blocks:
-        if block.n_samples == 0:
-            continue
-        mm = np.memmap(
-            header.path, dtype="<i2", mode="r", offset=block.offset, shape=(block.n_samples, n_ch)
-        )
-        for s in range(0, block.n_samples, chunk):
-            part = np.asarray(mm[s : s + chunk])
-            sel = part[:, cols].astype(np.float32) * gains
-            for j, e in enumerate(ids):
-                col = np.ascontiguousarray(sel[:, j])
-                lo[e] = min(lo[e], float(col.min()))
-                hi[e] = max(hi[e], float(col.max()))
-                sink(e, done + s, col)
-            if progress:
-                progress((done + s + part.shape[0]) / total)
-        done += block.n_samples
-        del mm
-    return {e: (lo[e], hi[e]) for e in ids}
+    with open(header.path, "rb", buffering=0) as f:
+        for block in blocks:
+            f.seek(block.offset)
+            for s in range(0, block.n_samples, chunk):
+                m = min(chunk, block.n_samples - s)
+                view = buf[:m]
+                got = f.readinto(memoryview(view).cast("B"))
+                if got != view.nbytes:
+                    raise InputError(f"{header.path}: file ended inside a data block")
+                r = rows[:, :m]
+                np.take(view.T, cols, axis=0, out=r)
+                np.minimum(lo, r.min(axis=1), out=lo)
+                np.maximum(hi, r.max(axis=1), out=hi)
+                v = volts[:, :m]
+                np.multiply(r, gains, out=v)
+                for j, e in enumerate(ids):
+                    sink(e, done + s, v[j])
+                if progress:
+                    progress((done + s + m) / total)
+            done += block.n_samples
+    g = gains[:, 0].astype(np.float64)
+    ends = {
+        e: (float(np.float32(lo[j] * g[j])), float(np.float32(hi[j] * g[j])))
+        for j, e in enumerate(ids)
+    }
+    return {e: (min(a, b), max(a, b)) for e, (a, b) in ends.items()}
 
 
 # ----------------------------------------------------------------------------- filters

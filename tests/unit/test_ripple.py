@@ -49,7 +49,7 @@ def test_split_equals_neo_times_gain_and_banks(session):
     header, blocks = ripple.open_session_ns5([ns5])
     ids = [c.electrode_id for c in header.channels]
     got = {e: [] for e in ids}
-    ripple.split_stream(header, blocks, ids, lambda e, s, v: got[e].append(v), chunk=12345)
+    ripple.split_stream(header, blocks, ids, lambda e, s, v: got[e].append(v.copy()), chunk=12345)
     r = neo_reader(session / "181105_Block1")
     raw = r.get_analogsignal_chunk(0, 0, None, None, stream_index=0)
     chans = r.header["signal_channels"]
