@@ -324,3 +324,15 @@ def test_truncated_asc_is_a_clear_error(tmp_path):
             eyelink.read_recording(path)
         assert str(path) in str(exc.value) and "truncated" in str(exc.value)
     assert os.path.getsize(full) == len(text)
+
+
+def test_windows_line_endings(tmp_path):
+    """edf2asc on Windows writes CRLF; the parser gives the same recording."""
+    unix = tmp_path / "unix.asc"
+    write_asc_from_edfapi(DATA / "test_raw.edf", unix)
+    dos = tmp_path / "dos.asc"
+    dos.write_bytes(unix.read_bytes().replace(b"\n", b"\r\n"))
+    a, b = eyelink.read_recording(unix), eyelink.read_recording(dos)
+    np.testing.assert_array_equal(a.samples_time, b.samples_time)
+    np.testing.assert_array_equal(a.gx, b.gx)
+    assert a.messages == b.messages and a.blocks == b.blocks
