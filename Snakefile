@@ -23,6 +23,7 @@ configfile: "config/config.yaml"
 include: "rules/common.smk"
 include: "rules/problems.smk"
 include: "rules/ripple.smk"
+include: "rules/behaviour.smk"
 include: "rules/sorting.smk"
 include: "rules/report.smk"
 

@@ -48,6 +48,7 @@ class Options:
     noise_uv: float = 8.0
     amplitude_uv: tuple[float, float] = (90.0, 220.0)
     rate_hz: tuple[float, float] = (3.0, 12.0)
+    unity_header: str = "text"  # Unity log header style: text (14 lines), text11, json
 
 
 def electrode_ids(n: int) -> list[int]:
@@ -282,6 +283,12 @@ def parse_args(argv=None) -> Options:
         action="store_true",
         help="tiny .ns5 files (headers + 30 samples): for planning benchmarks",
     )
+    p.add_argument(
+        "--unity-header",
+        choices=["text", "text11", "json"],
+        default="text",
+        help="Unity log header style: 14-line text (default), 11-line text, or one JSON line",
+    )
     a = p.parse_args(argv)
     days = tuple(a.days)
     if a.n_days:
@@ -299,6 +306,7 @@ def parse_args(argv=None) -> Options:
         units=a.units,
         seed=a.seed,
         header_only=a.header_only,
+        unity_header=a.unity_header,
     )
 
 

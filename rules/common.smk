@@ -256,3 +256,89 @@ def report_targets():
 
 
 TARGET_FUNCTIONS.append(report_targets)
+
+
+# ---- Behaviour (rules/behaviour.smk)
+from hippoflow import behaviour as _behaviour
+from hippoflow import unity as _unity
+
+BEHAVIOUR = config.get("behaviour") or {}
+UNITY_NAME = hkl("unity", _behaviour.UNITY_ARGS)
+EDFSPLIT_NAME = hkl("edfsplit", _behaviour.EDFSPLIT_ARGS)
+EYELINK_NAME = hkl("eyelink", _behaviour.EYELINK_ARGS)
+RPLPARALLEL_NAME = hkl("rplparallel", {})
+DAY_DIR = "{subject}/{day}"
+
+# Unity logs per session (RawData*/session*.txt); several in one session is a bad input
+UNITY_LOGS = {s.key: _unity.find_logs(s.path) for s in ALL_SESSIONS}
+for _s in ALL_SESSIONS:
+    if len(UNITY_LOGS[_s.key]) > 1:
+        PROBLEMS[(_s.key, "unity_logs")] = (
+            f"{_s.path}: expected one Unity log (RawData*/session*.txt), found "
+            f"{len(UNITY_LOGS[_s.key])}: "
+            + ", ".join(str(p.relative_to(_s.path)) for p in UNITY_LOGS[_s.key])
+        )
+# EyeLink files per day: (navigation files, fixation P* files); may be empty (missing)
+EYE_FILES = {
+    (s.subject, s.day): _behaviour.eyelink_files(s.path.parent) for s in ALL_SESSIONS
+}
+
+
+def unity_sessions():
+    """Sessions with one .nev and one Unity log: unity + align_unity."""
+    return [s for s in ALL_SESSIONS if len(s.nev) == 1 and len(UNITY_LOGS[s.key]) == 1]
+
+
+def eyelink_sessions():
+    """Sessions with one .nev whose EyeLink object is made (navigation and sessioneye)."""
+    if not BEHAVIOUR.get("eyelink", True):
+        return []
+    return [
+        s
+        for s in ALL_SESSIONS
+        if len(s.nev) == 1
+        and (s.name == _behaviour.FIXATION_SESSION or len(UNITY_LOGS[s.key]) == 1)
+    ]
+
+
+def behaviour_targets():
+    targets = [out(f"{s.rel}/{UNITY_NAME}") for s in unity_sessions()]
+    eye = eyelink_sessions()
+    targets += [out(f"{s.rel}/{EYELINK_NAME}") for s in eye]
+    targets += [
+        out(f"{s.rel}/{name}")
+        for s in eye
+        if s.name != _behaviour.FIXATION_SESSION
+        for name in ("binData.hdf", "unityfile_eyelink.csv")
+    ]
+    return targets
+
+
+TARGET_FUNCTIONS.append(behaviour_targets)
+
+
+def unity_log(wildcards):
+    return UNITY_LOGS[(wildcards.subject, wildcards.day, wildcards.session)][:1]
+
+
+def edfsplit_source(wildcards):
+    """The day's navigation EyeLink file(s); [] when missing (the job then says so)."""
+    return [
+        str(p) for p in EYE_FILES.get((wildcards.subject, wildcards.day), ([], []))[0]
+    ]
+
+
+def eyelink_source(wildcards):
+    """sessioneye: the day's P* file(s); navigation: the day's edfsplit object."""
+    if wildcards.session == _behaviour.FIXATION_SESSION:
+        fix = EYE_FILES.get((wildcards.subject, wildcards.day), ([], []))[1]
+        return [str(p) for p in fix]
+    return [out(f"{wildcards.subject}/{wildcards.day}/{EDFSPLIT_NAME}")]
+
+
+def day_raw_dir(wildcards):
+    return raw(f"{wildcards.subject}/{wildcards.day}")
+
+
+def day_session_names(wildcards):
+    return SESSIONS[(wildcards.subject, wildcards.day)]

@@ -1,0 +1,411 @@
+"""File-level behaviour steps (Unity, EDFSplit, Eyelink, alignment, raycast) for the workflow.
+
+Each function reads its input files, calls the computation in :mod:`hippoflow.unity`,
+:mod:`hippoflow.eyelink`, :mod:`hippoflow.align` and :mod:`hippoflow.raycast`, and writes
+its outputs atomically; the scripts in ``scripts/`` only pass Snakemake's paths through.
+
+Object file names follow PyHipp's default arguments (DataProcessingTools hashes them):
+``unity_71bf.hkl``, ``edfsplit_c1fa.hkl`` (day), ``eyelink_24d5.hkl``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from hippoflow import align, dpt, unity
+from hippoflow.errors import InputError
+
+# PyHipp's default arguments, in PyHipp's order (they enter the file-name hash)
+UNITY_ARGS = unity.UNITY_ARGS
+EDFSPLIT_ARGS: dict = {
+    "FileName": ".edf",
+    "CalibFileNameChar": "P",
+    "NavDirName": "session0",
+    "CalibDirName": "sessioneye",
+    "TriggerMessage": "Trigger Version 84",
+}
+EYELINK_ARGS: dict = {
+    "FileName": ".edf",
+    "CalibFileNameChar": "P",
+    "NavDirName": "session0",
+    "DirName": "session*",
+    "CalibDirName": "sessioneye",
+    "ScreenX": 1920,
+    "ScreenY": 1080,
+    "NumTrialMessages": 3,
+    "TriggerMessage": "Trigger Version 84",
+}
+FIXATION_SESSION = "sessioneye"
+_EYE_SUFFIXES = (".edf", ".asc")
+
+log_ = logging.getLogger("hippoflow")
+
+
+# ---------------------------------------------------------------------------------------
+# Finding the raw files
+
+
+def eyelink_files(day_dir) -> tuple[list[Path], list[Path]]:
+    """(navigation files, fixation files) of a day: ``*.edf``/``*.asc`` in the day folder,
+    fixation files being those whose name starts with ``P`` (PyHipp's CalibFileNameChar).
+    When both an ``.edf`` and its ``.asc`` export exist, the ``.edf`` is used."""
+    day_dir = Path(day_dir)
+    if not day_dir.is_dir():
+        return [], []
+    files = sorted(
+        p for p in day_dir.iterdir() if p.is_file() and p.suffix.lower() in _EYE_SUFFIXES
+    )
+    stems = {p.stem for p in files if p.suffix.lower() == ".edf"}
+    files = [p for p in files if p.suffix.lower() == ".edf" or p.stem not in stems]
+    fixation = [p for p in files if p.name.startswith("P")]
+    navigation = [p for p in files if not p.name.startswith("P")]
+    return navigation, fixation
+
+
+def expected_navigation_name(day: str) -> str:
+    yymmdd = day[2:] if len(day) == 8 else day
+    return f"{yymmdd}.edf (or {yymmdd}.asc)"
+
+
+def _one_file(files, day_dir, what, expected) -> Path:
+    if not files:
+        raise InputError(
+            f"{Path(day_dir) / expected}: missing: no {what} EyeLink file in {day_dir} "
+            f"(expected {expected})"
+        )
+    if len(files) > 1:
+        names = ", ".join(p.name for p in files)
+        raise InputError(f"{day_dir}: {len(files)} {what} EyeLink files ({names}); expected one")
+    return Path(files[0])
+
+
+def navigation_sessions(session_names) -> list[str]:
+    """Navigation sessions of a day in recording order (all but the fixation session)."""
+    names = [s for s in session_names if s != FIXATION_SESSION]
+    return sorted(names, key=lambda s: (int(re.sub(r"\D", "", s) or 0), s))
+
+
+# ---------------------------------------------------------------------------------------
+# Unity
+
+
+def unity_step(log_path, rpl_path, out_path, log=log_) -> dict:
+    """Unity object (unaligned: Unity's own clock) from a log and the session's rplparallel."""
+    rpl = dpt.load_object(rpl_path)
+    ulog = unity.read_log(log_path)
+    obj = unity.unity_object(ulog, rpl["timeStamps"], rpl_path)
+    for note in obj["notes"]:
+        log.warning("%s", note)
+    n = obj["unityTriggers"][0].shape[0]
+    dd = np.abs(obj["durationDiff"][0])
+    log.info(
+        "%s: %s header, %d frames, %d trials; |Unity - Ripple| trial duration: median %.1f ms, "
+        "max %.1f ms",
+        log_path,
+        ulog.header_style,
+        ulog.data.shape[0],
+        n,
+        float(np.median(dd)),
+        float(dd.max()),
+    )
+    out_path = Path(out_path)
+    dpt.save_object(out_path, obj, UNITY_ARGS, dirs=[out_path.parent.resolve()])
+    return obj
+
+
+# ---------------------------------------------------------------------------------------
+# EDFSplit and Eyelink
+
+
+def recording_to_dict(rec) -> dict:
+    """A :class:`hippoflow.eyelink.Recording` as plain arrays (hickle-friendly)."""
+    d = {}
+    for f in fields(rec):
+        v = getattr(rec, f.name)
+        if f.name == "messages":
+            d["msg_times"] = np.array([t for t, _ in v], dtype=np.int64)
+            d["msg_text"] = np.array([s for _, s in v], dtype=str)
+        elif f.name == "blocks":
+            d["blocks"] = np.array(v, dtype=np.int64).reshape(-1, 2)
+        elif f.name == "header":
+            d["header"] = np.array(v, dtype=str)
+        elif f.name == "bounds":
+            d["bounds"] = np.array(v, dtype=np.float64)
+        elif v is None:
+            d[f.name] = np.array([])
+        else:
+            d[f.name] = v
+    return d
+
+
+def recording_from_dict(d: dict):
+    from hippoflow import eyelink
+
+    kw = {}
+    for f in fields(eyelink.Recording):
+        if f.name == "messages":
+            kw["messages"] = [
+                (int(t), str(s))
+                for t, s in zip(d["msg_times"].tolist(), d["msg_text"].tolist(), strict=True)
+            ]
+        elif f.name == "blocks":
+            kw["blocks"] = [
+                tuple(int(x) for x in b) for b in np.asarray(d["blocks"]).reshape(-1, 2)
+            ]
+        elif f.name == "header":
+            kw["header"] = [str(s) for s in np.asarray(d["header"]).ravel().tolist()]
+        elif f.name == "bounds":
+            b = np.asarray(d["bounds"], dtype=np.float64).ravel()
+            kw["bounds"] = (float(b[0]), float(b[1]))
+        elif f.name == "file_start_ms":
+            v = np.asarray(d.get("file_start_ms", []))
+            kw[f.name] = int(v) if v.size == 1 else None
+        elif f.name in ("path", "eye", "format"):
+            kw[f.name] = str(d[f.name])
+        elif f.name in ("sampling_rate",):
+            kw[f.name] = float(d[f.name])
+        elif f.name in ("session_index", "n_sessions"):
+            kw[f.name] = int(d[f.name])
+        else:
+            kw[f.name] = np.asarray(d[f.name])
+    return eyelink.Recording(**kw)
+
+
+def edfsplit_step(sources, day_dir, day, sessions, out_path, log=log_) -> dict:
+    """EDFSplit: the day's navigation EyeLink file split into its navigation sessions."""
+    from hippoflow import eyelink
+
+    src = _one_file(sources, day_dir, "navigation", expected_navigation_name(day))
+    nav = navigation_sessions(sessions)
+    rec = eyelink.read_recording(src)
+    parts = eyelink.split_navigation(rec, len(nav))
+    obj = {
+        "source": str(src),
+        "format": rec.format,
+        "esr": float(rec.sampling_rate),
+        "expTime": float(rec.file_start_ms or 0) / 1000.0,
+        "noOfSessions": len(parts),
+        "actualSessionNo": len(nav),
+        "sessionNames": nav,
+        "triggerTimes": np.array(eyelink.trigger_times(rec), dtype=np.float64) / 1000.0,
+        "sessions": {name: recording_to_dict(p) for name, p in zip(nav, parts, strict=True)},
+    }
+    for name, p in zip(nav, parts, strict=True):
+        log.info("%s: %s: %d samples, %d messages", src, name, p.samples_time.size, len(p.messages))
+    out_path = Path(out_path)
+    dpt.save_object(out_path, obj, EDFSPLIT_ARGS, dirs=[out_path.parent.resolve()])
+    return obj
+
+
+def eyelink_step(
+    source, rpl_path, session, out_path, missing_csv, *, day_dir=None, log=log_
+) -> dict:
+    """Eyelink object (unaligned: tracker clock) of one session, and its missingData.csv.
+
+    ``source``: the day's ``edfsplit`` object (navigation) or the ``P*`` file (fixation);
+    an empty list means the file is missing (an error naming the expected file).
+    """
+    from hippoflow import eyelink
+
+    fixation = session == FIXATION_SESSION
+    rpl = dpt.load_object(rpl_path)
+    if fixation:
+        src = _one_file(source, day_dir, "fixation", "P<n>_<m>.edf (or .asc)")
+        rec = eyelink.read_recording(src)
+    else:
+        if not source:
+            raise InputError(f"{day_dir}: no edfsplit object for {session}")
+        split = dpt.load_object(source[0])
+        if session not in split["sessions"]:
+            raise InputError(
+                f"{source[0]}: has no navigation session {session} "
+                f"(it holds {', '.join(split['sessions'])})"
+            )
+        rec = recording_from_dict(split["sessions"][session])
+    start = None
+    raw = np.asarray(rpl.get("rawMarkers", []), dtype=np.float64).ravel()
+    if raw.size and int(raw[0]) in align.SESSION_MARKERS:
+        start = float(rpl["sessionStartTime"])
+    obj = eyelink.session_object(
+        rec,
+        rpl["markers"],
+        rpl["timeStamps"],
+        fixation=fixation,
+        ripple_session_start=start,
+        session=session,
+    )
+    for row in obj["missing"]:
+        log.warning(
+            "%s: trial %d %s message missing from EyeLink; filled at %.3f ms (%s)",
+            session,
+            row["Trial"],
+            row["Event"],
+            row["Timestamps"],
+            row["Messages"],
+        )
+    log.info(
+        "%s: %d samples, %d trials, %d missing messages, max discrepancy %.1f ms",
+        session,
+        obj["timestamps"].size,
+        obj["noOfTrials"],
+        len(obj["missing"]),
+        float(np.max(obj["discrepancies"])) * 1000.0 if np.size(obj["discrepancies"]) else 0.0,
+    )
+    eyelink.write_missing_csv(missing_csv, obj["missing"])
+    out_path = Path(out_path)
+    dpt.save_object(out_path, obj, EYELINK_ARGS, dirs=[out_path.parent.resolve()])
+    return obj
+
+
+# ---------------------------------------------------------------------------------------
+# Alignment
+
+
+def align_step(kind, obj_path, rpl_path, out_path, threshold=align.THRESHOLD_S, log=log_):
+    """Align an unaligned Unity or Eyelink object onto Ripple time; write the final object."""
+    obj = dpt.load_object(obj_path)
+    rpl = dpt.load_object(rpl_path)
+    label = str(obj_path)
+    if kind == "unity":
+        out = align.align_unity(obj, rpl, threshold=threshold, label=label)
+        args = UNITY_ARGS
+    elif kind == "eyelink":
+        out = align.align_eyelink(obj, rpl, label=label)
+        args = EYELINK_ARGS
+    else:
+        raise ValueError(f"align_step: unknown kind {kind!r}")
+    s = align.summary(out, rpl, kind)
+    out["alignSummary"] = s
+    log.info(
+        "%s aligned onto Ripple: markers within %.3f ms; residuals before alignment: "
+        "median %.2f ms, max %.2f ms",
+        kind,
+        s["max_marker_error_ms"],
+        s["median_abs_residual_ms"],
+        s["max_abs_residual_ms"],
+    )
+    resid = np.asarray(out.get("alignResiduals", np.zeros((0, 3))))
+    for i, row in enumerate(resid):
+        if np.any(np.abs(row) > threshold * 1000.0):
+            log.warning(
+                "%s trial %d: interval residuals (prev->start, start->cue, cue->end) %s ms",
+                kind,
+                i + 1,
+                ", ".join(f"{v:.1f}" for v in row),
+            )
+    if kind == "unity":
+        if s["dubious_trials"]:
+            log.warning(
+                "dubious Unity trials (|Unity - Ripple| > %.0f ms in total; frames flattened): %s",
+                threshold * 1000.0,
+                ", ".join(map(str, s["dubious_trials"])),
+            )
+        else:
+            log.info("no dubious Unity trials (threshold %.0f ms)", threshold * 1000.0)
+    out_path = Path(out_path)
+    out.pop("args", None)
+    out.pop("dirs", None)
+    dpt.save_object(out_path, out, args, dirs=[out_path.parent.resolve()])
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Raycast
+
+
+def gaze_table(uobj: dict, eobj: dict, threshold=align.THRESHOLD_S) -> dict:
+    """Per EyeLink sample: time, gaze, camera pose (last Unity frame shown), flags.
+
+    ``ignore`` marks samples with no Unity frame yet, NaN gaze, samples inside a dubious
+    Unity trial and samples in any marker interval whose Unity or EyeLink timing disagreed
+    with Ripple by more than ``threshold``; ``cue_on`` marks start->cue offset periods.
+    """
+    t = np.asarray(eobj["timestamps"], dtype=np.float64)
+    eye = np.asarray(eobj["eye_pos"], dtype=np.float64).reshape(-1, 2)
+    ut = np.asarray(uobj["unityTime"][0], dtype=np.float64)
+    data = np.asarray(uobj["unityData"][0], dtype=np.float64)
+    frame_t = ut[1:]
+    idx = np.searchsorted(frame_t, t, side="right") - 1
+    valid = (idx >= 0) & (t <= frame_t[-1] + 0.1)
+    idx_c = np.clip(idx, 0, data.shape[0] - 1)
+    x = np.where(valid, data[idx_c, 2], np.nan)
+    z = np.where(valid, data[idx_c, 3], np.nan)
+    yaw = np.where(valid, data[idx_c, 4], np.nan)
+    trig = np.asarray(uobj["unityTriggers"][0], dtype=np.int64)
+    knots = ut[trig + 1].ravel()  # Ripple times of start, cue, end, start ...
+    bad = np.zeros(knots.size, dtype=bool)  # interval ending at knot j is mis-timed
+    for key_obj in (uobj, eobj):
+        r = np.asarray(key_obj.get("alignResiduals", np.zeros((0, 3))), dtype=np.float64)
+        if r.size == knots.size:
+            bad |= np.abs(r.ravel()) > threshold * 1000.0
+    j = np.searchsorted(knots, t, side="left")  # sample in interval (knot j-1, knot j]
+    ignore = ~valid | np.isnan(eye).any(axis=1)
+    inside = (j > 0) & (j < knots.size)
+    ignore[inside] |= bad[j[inside]]
+    for trial in np.asarray(uobj.get("dubiousTrials", []), dtype=np.int64).ravel():
+        a, b = knots[3 * (trial - 1)], knots[3 * (trial - 1) + 2]
+        ignore |= (t >= a) & (t <= b)
+    starts, cues = knots[0::3], knots[1::3]
+    k = np.searchsorted(starts, t, side="right") - 1
+    cue_on = (k >= 0) & (t < cues[np.clip(k, 0, cues.size - 1)])
+    return {
+        "time": t,
+        "gx": eye[:, 0],
+        "gy": eye[:, 1],
+        "x": x,
+        "z": z,
+        "yaw": yaw,
+        "ignore": ignore,
+        "cue_on": cue_on,
+    }
+
+
+def raycast_step(
+    unity_path,
+    eyelink_path,
+    bindata_path,
+    csv_path,
+    radius_px=20,
+    density=220,
+    threshold=align.THRESHOLD_S,
+    log=log_,
+    progress=None,
+) -> dict:
+    """Gaze onto the maze for one session: binData.hdf and unityfile_eyelink.csv."""
+    from hippoflow import raycast
+
+    uobj = dpt.load_object(unity_path)
+    eobj = dpt.load_object(eyelink_path)
+    for path, o in ((unity_path, uobj), (eyelink_path, eobj)):
+        if not o.get("aligned", False):
+            raise InputError(f"{path}: not aligned onto the Ripple clock (run align first)")
+    table = gaze_table(uobj, eobj, threshold)
+    n = table["time"].size
+    log.info(
+        "%d gaze samples, %d ignored (off screen, no frame, or mis-timed segments); "
+        "disc radius %g px, density %g",
+        n,
+        int(table["ignore"].sum()),
+        radius_px,
+        density,
+    )
+    bins = raycast.cast_distinct(
+        table["gx"],
+        table["gy"],
+        table["x"],
+        table["z"],
+        table["yaw"],
+        radius_px=radius_px,
+        density=density,
+        ignore=table["ignore"],
+        cue_on=table["cue_on"],
+        progress=progress,
+    )
+    raycast.write_bindata(bindata_path, table["time"], bins)
+    raycast.write_unityfile_eyelink(csv_path, table)
+    return {"samples": n, "ignored": int(table["ignore"].sum()), "max_bins": bins.shape[1]}

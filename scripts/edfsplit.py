@@ -1,0 +1,18 @@
+"""EDFSplit: the day's navigation EyeLink file split into its navigation sessions."""
+
+from hippoflow.behaviour import edfsplit_step
+from hippoflow.logs import run_job
+
+
+def main(sm, log):
+    edfsplit_step(
+        list(sm.input.eye),
+        sm.params.day_dir,
+        sm.wildcards.day,
+        list(sm.params.sessions),
+        sm.output[0],
+        log=log,
+    )
+
+
+run_job(main, snakemake)  # noqa: F821

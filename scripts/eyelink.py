@@ -1,0 +1,19 @@
+"""Eyelink: one session's EyeLink object (tracker clock) and its missingData.csv."""
+
+from hippoflow.behaviour import eyelink_step
+from hippoflow.logs import run_job
+
+
+def main(sm, log):
+    eyelink_step(
+        list(sm.input.source),
+        sm.input.rpl,
+        sm.wildcards.session,
+        sm.output.eyelink,
+        sm.output.missing,
+        day_dir=sm.params.day_dir,
+        log=log,
+    )
+
+
+run_job(main, snakemake)  # noqa: F821

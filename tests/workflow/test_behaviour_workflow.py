@@ -1,0 +1,198 @@
+"""The behaviour chain (unity, edfsplit, eyelink, align, raycast) through the real snakemake."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from hippoflow import align, dpt
+from hippoflow.behaviour import EYELINK_ARGS, UNITY_ARGS
+from tests.conftest import digests, generate, run_snakemake
+
+DAY = "picasso/20181105"
+NAV = ("session01", "session02")
+UNITY = dpt.hkl_name("unity", UNITY_ARGS)
+EYELINK = dpt.hkl_name("eyelink", EYELINK_ARGS)
+
+
+def _targets(out: Path) -> list[str]:
+    t = []
+    for s in NAV:
+        d = out / DAY / s
+        t += [d / UNITY, d / EYELINK, d / "binData.hdf", d / "unityfile_eyelink.csv"]
+    t.append(out / DAY / "sessioneye" / EYELINK)
+    return [str(p) for p in t]
+
+
+def _tree(tmp_path, *extra) -> tuple[Path, Path]:
+    data = tmp_path / "data"
+    # header-only .ns5: the behaviour chain needs only the .nev markers
+    generate(data, "--channels", 2, "--seconds", 40, "--sessions", 2, "--header-only", *extra)
+    return data, tmp_path / "out"
+
+
+@pytest.fixture(scope="module")
+def behaviour_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("behaviour")
+    data, out = _tree(tmp, "--unity-header", "json")
+    before = digests(data)
+    proc = run_snakemake(
+        tmp, "--cores", "2", *_targets(out), config={"data_root": data, "output_root": out}
+    )
+    return tmp, data, out, before, proc
+
+
+def test_outputs_and_raw_untouched(behaviour_run):
+    tmp, data, out, before, _ = behaviour_run
+    for t in _targets(out):
+        assert Path(t).is_file(), t
+    # unaligned intermediates are temporary
+    assert not list(out.rglob(".unaligned_*"))
+    assert digests(data) == before
+    for s in NAV + ("sessioneye",):
+        assert (out / DAY / s / "missingData.csv").is_file()
+    assert (out / DAY / dpt.hkl_name("edfsplit", _edfsplit_args())).is_file()
+    for rule in ("unity", "eyelink", "align_unity", "align_eyelink", "raycast"):
+        logs = list((tmp / "logs" / rule).rglob("*.log"))
+        assert logs, rule
+        assert (tmp / "benchmarks" / "runs" / rule).is_dir()
+
+
+def _edfsplit_args():
+    from hippoflow.behaviour import EDFSPLIT_ARGS
+
+    return EDFSPLIT_ARGS
+
+
+def test_unity_aligned_to_ripple(behaviour_run):
+    _, data, out, _, _ = behaviour_run
+    truth = json.loads((data / DAY / "groundtruth_unity.json").read_text())
+    for s in NAV:
+        u = dpt.load_object(out / DAY / s / UNITY)
+        rpl = dpt.load_object(out / DAY / s / "rplparallel_d41d.hkl")
+        trig = u["unityTriggers"][0]
+        np.testing.assert_array_equal(trig, np.array(truth[s]["trigger_rows"]))
+        assert u["headerStyle"] == "json"
+        ut = u["unityTime"][0]
+        assert np.max(np.abs(ut[trig + 1] - rpl["timeStamps"])) < 1e-3
+        np.testing.assert_array_equal(
+            np.asarray(u["dubiousTrials"]).ravel(), np.array(truth[s]["dubious_trials"]) + 1
+        )
+        np.testing.assert_allclose(u["sumCost"][0][:, 0], truth[s]["ideal"])
+        # frames on their true Ripple-clock time (outside dubious trials)
+        ft = np.load(data / DAY / s / "groundtruth_unity.npz")["frame_times"]
+        keep = np.ones(ft.size, bool)
+        for i in truth[s]["dubious_trials"]:
+            keep[trig[i, 0] : trig[i, 2]] = False
+        assert np.max(np.abs(ut[1:] - ft)[keep]) < 3e-3
+        # aligning the final object again changes nothing
+        again = align.align_unity(u, rpl)
+        np.testing.assert_array_equal(again["unityTime"][0], ut)
+
+
+def test_eyelink_aligned_and_dropped_message_reconciled(behaviour_run):
+    _, data, out, _, _ = behaviour_run
+    truth = json.loads((data / DAY / "groundtruth_eyelink.json").read_text())
+    scale = 1 + truth["drift_ppm"] * 1e-6
+    sessions = truth["sessions"]
+    # tracker ms of every sample of the navigation file (1 kHz, one block per session),
+    # split like EDFSplit: session k keeps [trigger k, trigger k+1), the first from -inf
+    nav_ms = np.concatenate([np.arange(*sessions[s]["block"]) for s in NAV])
+    cuts = [-np.inf] + [sessions[s]["trigger_ms"] for s in NAV[1:]] + [np.inf]
+    for k, s in enumerate(NAV + ("sessioneye",)):
+        e = dpt.load_object(out / DAY / s / EYELINK)
+        rpl = dpt.load_object(out / DAY / s / "rplparallel_d41d.hkl")
+        trials = np.asarray(e["trial_timestamps"]) + float(e["expTime"])
+        assert np.max(np.abs(trials - rpl["timeStamps"])) < 1e-3, s
+        if s == "sessioneye":
+            tracker = np.arange(*sessions[s]["block"])
+        else:
+            tracker = nav_ms[(nav_ms >= cuts[k]) & (nav_ms < cuts[k + 1])]
+        ts = np.asarray(e["timestamps"])
+        assert ts.size == tracker.size, s
+        # samples of the session's own block land within 1 ms of their true Ripple time
+        own = (tracker >= sessions[s]["block"][0]) & (tracker < sessions[s]["block"][1])
+        true_s = (tracker - sessions[s]["base_ms"]) / (1000.0 * scale)
+        assert own.sum() > 0.9 * own.size
+        assert np.max(np.abs(ts - true_s)[own]) < 1e-3, s
+        rows = list(csv.DictReader(open(out / DAY / s / "missingData.csv")))
+        dropped = [d for d in truth["dropped"] if d["session"] == s]
+        assert [(int(r["Trial"]), r["Event"]) for r in rows] == [
+            (d["trial"] + 1, ("start", "cue", "end")[d["column"]]) for d in dropped
+        ]
+    assert truth["dropped"], "the generator drops one navigation message"
+
+
+def test_raycast_outputs(behaviour_run):
+    _, _, out, _, _ = behaviour_run
+    for s in NAV:
+        e = dpt.load_object(out / DAY / s / EYELINK)
+        with h5py.File(out / DAY / s / "binData.hdf") as f:
+            values = f["values"][()]
+        n = np.asarray(e["timestamps"]).size
+        assert values.shape[0] == n and values.shape[1] >= 2
+        np.testing.assert_allclose(values[:, 0], e["timestamps"])
+        assert np.all((values[:, 1:] >= 0) & (values[:, 1:] <= 5122))
+        assert np.count_nonzero(values[:, 1]) > n // 2  # most samples see the maze
+        with open(out / DAY / s / "unityfile_eyelink.csv") as f:
+            assert sum(1 for _ in f) == n + 1
+
+
+def test_rerun_is_a_no_op(behaviour_run):
+    tmp, data, out, _, _ = behaviour_run
+    proc = run_snakemake(tmp, "-n", *_targets(out), config={"data_root": data, "output_root": out})
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_missing_eyelink_file_and_wrong_trial_count(tmp_path):
+    """No navigation EyeLink file for the day and a session02 Unity log one trial short:
+    the EyeLink-dependent jobs and session02's unity fail with clear messages; the Ripple
+    and session01 Unity outputs (and sessioneye's EyeLink, from its own file) complete."""
+    data, out = _tree(tmp_path)
+    day = data / DAY
+    nav = day / "181105.asc"
+    nav.unlink()
+    log = next((day / "session02").glob("RawData*/session*.txt"))
+    lines = log.read_text().splitlines()
+    # erase the last complete trial's three markers (ordinary frames): one trial short
+    truth = json.loads((day / "groundtruth_unity.json").read_text())["session02"]
+    n = len(truth["trigger_rows"])
+    first = len(lines) - truth["frames"]
+    for row in truth["trigger_rows"][-1]:
+        fields = lines[first + row].split()
+        fields[0] = "0"
+        lines[first + row] = " ".join(fields)
+    log.write_text("\n".join(lines) + "\n")
+    before = digests(data)
+    proc = run_snakemake(
+        tmp_path,
+        "--cores",
+        "2",
+        "--keep-going",
+        *_targets(out),
+        config={"data_root": data, "output_root": out},
+        check=False,
+    )
+    assert proc.returncode != 0
+    text = proc.stdout + proc.stderr
+    edf_log = (tmp_path / "logs" / "edfsplit" / "picasso" / "20181105.log").read_text()
+    assert "181105.edf (or 181105.asc)" in edf_log and "missing" in edf_log
+    assert "181105.edf (or 181105.asc)" in text
+    u_log = (tmp_path / "logs" / "unity" / "picasso" / "20181105" / "session02.log").read_text()
+    assert f"{n - 1} complete trials in the Unity log" in u_log
+    assert f"but {n} trials" in u_log and str(log) in u_log
+    d = out / DAY
+    assert (d / "session01" / UNITY).is_file()
+    assert not (d / "session02" / UNITY).exists()
+    for s in NAV + ("sessioneye",):
+        assert (d / s / "rplparallel_d41d.hkl").is_file()
+    assert (d / "sessioneye" / EYELINK).is_file()
+    for s in NAV:
+        assert not (d / s / EYELINK).exists()
+        assert not (d / s / "binData.hdf").exists()
+    assert digests(data) == before
