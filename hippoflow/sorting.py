@@ -53,6 +53,7 @@ DEFAULTS: dict = {
     "min_spikes": 20,
     "min_snr": 3.0,
     "max_coincidence": 0.5,
+    "merge_distance": 2.0,
 }
 METRICS = ("snr", "isi_violations_ratio", "firing_rate", "presence_ratio", "amplitude_cutoff")
 SPIKETRAIN_ARGS: dict = {}  # spiketrain_d41d.hkl, like PyHipp's Spiketrain object
@@ -357,6 +358,74 @@ def analyse(cat: Concatenation, times, labels, params: dict, log=None) -> dict:
     }
 
 
+def _templates(data, times, labels, units, n_max=300, before=30, after=60):
+    out = {}
+    for u in units:
+        t = times[labels == u]
+        t = t[(t >= before) & (t < data.size - after)]
+        if t.size > n_max:
+            t = t[np.linspace(0, t.size - 1, n_max).astype(int)]
+        if t.size == 0:
+            out[u] = np.zeros(before + after)
+            continue
+        out[u] = data[t[:, None] + np.arange(-before, after)[None, :]].mean(axis=0)
+    return out
+
+
+def _shifted_distance(a, b, max_shift=4) -> tuple[float, int]:
+    """min over shifts s of max |a(t) - b(t - s)|, and the best s (edges excluded)."""
+    core = slice(2 * max_shift, a.size - 2 * max_shift)
+    best = (np.inf, 0)
+    for s in range(-max_shift, max_shift + 1):
+        d = float(np.max(np.abs(a[core] - np.roll(b, s)[core])))
+        if d < best[0]:
+            best = (d, s)
+    return best
+
+
+def merge_similar(data, times, labels, noise, max_distance, log=None):
+    """Merge units whose mean waveforms differ by less than ``max_distance`` x noise.
+
+    Single-channel MountainSort5 splits one unit into several clusters when noise moves the
+    detected trough by a sample or two (broad troughs): their templates are the same shape,
+    shifted.  The distance is the largest absolute difference between two templates after the
+    best shift of up to 4 samples (0.13 ms), in units of the noise.  The smaller unit joins the
+    larger; its spike times move by the shift so both follow the same alignment.
+    """
+    times = np.asarray(times, dtype=np.int64).copy()
+    labels = np.asarray(labels).copy()
+    if not max_distance or max_distance <= 0:
+        return times, labels
+    units = [int(u) for u in np.unique(labels)]
+    tmpl = _templates(data, times, labels, units)
+    while len(units) > 1:
+        best = (np.inf, None, None, 0)
+        for i, a in enumerate(units):
+            for b in units[i + 1 :]:
+                d, sh = _shifted_distance(tmpl[a], tmpl[b])
+                if d < best[0]:
+                    best = (d, a, b, sh)
+        d, a, b, sh = best
+        if d / noise >= max_distance:
+            break
+        na, nb = int((labels == a).sum()), int((labels == b).sum())
+        if nb > na:  # keep the larger unit's alignment: b(t) ~ a(t + sh)
+            a, b, sh = b, a, -sh
+        sel = labels == b
+        times[sel] -= sh
+        labels[sel] = a
+        units.remove(b)
+        tmpl[a] = _templates(data, times, labels, [a])[a]
+        if log:
+            log.info(
+                "unit %d merged into unit %d (template distance %.2f x noise)", b, a, d / noise
+            )
+    order = np.argsort(times, kind="stable")
+    times, labels = times[order], labels[order]
+    keep = (times >= 0) & (times < data.size)
+    return times[keep], labels[keep]
+
+
 def _satellites(times, labels, units, trough, id_index, max_coincidence, fs=FS):
     """Units whose spikes mostly sit at one fixed lag (within 2 ms) of a larger unit's spikes.
 
@@ -452,6 +521,9 @@ def sort_day_channel(sources, params: dict | None = None, workdir=None, log=None
         times, labels = run_mountainsort5(cat, p, tmp, log=log)
         if log:
             log.info("MountainSort5 found %d units, %d spikes", np.unique(labels).size, times.size)
+        data = np.memmap(cat.path, dtype=np.float32, mode="r")
+        times, labels = merge_similar(data, times, labels, cat.noise_uv, p["merge_distance"], log)
+        del data
         result = analyse(cat, times, labels, p, log=log)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
