@@ -29,10 +29,11 @@ def _targets(out: Path) -> list[str]:
     return [str(p) for p in t]
 
 
-def _tree(tmp_path, *extra) -> tuple[Path, Path]:
+def _tree(tmp_path, *extra, header_only=True) -> tuple[Path, Path]:
     data = tmp_path / "data"
-    # header-only .ns5: the behaviour chain needs only the .nev markers
-    generate(data, "--channels", 2, "--seconds", 40, "--sessions", 2, "--header-only", *extra)
+    # header-only .ns5 by default: the behaviour chain needs only the .nev markers
+    args = ["--channels", 2, "--seconds", 40, "--sessions", 2, "--units", 1, *extra]
+    generate(data, *args, *(["--header-only"] if header_only else []))
     return data, tmp_path / "out"
 
 
@@ -153,7 +154,7 @@ def test_missing_eyelink_file_and_wrong_trial_count(tmp_path):
     """No navigation EyeLink file for the day and a session02 Unity log one trial short:
     the EyeLink-dependent jobs and session02's unity fail with clear messages; the Ripple
     and session01 Unity outputs (and sessioneye's EyeLink, from its own file) complete."""
-    data, out = _tree(tmp_path)
+    data, out = _tree(tmp_path, header_only=False)
     day = data / DAY
     nav = day / "181105.asc"
     nav.unlink()
@@ -169,12 +170,19 @@ def test_missing_eyelink_file_and_wrong_trial_count(tmp_path):
         lines[first + row] = " ".join(fields)
     log.write_text("\n".join(lines) + "\n")
     before = digests(data)
+    # Ripple outputs down to the LFP of both channels (electrodes 1 and 33) of every session
+    lfp = [
+        str(out / DAY / s / f"array{a}" / f"channel{c}" / "rpllfp_6eca.hkl")
+        for s in NAV + ("sessioneye",)
+        for a, c in (("01", "001"), ("02", "033"))
+    ]
     proc = run_snakemake(
         tmp_path,
         "--cores",
         "2",
         "--keep-going",
         *_targets(out),
+        *lfp,
         config={"data_root": data, "output_root": out},
         check=False,
     )
@@ -191,6 +199,8 @@ def test_missing_eyelink_file_and_wrong_trial_count(tmp_path):
     assert not (d / "session02" / UNITY).exists()
     for s in NAV + ("sessioneye",):
         assert (d / s / "rplparallel_d41d.hkl").is_file()
+    for p in lfp:
+        assert Path(p).is_file(), p
     assert (d / "sessioneye" / EYELINK).is_file()
     for s in NAV:
         assert not (d / s / EYELINK).exists()
