@@ -94,11 +94,12 @@ def navigation_sessions(session_names) -> list[str]:
 # Unity
 
 
-def unity_step(log_path, rpl_path, out_path, log=log_) -> dict:
-    """Unity object (unaligned: Unity's own clock) from a log and the session's rplparallel."""
+def unity_step(log_path, rpl_path, out_path, nev=None, log=log_) -> dict:
+    """Unity object (unaligned: Unity's own clock) from a log and the session's rplparallel
+    (made from ``nev``, which error messages name)."""
     rpl = dpt.load_object(rpl_path)
     ulog = unity.read_log(log_path)
-    obj = unity.unity_object(ulog, rpl["timeStamps"], rpl_path)
+    obj = unity.unity_object(ulog, rpl["timeStamps"], nev or rpl_path)
     for note in obj["notes"]:
         log.warning("%s", note)
     n = obj["unityTriggers"][0].shape[0]

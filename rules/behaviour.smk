@@ -18,6 +18,8 @@ rule unity:
     resources:
         mem_mb=lambda wc, input, attempt: mem_for(input.log, factor=40) * attempt,
         runtime=lambda wc, input, attempt: runtime_for(input.log, 60) * attempt,
+    params:
+        nev=lambda wc: NEV[(wc.subject, wc.day, wc.session)][0],
     script:
         "../scripts/unity.py"
 

@@ -5,7 +5,7 @@ from hippoflow.logs import run_job
 
 
 def main(sm, log):
-    unity_step(sm.input.log[0], sm.input.rpl, sm.output[0], log=log)
+    unity_step(sm.input.log[0], sm.input.rpl, sm.output[0], nev=sm.params.nev, log=log)
 
 
 run_job(main, snakemake)  # noqa: F821

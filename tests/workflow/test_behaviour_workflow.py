@@ -194,6 +194,7 @@ def test_missing_eyelink_file_and_wrong_trial_count(tmp_path):
     u_log = (tmp_path / "logs" / "unity" / "picasso" / "20181105" / "session02.log").read_text()
     assert f"{n - 1} complete trials in the Unity log" in u_log
     assert f"but {n} trials" in u_log and str(log) in u_log
+    assert "181105_Block1.nev" in u_log
     d = out / DAY
     assert (d / "session01" / UNITY).is_file()
     assert not (d / "session02" / UNITY).exists()
