@@ -121,6 +121,10 @@ def test_eyelink_aligned_and_dropped_message_reconciled(behaviour_run):
         true_s = (tracker - sessions[s]["base_ms"]) / (1000.0 * scale)
         assert own.sum() > 0.9 * own.size
         assert np.max(np.abs(ts - true_s)[own]) < 1e-3, s
+        # aligning the final object again changes nothing
+        again = align.align_eyelink(e, rpl)
+        np.testing.assert_array_equal(again["timestamps"], ts)
+        np.testing.assert_array_equal(again["trial_timestamps"], e["trial_timestamps"])
         rows = list(csv.DictReader(open(out / DAY / s / "missingData.csv")))
         dropped = [d for d in truth["dropped"] if d["session"] == s]
         assert [(int(r["Trial"]), r["Event"]) for r in rows] == [
@@ -207,3 +211,18 @@ def test_missing_eyelink_file_and_wrong_trial_count(tmp_path):
         assert not (d / s / EYELINK).exists()
         assert not (d / s / "binData.hdf").exists()
     assert digests(data) == before
+
+
+def test_two_unity_logs_in_one_session_is_a_planning_problem(tmp_path):
+    data, out = _tree(tmp_path)
+    logs = sorted((data / DAY / "session01").glob("RawData*/session*.txt"))
+    second = logs[0].with_name("session_2_copy.txt")
+    second.write_text(logs[0].read_text())
+    proc = run_snakemake(
+        tmp_path, "-n", "-p", config={"data_root": data, "output_root": out}, check=True
+    )
+    text = proc.stdout + proc.stderr
+    assert "input_problem" in text and ".hippoflow-problem-unity_logs" in text
+    # the other navigation session still gets its Unity object
+    assert str(out / DAY / "session02" / UNITY) in text
+    assert str(out / DAY / "session01" / UNITY) not in text
