@@ -130,7 +130,7 @@ rule raycast:
         "../envs/hippoflow.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: mem_for(input.eyelink, factor=6, base=600)
+        mem_mb=lambda wc, input, attempt: mem_for(input.eyelink, factor=10, base=600)
         * attempt,
         runtime=lambda wc, input, attempt: runtime_for(input.eyelink, 120) * attempt,
     params:
