@@ -3,7 +3,8 @@
 A synthetic 1-hour session (generator trial plan, ~216 k Unity frames at ~60 Hz, a 1 kHz
 EyeLink object of 3.6 M samples on a drifting tracker clock) is written once; a child
 process then runs the workflow's own steps (``hippoflow.behaviour.unity_step`` and
-``align_step`` for Unity and EyeLink), timing each stage, and its peak RSS is measured.
+``align_step`` for Unity and EyeLink), timing each stage, and its peak RSS is measured;
+a second child runs the session's raycast job on the aligned objects (random gaze).
 Baseline for the EyeLink alignment: the PyHipp method rescales the samples trial interval
 by interval in a Python loop and then walks every sample to re-find fixation times; the
 same two loops are timed here on the same data.
@@ -12,6 +13,7 @@ same two loops are timed here on the same data.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 
@@ -46,6 +48,19 @@ t["frames"] = int(u["unityData"][0].shape[0])
 t["trials"] = int(trig.shape[0])
 t["samples"] = int(np.asarray(e["timestamps"]).size)
 json.dump(t, open(work + "/timing.json", "w"))
+"""
+
+
+RAYCAST_CHILD = r"""
+import json, sys, time
+from hippoflow import behaviour
+work = sys.argv[1]
+t0 = time.perf_counter()
+r = behaviour.raycast_step(
+    work + "/unity.hkl", work + "/eyelink.hkl", work + "/binData.hdf", work + "/u.csv"
+)
+r["t"] = time.perf_counter() - t0
+json.dump(r, open(work + "/raycast.json", "w"))
 """
 
 
@@ -137,6 +152,9 @@ def run(seconds: float = SECONDS) -> list[dict]:
         baseline = _pyhipp_style(obj, plan)
         wall, rss = measure([sys.executable, "-c", CHILD, str(work)])
         t = json.loads((work / "timing.json").read_text())
+        env = dict(os.environ, NUMBA_NUM_THREADS="1")
+        rwall, rrss = measure([sys.executable, "-c", RAYCAST_CHILD, str(work)], env=env)
+        rc = json.loads((work / "raycast.json").read_text())
     finally:
         shutil.rmtree(work, ignore_errors=True)
     hours = seconds / 3600.0
@@ -165,6 +183,14 @@ def run(seconds: float = SECONDS) -> list[dict]:
         ),
         row("behaviour: whole child (incl. imports, hickle I/O)", wall, "s", size=size),
         row("behaviour: peak RSS", rss, "MB", size=size),
+        row(
+            "behaviour: raycast job from the aligned objects (gaze table, rays, both files)",
+            rc["t"],
+            "s",
+            ignored=rc["ignored"],
+            size=size,
+        ),
+        row("behaviour: raycast job peak RSS", rrss, "MB", size=size),
         row(
             "behaviour: aligned Unity markers vs Ripple (max)",
             t["unity_marker_err_ms"],
