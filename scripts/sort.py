@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from hippoflow import dpt, sorting
 from hippoflow.logs import Progress, run_job
 
@@ -9,13 +11,14 @@ from hippoflow.logs import Progress, run_job
 def main(sm, log):
     out = Path(sm.output[0])
     sources = list(zip(sm.params.sessions, sm.input.highpass, strict=True))
-    result = sorting.sort_day_channel(
-        sources,
-        dict(sm.params.args),
-        workdir=out.parent,
-        log=log,
-        progress=Progress(log, "concatenate"),
-    )
+    with threadpool_limits(limits=sm.threads):  # BLAS/OpenMP: the job's threads only
+        result = sorting.sort_day_channel(
+            sources,
+            dict(sm.params.args),
+            workdir=out.parent,
+            log=log,
+            progress=Progress(log, "concatenate"),
+        )
     log.info(
         "%d cells kept (%d units dropped by curation), %d spikes",
         len(result["cells"]),
