@@ -32,3 +32,16 @@ rule all:
     default_target: True
     input:
         all_targets(),
+
+
+# Completion notice (config notify_command, default none): see hippoflow/notify.py.
+onsuccess:
+    from hippoflow.notify import notify
+
+    notify(config.get("notify_command", ""), "success", log)
+
+
+onerror:
+    from hippoflow.notify import notify
+
+    notify(config.get("notify_command", ""), "error", log)
