@@ -30,7 +30,9 @@ $(DEMO)/.generated: $(STAMP) hippoflow/generate.py
 
 demo: $(STAMP) system-deps $(DEMO)/.generated
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --config data_root=$(DEMO)
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --config data_root=$(DEMO) --report report.html
 	@echo "Demo outputs are under $(DEMO)/ (logs in logs/)."
+	@echo "Report: $(CURDIR)/report.html (open it in a browser)"
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest tests -q
