@@ -76,7 +76,18 @@ class StreamedObject:
     never leaves a complete-looking file.  The result loads with plain ``hickle.load``.
     """
 
-    def __init__(self, path, key, length, dtype, data: Mapping, args: Mapping, dirs: list):
+    def __init__(
+        self,
+        path,
+        key,
+        length,
+        dtype,
+        data: Mapping,
+        args: Mapping,
+        dirs: list,
+        chunk: int = 1 << 18,
+        cache_bytes: int | None = None,
+    ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = _tmp_path(self.path)
@@ -85,11 +96,14 @@ class StreamedObject:
         content["args"] = dict(args)
         content["dirs"] = [str(d) for d in dirs]
         hickle.dump(content, str(self.tmp), mode="w")
-        self.h5 = h5py.File(self.tmp, "r+")
+        # cache_bytes=0 for writers that write whole chunks (many files open at once: HDF5's
+        # default chunk cache would otherwise hold a few MB per file)
+        kw = {} if cache_bytes is None else {"rdcc_nbytes": cache_bytes}
+        self.h5 = h5py.File(self.tmp, "r+", **kw)
         name = f'data/"{key}"'
         attrs = dict(self.h5[name].attrs)
         del self.h5[name]
-        chunk = min(max(length, 1), 1 << 18)
+        chunk = min(max(length, 1), chunk)
         self.dataset = self.h5.create_dataset(name, shape=(length,), dtype=dtype, chunks=(chunk,))
         for attr, value in attrs.items():
             self.dataset.attrs[attr] = value

@@ -35,6 +35,9 @@ def split_files(ns5_files, nev, electrode_ids, outputs, args=None, progress=True
     )
     ids = list(electrode_ids)
     paths = dict(zip(ids, map(Path, outputs), strict=True))
+    # samples per streaming step: a power of two within the budget, also the HDF5 chunk length,
+    # so every write fills whole chunks and no chunk cache is needed
+    chunk = 1 << max(15, (SPLIT_BUDGET // max(1, len(header.channels))).bit_length() - 1)
     with ExitStack() as stack:
         objects = {}
         for e in ids:
@@ -49,13 +52,14 @@ def split_files(ns5_files, nev, electrode_ids, outputs, args=None, progress=True
                     {"analogInfo": info},
                     args or {},
                     dirs=[paths[e].parent.resolve()],
+                    chunk=chunk,
+                    cache_bytes=0,
                 )
             )
 
         def sink(e, start, values):
             objects[e].dataset[start : start + values.size] = values
 
-        chunk = max(30000, SPLIT_BUDGET // max(1, len(header.channels)))
         extremes = ripple.split_stream(
             header,
             blocks,
