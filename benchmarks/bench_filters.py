@@ -29,7 +29,7 @@ import sys
 import hickle, numpy as np
 from scipy import signal
 kind, raw, out = sys.argv[1:4]
-x = hickle.load(raw)["data"]
+x = hickle.load(raw)["data"].astype(np.float64)  # PyHipp filtered float64 data
 if kind == "hp":
     b, a = signal.butter(4, [500 / 15000, 7500 / 15000], "bandpass")
     y = signal.filtfilt(b, a, x, padtype="odd", padlen=3 * (max(len(b), len(a)) - 1))

