@@ -22,25 +22,38 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Sequence
 
 STATUSES = ("success", "error")
 
 
-def render(command: str, status: str, log: str | os.PathLike | None) -> str:
+LogArg = str | os.PathLike | Sequence[str | os.PathLike] | None
+
+
+def _log_paths(log: LogArg) -> list[str]:
+    """Snakemake passes its log as a list of paths (Snakemake 9) or a single path."""
+    if log is None:
+        return []
+    if isinstance(log, (str, os.PathLike)):
+        return [str(log)]
+    return [str(p) for p in log]
+
+
+def render(command: str, status: str, log: LogArg) -> str:
     """The shell command with ``{status}`` and ``{log}`` replaced (quoted).
 
     Only these two placeholders are replaced, so other braces (JSON messages,
-    shell ``${VAR}``) pass through untouched.
+    shell ``${VAR}``) pass through untouched. Several log files become several
+    quoted words.
     """
-    return command.replace("{status}", shlex.quote(status)).replace(
-        "{log}", shlex.quote(str(log or ""))
-    )
+    logs = " ".join(shlex.quote(p) for p in _log_paths(log)) or "''"
+    return command.replace("{status}", shlex.quote(status)).replace("{log}", logs)
 
 
 def notify(
     command: str | None,
     status: str,
-    log: str | os.PathLike | None = None,
+    log: LogArg = None,
     timeout: float = 120,
 ) -> int | None:
     """Run ``command`` for a finished workflow; None if no command is configured."""
@@ -49,7 +62,7 @@ def notify(
     if not command or not str(command).strip():
         return None
     cmd = render(str(command), status, log)
-    env = dict(os.environ, HIPPOFLOW_STATUS=status, HIPPOFLOW_LOG=str(log or ""))
+    env = dict(os.environ, HIPPOFLOW_STATUS=status, HIPPOFLOW_LOG=" ".join(_log_paths(log)))
     try:
         done = subprocess.run(cmd, shell=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -49,3 +49,11 @@ def test_failing_command_reports_but_does_not_raise(capsys):
 def test_bad_status_rejected():
     with pytest.raises(ValueError):
         notify("true", "done")
+
+
+def test_log_list_as_snakemake_passes_it(tmp_path):
+    target = tmp_path / "list.txt"
+    logs = [tmp_path / "a b.log"]
+    assert notify(f"printf '%s' {{log}} > {target}", "success", logs) == 0
+    assert target.read_text() == str(logs[0])
+    assert "{log}" not in render("x {log}", "error", [])
