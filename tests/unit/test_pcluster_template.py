@@ -104,7 +104,10 @@ def test_template_queue_names_match_profile_partitions():
         for v in prof.get("set-resources", {}).values()
         if "slurm_partition" in v
     }
-    used.add(prof["default-resources"]["slurm_partition"])
+    if "slurm_partition" in prof.get("default-resources", {}):
+        used.add(prof["default-resources"]["slurm_partition"])
+    # the first queue is the cluster's default partition (rules without a queue land there)
+    assert tpl["Scheduling"]["SlurmQueues"][0]["Name"] == "light"
     assert used and used <= queues, (used, queues)
 
 
