@@ -4,19 +4,15 @@ The ``slurm_cluster`` fixture installs Debian's slurmctld, slurmd, slurm-client 
 (``--no-install-recommends``) when missing, starts munged, slurmctld and slurmd with a
 slurm.conf in a temp dir (accounting off, as on AWS ParallelCluster) and stops, by PID, the
 daemons it started. It skips (with the reason) only off root or off Debian when CI is not
-set; with CI=true it runs or fails. Helpers live in clusterutil.py (not here: tests/conftest.py
-is also a module named ``conftest``).
+set; with CI=true it runs or fails. Helpers live in clusterutil.py. tests/cluster is a package
+so that this conftest does not replace tests/conftest.py as the module ``conftest``.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import localslurm  # noqa: E402
+from . import localslurm
 
 
 @pytest.fixture(scope="session")

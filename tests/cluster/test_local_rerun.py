@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from clusterutil import digests, generate, run, snakemake_cmd
+from .clusterutil import digests, generate, run, snakemake_cmd
 
 DAY = "20181105"
 

@@ -3,7 +3,7 @@ the Slurm tests check the same on the cluster)."""
 
 from __future__ import annotations
 
-from clusterutil import generate, run, snakemake_cmd
+from .clusterutil import generate, run, snakemake_cmd
 
 DAY = "20181105"
 

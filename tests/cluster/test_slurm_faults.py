@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from clusterutil import (
+from .clusterutil import (
     STATUS_OVERRIDES,
     generate,
     run,

@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-from clusterutil import (
+
+from .clusterutil import (
     STATUS_OVERRIDES,
     generate,
     run,
