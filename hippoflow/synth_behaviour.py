@@ -30,14 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-POSTERS = {
-    1: (-5.0, 1.5, -7.55),
-    2: (-7.55, 1.5, 5.0),
-    3: (7.55, 1.5, -5.0),
-    4: (5.0, 1.5, 7.55),
-    5: (5.0, 1.5, 2.45),
-    6: (-5.0, 1.5, -2.45),
-}
+from hippoflow.unity import DEFAULT_POSTERS
+
+POSTERS = DEFAULT_POSTERS  # the standard maze the parser assumes
 # Corridor point in front of each poster (where the monkey stands when it reaches it)
 POSTER_SPOT = {1: (-5, -10), 2: (-10, 5), 3: (10, -5), 4: (5, 10), 5: (5, 0), 6: (-5, 0)}
 PILLAR_CENTRES = {(-5, 5), (5, 5), (-5, -5), (5, -5)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,18 @@ def digests(root: Path) -> dict[str, str]:
         if p.is_file() and p.suffix in {".nev", ".ns5", ".edf", ".asc", ".txt"}:
             out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    """The 'Job stats' table of a snakemake run or dry-run as {rule: count}."""
+    table = stdout[stdout.index("Job stats:") :]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        counts[m.group(1)] = int(m.group(2))
+    return counts
 
 
 def run_snakemake(workdir: Path, *args, config: dict | None = None, check=True, timeout=900):

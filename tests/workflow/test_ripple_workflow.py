@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 
 import hickle
 import numpy as np
 import pytest
-from conftest import digests, generate, run_snakemake
+from conftest import digests, generate, job_counts, run_snakemake
 
 from hippoflow import blackrock
-
-
-def job_counts(stdout: str) -> dict[str, int]:
-    table = stdout[stdout.index("Job stats:") :]
-    counts = {}
-    for line in table.splitlines()[3:]:
-        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if not m:
-            break
-        counts[m.group(1)] = int(m.group(2))
-    return counts
 
 
 @pytest.fixture(scope="module")

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import generate, run_snakemake
+from conftest import generate, job_counts, run_snakemake
 
 from hippoflow import dpt, sorting
 
 DAY = ("picasso", "20181105")
 SORT_NAME = sorting.sort_name(sorting.DEFAULTS)
-
-
-def job_counts(stdout: str) -> dict[str, int]:
-    table = stdout[stdout.index("Job stats:") :]
-    counts = {}
-    for line in table.splitlines()[3:]:
-        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if not m:
-            break
-        counts[m.group(1)] = int(m.group(2))
-    return counts
 
 
 def sort_dir(root, array, channel):
