@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import sys
 import time
@@ -49,6 +50,10 @@ def run_job(main, snakemake) -> None:
     from hippoflow.errors import InputError
 
     log = setup(snakemake.log[0] if snakemake.log else None)
+    if os.environ.get("SLURM_JOB_ID"):
+        log.info(
+            "Slurm job %s on %s", os.environ["SLURM_JOB_ID"], os.environ.get("SLURMD_NODENAME", "?")
+        )
     t0 = time.monotonic()
     try:
         main(snakemake, log)
