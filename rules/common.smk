@@ -91,7 +91,8 @@ def mem_for(paths, factor=1.0, base=600):
     """Memory (MB) for a job: base + factor x total input size.
 
     The base covers the job's own Snakemake (~160 MB on a cluster node) plus the script's
-    interpreter and libraries (~150 MB): 300 MB was killed by Slurm's limit at 322 MB."""
+    interpreter and libraries (~150 MB): 300 MB was killed by Slurm's limit at 322 MB.
+    """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     size = sum(os.path.getsize(p) for p in paths if os.path.exists(p))
