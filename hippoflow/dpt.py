@@ -17,6 +17,8 @@ import h5py
 import hickle
 import numpy as np
 
+from hippoflow.atomic import atomic_output, tmp_path
+
 # PyHipp's default arguments, in PyHipp's argument order (the order enters the hash).
 RAW_ARGS: dict = {}
 LFP_ARGS: dict = {"ResampleRate": 1000, "LFPOrder": 8, "LowPassFrequency": [1, 150]}
@@ -37,10 +39,6 @@ def hkl_name(base: str, args: Mapping) -> str:
     return f"{base}_{arg_hash(args)}.hkl"
 
 
-def _tmp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp{os.getpid()}")
-
-
 def save_object(path, data: Mapping, args: Mapping, dirs: list) -> None:
     """Write a DPT object atomically: a temporary file renamed into place on success."""
     path = Path(path)
@@ -48,12 +46,8 @@ def save_object(path, data: Mapping, args: Mapping, dirs: list) -> None:
     content = dict(data)
     content["args"] = dict(args)
     content["dirs"] = [str(d) for d in dirs]
-    tmp = _tmp_path(path)
-    try:
+    with atomic_output(path) as tmp:
         hickle.dump(content, str(tmp), mode="w")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_object(path) -> dict:
@@ -90,7 +84,7 @@ class StreamedObject:
     ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = _tmp_path(self.path)
+        self.tmp = tmp_path(self.path)
         content = dict(data)
         content[key] = np.zeros(0, dtype=dtype)
         content["args"] = dict(args)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hippoflow.atomic import atomic_output
 from hippoflow.errors import InputError
 
 SCREEN = (1920, 1080)
@@ -900,20 +901,11 @@ def session_object(
 
 def write_missing_csv(path, rows) -> None:
     """missingData.csv (header always written, even with no rows), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=MISSING_CSV_COLUMNS, extrasaction="ignore")
-            w.writeheader()
-            for row in rows:
-                w.writerow(row)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=MISSING_CSV_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for row in rows:
+            w.writerow(row)
 
 
 # ---------------------------------------------------------------------------------------

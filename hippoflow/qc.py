@@ -14,6 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import signal  # noqa: E402
 
+from hippoflow.atomic import atomic_output, write_text  # noqa: E402
+
 MAX_CCG_CELLS = 6
 METRIC_LABELS = {
     "snr": "SNR",
@@ -25,15 +27,11 @@ METRIC_LABELS = {
 
 
 def _save(fig, path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
     try:
-        fig.savefig(tmp, dpi=90)
-        os.replace(tmp, path)
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=90)
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
 
 
 def _colors(n):
@@ -207,20 +205,10 @@ def write_table(rows: list[dict], html_path, tsv_path=None, title="") -> None:
         "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style></head><body>"
         f"<h3>{html.escape(title)}</h3><table><tr>{head}</tr>{body}</table></body></html>\n"
     )
-    _write_atomic(Path(html_path), doc)
+    write_text(Path(html_path), doc)
     if tsv_path:
         lines = ["\t".join(cols)] + ["\t".join(str(r.get(c, "")) for c in cols) for r in rows]
-        _write_atomic(Path(tsv_path), "\n".join(lines) + "\n")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        write_text(Path(tsv_path), "\n".join(lines) + "\n")
 
 
 def sha256(path, chunk=1 << 22) -> str:
@@ -291,4 +279,4 @@ def provenance_html(path, config: dict, inputs: list, digests: bool = True, extr
         f"<tr><td>{html.escape(str(p))}</td><td>{n}</td><td>{d}</td></tr>" for p, n, d in rows
     ]
     parts.append("</table></body></html>\n")
-    _write_atomic(Path(path), "".join(parts))
+    write_text(Path(path), "".join(parts))

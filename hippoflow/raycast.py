@@ -57,12 +57,11 @@ there). The disc's first ray is always the central one (offset (0, 0)).
 from __future__ import annotations
 
 import math
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 from numba import njit
+
+from hippoflow.atomic import atomic_output
 
 SCREEN_W, SCREEN_H = 1920, 1080
 FOV_DEG = 60.0
@@ -565,17 +564,6 @@ def object_name(bin_id) -> str:
     return _NAMES[b]
 
 
-def _atomic_target(path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-    return path, Path(tmp)
-
-
 def write_bindata(path, times, bins_distinct) -> None:
     """Write ``binData.hdf``: dataset ``values`` (float64), one row per sample,
     ``[time, bin ids...]`` zero padded. Written to a temporary file, then renamed."""
@@ -590,8 +578,7 @@ def write_bindata(path, times, bins_distinct) -> None:
             f"write_bindata: {times.shape[0]} times but {bins_distinct.shape[0]} bin rows"
         )
     n = times.shape[0]
-    path, tmp = _atomic_target(path)
-    try:
+    with atomic_output(path) as tmp:
         with h5py.File(tmp, "w") as f:
             ds = f.create_dataset(
                 "values",
@@ -609,10 +596,6 @@ def write_bindata(path, times, bins_distinct) -> None:
                 block[:, 0] = times[s:e]
                 block[:, 1:] = bins_distinct[s:e]
                 ds[s:e] = block
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 CSV_COLUMNS = (
@@ -677,8 +660,7 @@ def write_unityfile_eyelink(path, table: dict) -> None:
         raise ValueError("write_unityfile_eyelink: a row type may not contain 'nan'")
 
     row_fmt = "%s,%.4f,%s,%.2f,%.2f,%.4f,%.4f,%.3f,%.4f,%.4f,%.4f"
-    path, tmp = _atomic_target(path)
-    try:
+    with atomic_output(path) as tmp:
         with open(tmp, "w", newline="") as f:
             f.write(",".join(CSV_COLUMNS) + "\n")
             step = 100_000
@@ -701,7 +683,3 @@ def write_unityfile_eyelink(path, table: dict) -> None:
                 # NaN prints as "nan": leave the field empty (no name or type contains "nan")
                 f.write(text.replace("nan", ""))
                 f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 import shutil
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from hippoflow import dpt
+from hippoflow.atomic import write_text
 from hippoflow.errors import InputError
 
 FS = 30000.0
@@ -567,15 +567,6 @@ def cell_dir_name(cell: int) -> str:
     return f"cell{int(cell):02d}"
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def remove_stale_cells(channel_dir: Path, keep: set[str]) -> list[Path]:
     """Remove cellNN directories (of an earlier sort) that the current sort does not have."""
     removed = []
@@ -614,7 +605,7 @@ def write_cells(sort: dict, channel_dirs: dict, log=None) -> list[dict]:
             d = cdir / cell_dir_name(c)
             d.mkdir(parents=True, exist_ok=True)
             t = trains[c]
-            _write_text_atomic(d / "spiketrain.csv", ",".join(repr(float(v)) for v in t) + "\n")
+            write_text(d / "spiketrain.csv", ",".join(repr(float(v)) for v in t) + "\n")
             dpt.save_object(
                 d / name,
                 {"spiketimes": t.astype(np.float64), "spikeForm": templates[i]},

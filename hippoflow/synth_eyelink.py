@@ -32,11 +32,11 @@ the dropped one included at the time it would have had), ``codes`` (N x k)}},
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from hippoflow.atomic import atomic_output
 
 SCREEN = (1920, 1080)
 RATE = 1000
@@ -46,15 +46,8 @@ FIX_END = "0  1  0  0  0  0  0  0"
 
 
 def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="\n") as f:
-            write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "w", newline="\n") as f:
+        write(f)
 
 
 def _opt(opts, name, default):

@@ -1,9 +1,7 @@
 """export_cells: split a day-channel's sorted units back into per-session cellNN/ trains."""
 
-import os
-from pathlib import Path
-
 from hippoflow import dpt, sorting
+from hippoflow.atomic import write_text
 from hippoflow.logs import run_job
 
 
@@ -14,12 +12,9 @@ def main(sm, log):
     if missing:
         raise ValueError(f"{sm.input.sort}: sessions {sorted(missing)} have no channel directory")
     rows = sorting.write_cells(sort, dirs, log=log)
-    out = Path(sm.output[0])
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     lines = ["session\tcell\tn_spikes\tdirectory"]
     lines += [f"{r['session']}\tcell{r['cell']:02d}\t{r['n_spikes']}\t{r['dir']}" for r in rows]
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, out)
+    write_text(sm.output[0], "\n".join(lines) + "\n")
     log.info("%d cells x %d sessions written", len(sort["cells"]), len(sort["sessions"]))
 
 
