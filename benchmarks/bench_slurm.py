@@ -29,6 +29,8 @@ DAYS, CHANNELS = 46, 124
 
 
 def _cmd(profile: str, data: Path, out: Path, *args: str) -> list[str]:
+    """snakemake with a profile (a name under profiles/ or a path); targets go in ``args``
+    before any option that takes several values (``--quiet all`` would read 'all' as a value)."""
     return [
         SNAKEMAKE,
         *args,
@@ -136,7 +138,7 @@ def bench_picasso(work: Path, day_stats: dict[str, int]) -> list[dict]:
         str(CHANNELS),
         "--header-only",
     )
-    wall, mb = measure(_cmd("pcluster", data, work / "out2", "-n", "--quiet", "all"), cwd=work)
+    wall, mb = measure(_cmd("pcluster", data, work / "out2", "all", "-n", "--quiet"), cwd=work)
     # job counts per rule (the quiet run prints none): the full day's counts x days (the
     # generator's days are alike); group components can merge across days, as computed here
     stats = {k: v * DAYS for k, v in day_stats.items()}
@@ -305,21 +307,9 @@ def compare_groups_arrays(work: Path, channels: int = 4) -> list[dict]:
                     base = out / s.rel / f"array{a}" / f"channel{c}"
                     targets += [str(base / "rpllfp_6eca.hkl"), str(base / "rplhighpass_b59f.hkl")]
             before = set(cluster.run("squeue", "--states=all", "-h", "-o", "%i").split())
-            cmd = [
-                SNAKEMAKE,
-                *targets,
-                "--snakefile",
-                str(REPO / "Snakefile"),
-                "--configfile",
-                str(REPO / "config" / "config.yaml"),
-                "--profile",
-                profile,
-                "--slurm-init-seconds-before-status-checks",
-                "1",
-                "--config",
-                f"data_root={data}",
-                f"output_root={out}",
-            ]
+            cmd = _cmd(
+                profile, data, out, *targets, "--slurm-init-seconds-before-status-checks", "1"
+            )
             wd = work / f"wd_{label}"
             wd.mkdir()
             t0 = time.perf_counter()
