@@ -25,7 +25,7 @@ system-deps:
 	fi
 
 $(DEMO)/.generated: $(STAMP) hippoflow/generate.py
-	$(BIN)/python -m hippoflow.generate --out $(DEMO) --channels 8 --seconds 60 --sessions 2
+	$(BIN)/python -m hippoflow.synth --out $(DEMO) --channels 8 --seconds 60 --sessions 2
 	touch $@
 
 demo: $(STAMP) system-deps $(DEMO)/.generated

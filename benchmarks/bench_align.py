@@ -2,7 +2,7 @@
 
 A synthetic 1-hour session (generator trial plan, ~216 k Unity frames at ~60 Hz, a 1 kHz
 EyeLink object of 3.6 M samples on a drifting tracker clock) is written once; a child
-process then runs the workflow's own steps (``hippoflow.behaviour.unity_step`` and
+process then runs the workflow's own steps (``hippoflow.behaviour.steps.unity_step`` and
 ``align_step`` for Unity and EyeLink), timing each stage, and its peak RSS is measured;
 a second child runs the session's raycast job on the aligned objects (random gaze).
 Baseline for the EyeLink alignment: the PyHipp method rescales the samples trial interval
@@ -25,7 +25,8 @@ TARGET_S = 20.0  # unity parse + both alignments, one session
 CHILD = r"""
 import json, sys, time
 import numpy as np
-from hippoflow import behaviour, dpt
+from hippoflow import dpt
+from hippoflow.behaviour import steps as behaviour
 work = sys.argv[1]
 t = {}
 t0 = time.perf_counter()
@@ -53,7 +54,7 @@ json.dump(t, open(work + "/timing.json", "w"))
 
 RAYCAST_CHILD = r"""
 import json, sys, time
-from hippoflow import behaviour
+from hippoflow.behaviour import steps as behaviour
 work = sys.argv[1]
 t0 = time.perf_counter()
 r = behaviour.raycast_step(
@@ -70,8 +71,11 @@ def _make(work, seconds=SECONDS):
 
     import numpy as np
 
-    from hippoflow import dpt, generate, ripple, synth_behaviour
-    from hippoflow.behaviour import EYELINK_ARGS
+    from hippoflow import dpt
+    from hippoflow.behaviour.steps import EYELINK_ARGS
+    from hippoflow.ripple import markers as ripple
+    from hippoflow.synth import day as generate
+    from hippoflow.synth import unity as synth_behaviour
 
     rng = np.random.default_rng(0)
     plan = generate.plan_trials(rng, seconds, True)

@@ -15,7 +15,7 @@ HOURS = 1.0
 
 OURS = """
 import sys
-from hippoflow import ripple_files
+from hippoflow.ripple import steps as ripple_files
 from hippoflow.dpt import HIGHPASS_ARGS, LFP_ARGS
 kind, raw, out = sys.argv[1:4]
 if kind == "hp":

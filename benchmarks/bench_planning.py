@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from benchmarks._measure import REPO, WORK, measure, row
-from hippoflow.generate import electrode_ids
+from hippoflow.synth.day import electrode_ids
 
 DAYS, CHANNELS = 46, 124
 RIPPLE_RULES = ("rplparallel", "rplsplit", "rpllfp", "rplhighpass")
@@ -37,7 +37,7 @@ def run(days: int = DAYS, channels: int = CHANNELS) -> list[dict]:
         [
             sys.executable,
             "-m",
-            "hippoflow.generate",
+            "hippoflow.synth",
             "--out",
             str(root),
             "--n-days",

@@ -23,7 +23,7 @@ TARGET_S = 300.0
 CHILD = """
 import json, resource, sys, time
 import numpy as np
-from hippoflow import raycast as rc
+from hippoflow.behaviour.raycast import kernels as rc
 
 n, out = int(sys.argv[1]), sys.argv[2]
 rng = np.random.default_rng(0)

@@ -48,7 +48,7 @@ def _cmd(profile: str, data: Path, out: Path, *args: str) -> list[str]:
 
 def _generate(out: Path, *args: str) -> None:
     subprocess.run(
-        [sys.executable, "-m", "hippoflow.generate", "--out", str(out), *args],
+        [sys.executable, "-m", "hippoflow.synth", "--out", str(out), *args],
         check=True,
         capture_output=True,
         cwd=REPO,
@@ -294,7 +294,7 @@ def compare_groups_arrays(work: Path, channels: int = 4) -> list[dict]:
     adir.joinpath("config.yaml").write_text(yaml.safe_dump(arrays))
     data = work / "demo"
     _generate(data, "--channels", str(channels), "--seconds", "20")
-    from hippoflow import discover
+    from hippoflow import plan as discover
 
     cluster = localslurm.start(work / "slurm", log=lambda m: None)
     rows = []

@@ -22,8 +22,9 @@ import numpy as np
 from scipy import signal
 
 from benchmarks._measure import WORK, measure, row
-from hippoflow import dpt, sorting
-from hippoflow import generate as gen
+from hippoflow import dpt
+from hippoflow.sorting import sort as sorting
+from hippoflow.synth import day as gen
 
 FS = 30000
 NOISE_UV = 7.0
@@ -49,7 +50,7 @@ ALTERNATIVES = {
 SORT = """
 import json, sys
 import numpy as np
-from hippoflow import sorting
+from hippoflow.sorting import sort as sorting
 sources = json.loads(sys.argv[1]); params = json.loads(sys.argv[2])
 res = sorting.sort_day_channel([tuple(s) for s in sources], params, workdir=sys.argv[3])
 np.savez(sys.argv[4], times=res["spike_times"], cells=res["spike_cells"],

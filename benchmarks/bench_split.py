@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from benchmarks._measure import WORK, measure, row
-from hippoflow import blackrock
+from hippoflow.ripple import nsx as blackrock
 
 CHANNELS = 128
 SIZE_GB = 2.1
@@ -35,7 +35,7 @@ def make_ns5(path, size_gb=SIZE_GB, channels=CHANNELS, seed=0):
 
 OURS = """
 import sys, logging
-from hippoflow.ripple_files import split_files
+from hippoflow.ripple.steps import split_files
 ns5, out = sys.argv[1], sys.argv[2]
 ids = range(1, {channels} + 1)
 outs = [f"{{out}}/array{{(e - 1) // 32 + 1:02d}}/channel{{e:03d}}/rplraw_d41d.hkl" for e in ids]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from hippoflow import discover as _discover
+from hippoflow import plan as _discover
 from hippoflow.dpt import hkl_name
 
 validate(config, schema="../config/schema/config.schema.yaml")
@@ -171,7 +171,7 @@ for _s in neural_sessions():
 
 
 # ---- Sorting (rules/sorting.smk, rules/report.smk)
-from hippoflow import sorting as _sorting
+from hippoflow.sorting import sort as _sorting
 
 SORT_ARGS = _sorting.sort_args(config.get("sorting"))
 SORT_NAME = _sorting.sort_name(SORT_ARGS)
@@ -263,8 +263,8 @@ TARGET_FUNCTIONS.append(report_targets)
 
 
 # ---- Behaviour (rules/behaviour.smk)
-from hippoflow import behaviour as _behaviour
-from hippoflow import unity as _unity
+from hippoflow.behaviour import steps as _behaviour
+from hippoflow.behaviour import unity as _unity
 
 BEHAVIOUR = config.get("behaviour") or {}
 UNITY_NAME = hkl("unity", _behaviour.UNITY_ARGS)

@@ -1,6 +1,6 @@
 """Alignment: a Unity or Eyelink object rescaled onto the Ripple clock (final object)."""
 
-from hippoflow.behaviour import align_step
+from hippoflow.behaviour.steps import align_step
 from hippoflow.logs import run_job
 
 

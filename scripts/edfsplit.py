@@ -1,6 +1,6 @@
 """EDFSplit: the day's navigation EyeLink file split into its navigation sessions."""
 
-from hippoflow.behaviour import edfsplit_step
+from hippoflow.behaviour.steps import edfsplit_step
 from hippoflow.logs import run_job
 
 

@@ -1,8 +1,9 @@
 """export_cells: split a day-channel's sorted units back into per-session cellNN/ trains."""
 
-from hippoflow import dpt, sorting
+from hippoflow import dpt
 from hippoflow.atomic import write_text
 from hippoflow.logs import run_job
+from hippoflow.sorting import sort as sorting
 
 
 def main(sm, log):

@@ -1,6 +1,6 @@
 """Eyelink: one session's EyeLink object (tracker clock) and its missingData.csv."""
 
-from hippoflow.behaviour import eyelink_step
+from hippoflow.behaviour.steps import eyelink_step
 from hippoflow.logs import run_job
 
 

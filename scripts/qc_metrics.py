@@ -2,8 +2,9 @@
 
 import re
 
-from hippoflow import dpt, qc
+from hippoflow import dpt
 from hippoflow.logs import run_job
+from hippoflow.qc import figures as qc
 
 
 def main(sm, log):

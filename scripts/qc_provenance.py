@@ -3,8 +3,8 @@
 import subprocess
 from pathlib import Path
 
-from hippoflow import qc
 from hippoflow.logs import run_job
+from hippoflow.qc import figures as qc
 
 
 def main(sm, log):

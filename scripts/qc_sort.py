@@ -1,7 +1,8 @@
 """qc_sort: the day-channel's sort summary picture."""
 
-from hippoflow import dpt, qc
+from hippoflow import dpt
 from hippoflow.logs import run_job
+from hippoflow.qc import figures as qc
 
 
 def main(sm, log):

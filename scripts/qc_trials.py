@@ -1,7 +1,8 @@
 """qc_trials: the session's trials from its parallel-port markers."""
 
-from hippoflow import dpt, qc
+from hippoflow import dpt
 from hippoflow.logs import run_job
+from hippoflow.qc import figures as qc
 
 
 def main(sm, log):

@@ -1,6 +1,6 @@
 """Raycast: every gaze sample's disc of rays onto the maze (binData.hdf, unityfile_eyelink.csv)."""
 
-from hippoflow.behaviour import raycast_step
+from hippoflow.behaviour.steps import raycast_step
 from hippoflow.logs import Progress, run_job
 
 

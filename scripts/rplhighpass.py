@@ -1,7 +1,7 @@
 """RPLHighPass: zero-phase Butterworth band-pass of a channel at its own rate."""
 
 from hippoflow.logs import run_job
-from hippoflow.ripple_files import highpass_file
+from hippoflow.ripple.steps import highpass_file
 
 
 def main(sm, log):

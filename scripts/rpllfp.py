@@ -1,7 +1,7 @@
 """RPLLFP: resample a channel to 1 kHz and band-pass it (zero phase)."""
 
 from hippoflow.logs import run_job
-from hippoflow.ripple_files import lfp_file
+from hippoflow.ripple.steps import lfp_file
 
 
 def main(sm, log):

@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-from hippoflow import dpt, ripple
+from hippoflow import dpt
 from hippoflow.logs import run_job
+from hippoflow.ripple import markers as ripple
 
 
 def main(sm, log):

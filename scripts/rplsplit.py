@@ -1,7 +1,7 @@
 """RPLSplit: one streaming pass over the session's .ns5 -> every channel's rplraw file."""
 
 from hippoflow.logs import run_job
-from hippoflow.ripple_files import split_files
+from hippoflow.ripple.steps import split_files
 
 
 def main(sm, log):

@@ -4,8 +4,9 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from hippoflow import dpt, sorting
+from hippoflow import dpt
 from hippoflow.logs import Progress, run_job
+from hippoflow.sorting import sort as sorting
 
 
 def main(sm, log):

@@ -1,6 +1,6 @@
 """Unity: the session's Unity log parsed into PyHipp's Unity object (Unity's own clock)."""
 
-from hippoflow.behaviour import unity_step
+from hippoflow.behaviour.steps import unity_step
 from hippoflow.logs import run_job
 
 

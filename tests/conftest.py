@@ -60,7 +60,7 @@ def run_snakemake(workdir: Path, *args, config: dict | None = None, check=True, 
 
 
 def generate(out: Path, *args) -> None:
-    from hippoflow import generate as gen
+    from hippoflow.synth import day as gen
 
     gen.main(["--out", str(out), *map(str, args)])
 

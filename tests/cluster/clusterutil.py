@@ -22,7 +22,7 @@ def generate(root: Path, *, channels=2, seconds=20, sessions=1, seed=7, extra=()
         [
             sys.executable,
             "-m",
-            "hippoflow.generate",
+            "hippoflow.synth",
             "--out",
             str(data),
             "--channels",

@@ -15,7 +15,7 @@ DAY = "20181105"
 
 
 def _targets(data, out):
-    from hippoflow import discover
+    from hippoflow import plan as discover
 
     (session,) = [
         s for s in discover.discover(str(data), "all", "all", "all") if s.name == "session01"

@@ -8,8 +8,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from hippoflow import align, eyelink, generate, ripple, synth_behaviour, unity
+from hippoflow.behaviour import align, unity
+from hippoflow.behaviour.eyelink import objects as eyelink
 from hippoflow.errors import InputError
+from hippoflow.ripple import markers as ripple
+from hippoflow.synth import day as generate
+from hippoflow.synth import unity as synth_behaviour
 
 
 def test_piecewise_map_by_hand():
@@ -31,7 +35,7 @@ def generated(tmp_path_factory):
     for s, plan in plans.items():
         (day_dir / s).mkdir(parents=True)
         ticks, values = generate.marker_stream(plan)
-        from hippoflow import blackrock
+        from hippoflow.ripple import nsx as blackrock
 
         blackrock.write_nev(day_dir / s / "181105_Block1.nev", ticks, values)
     opts = SimpleNamespace(unity_header="text", seconds=60.0, eyelink=False)

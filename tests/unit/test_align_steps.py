@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hippoflow import behaviour, eyelink
+from hippoflow.behaviour import steps as behaviour
+from hippoflow.behaviour.eyelink import objects as eyelink
 from hippoflow.dpt import arg_hash
 
 

@@ -16,7 +16,7 @@ import eyelinkio
 import numpy as np
 import pytest
 
-from hippoflow import eyelink
+from hippoflow.behaviour.eyelink import objects as eyelink
 from hippoflow.errors import InputError
 
 DATA = Path(eyelinkio.__file__).parent / "tests" / "data"

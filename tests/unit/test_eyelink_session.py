@@ -15,9 +15,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from hippoflow import eyelink, synth_eyelink
-from hippoflow import generate as gen
+from hippoflow.behaviour.eyelink import objects as eyelink
 from hippoflow.errors import InputError
+from hippoflow.synth import day as gen
+from hippoflow.synth import eyelink as synth_eyelink
 
 NAV = ("session01", "session02")
 
@@ -330,7 +331,7 @@ def test_truncated_synthetic_asc(day, tmp_path):
 
 def test_generator_day_reconciles_with_nev_markers(tmp_path):
     """Through the real generator: markers read back from the .nev, not the plan."""
-    from hippoflow import ripple
+    from hippoflow.ripple import markers as ripple
 
     gen.main(
         ["--out", str(tmp_path), "--channels", "1", "--seconds", "30", "--sessions", "2"]

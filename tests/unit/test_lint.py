@@ -25,7 +25,7 @@ def test_linter_clean(cmd):
 
 
 def test_snakemake_lint_clean(tmp_path):
-    from hippoflow.generate import main as generate
+    from hippoflow.synth.day import main as generate
 
     generate(
         ["--out", str(tmp_path / "data"), "--channels", "2", "--seconds", "20", "--header-only"]

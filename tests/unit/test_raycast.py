@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 import pytest
 
-from hippoflow import raycast as rc
+from hippoflow.behaviour.raycast import kernels as rc
 
 F = 540 / math.tan(math.radians(30))  # focal length, px
 EYE = 1.85

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from hippoflow import blackrock, discover, ripple
+from hippoflow import plan as discover
 from hippoflow.errors import InputError
-from hippoflow.generate import electrode_ids, marker_stream
+from hippoflow.ripple import markers as ripple
+from hippoflow.ripple import nsx as blackrock
+from hippoflow.synth.day import electrode_ids, marker_stream
 
 
 def neo_reader(path, nsx=5):

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from hippoflow import dpt, sorting
-from hippoflow import generate as gen
+from hippoflow import dpt
 from hippoflow.errors import InputError
+from hippoflow.sorting import sort as sorting
+from hippoflow.synth import day as gen
 
 # Units whose SNR (peak of the mean high-pass waveform at the true spike times over the MAD
 # noise) is at least this are "sortable" on one channel; the mean accuracy over them must
@@ -222,7 +223,7 @@ def test_unreadable_highpass_is_named(tmp_path):
 
 
 def test_correlogram_matches_brute_force():
-    from hippoflow import qc
+    from hippoflow.qc import figures as qc
 
     rng = np.random.default_rng(1)
     a = np.sort(rng.integers(0, 300_000, 400))

@@ -8,8 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from hippoflow import generate, synth_behaviour, unity
+from hippoflow.behaviour import unity
 from hippoflow.errors import InputError
+from hippoflow.synth import day as generate
+from hippoflow.synth import unity as synth_behaviour
 
 STANDARD_POSTERS = {
     1: (-5.0, 1.5, -7.55),

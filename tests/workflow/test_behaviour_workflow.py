@@ -10,8 +10,9 @@ import h5py
 import numpy as np
 import pytest
 
-from hippoflow import align, dpt
-from hippoflow.behaviour import EYELINK_ARGS, UNITY_ARGS
+from hippoflow import dpt
+from hippoflow.behaviour import align
+from hippoflow.behaviour.steps import EYELINK_ARGS, UNITY_ARGS
 from tests.conftest import digests, generate, run_snakemake
 
 DAY = "picasso/20181105"
@@ -65,7 +66,7 @@ def test_outputs_and_raw_untouched(behaviour_run):
 
 
 def _edfsplit_args():
-    from hippoflow.behaviour import EDFSPLIT_ARGS
+    from hippoflow.behaviour.steps import EDFSPLIT_ARGS
 
     return EDFSPLIT_ARGS
 

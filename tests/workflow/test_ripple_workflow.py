@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import digests, generate, job_counts, run_snakemake
 
-from hippoflow import blackrock
+from hippoflow.ripple import nsx as blackrock
 
 
 @pytest.fixture(scope="module")

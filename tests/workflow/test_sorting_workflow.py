@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from conftest import generate, job_counts, run_snakemake
 
-from hippoflow import dpt, sorting
+from hippoflow import dpt
+from hippoflow.sorting import sort as sorting
 
 DAY = ("picasso", "20181105")
 SORT_NAME = sorting.sort_name(sorting.DEFAULTS)

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from hippoflow import blackrock
 from hippoflow.errors import InputError
+from hippoflow.ripple import nsx as blackrock
 
 log = logging.getLogger(__name__)
 

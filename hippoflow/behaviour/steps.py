@@ -1,7 +1,7 @@
 """File-level behaviour steps (Unity, EDFSplit, Eyelink, alignment, raycast) for the workflow.
 
-Each function reads its input files, calls the computation in :mod:`hippoflow.unity`,
-:mod:`hippoflow.eyelink`, :mod:`hippoflow.align` and :mod:`hippoflow.raycast`, and writes
+Each function reads its input files, calls the computation in :mod:`hippoflow.behaviour.unity`,
+:mod:`hippoflow.behaviour.eyelink.objects`, :mod:`hippoflow.behaviour.align` and :mod:`hippoflow.behaviour.raycast.kernels`, and writes
 its outputs atomically; the scripts in ``scripts/`` only pass Snakemake's paths through.
 
 Object file names follow PyHipp's default arguments (DataProcessingTools hashes them):
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hippoflow import align, dpt, unity
+from hippoflow import dpt
+from hippoflow.behaviour import align, unity
 from hippoflow.errors import InputError
 
 # PyHipp's default arguments, in PyHipp's order (they enter the file-name hash)
@@ -124,7 +125,7 @@ def unity_step(log_path, rpl_path, out_path, nev=None, log=log_) -> dict:
 
 
 def recording_to_dict(rec) -> dict:
-    """A :class:`hippoflow.eyelink.Recording` as plain arrays (hickle-friendly)."""
+    """A :class:`hippoflow.behaviour.eyelink.objects.Recording` as plain arrays (hickle-friendly)."""
     d = {}
     for f in fields(rec):
         v = getattr(rec, f.name)
@@ -145,7 +146,7 @@ def recording_to_dict(rec) -> dict:
 
 
 def recording_from_dict(d: dict):
-    from hippoflow import eyelink
+    from hippoflow.behaviour.eyelink import objects as eyelink
 
     kw = {}
     for f in fields(eyelink.Recording):
@@ -179,7 +180,7 @@ def recording_from_dict(d: dict):
 
 def edfsplit_step(sources, day_dir, day, sessions, out_path, log=log_) -> dict:
     """EDFSplit: the day's navigation EyeLink file split into its navigation sessions."""
-    from hippoflow import eyelink
+    from hippoflow.behaviour.eyelink import objects as eyelink
 
     src = _one_file(sources, day_dir, "navigation", expected_navigation_name(day))
     nav = navigation_sessions(sessions)
@@ -211,7 +212,7 @@ def eyelink_step(
     ``source``: the day's ``edfsplit`` object (navigation) or the ``P*`` file (fixation);
     an empty list means the file is missing (an error naming the expected file).
     """
-    from hippoflow import eyelink
+    from hippoflow.behaviour.eyelink import objects as eyelink
 
     fixation = session == FIXATION_SESSION
     rpl = dpt.load_object(rpl_path)
@@ -378,7 +379,7 @@ def raycast_step(
     progress=None,
 ) -> dict:
     """Gaze onto the maze for one session: binData.hdf and unityfile_eyelink.csv."""
-    from hippoflow import raycast
+    from hippoflow.behaviour.raycast import kernels as raycast
 
     uobj = dpt.load_object(unity_path)
     eobj = dpt.load_object(eyelink_path)

@@ -27,7 +27,7 @@ import copy
 
 import numpy as np
 
-from hippoflow import unity as unity_mod
+from hippoflow.behaviour import unity as unity_mod
 from hippoflow.errors import InputError
 
 THRESHOLD_S = 0.02

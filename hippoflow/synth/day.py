@@ -1,4 +1,4 @@
-"""Synthetic recording days shaped like the lab's (``python -m hippoflow.generate --help``).
+"""Synthetic recording days shaped like the lab's (``python -m hippoflow.synth --help``).
 
 A day ``<out>/<subject>/<day>/`` holds navigation sessions ``session01..`` and a fixation
 session ``sessioneye`` (Ripple ``.nev`` + ``.ns5``).  The ``.ns5`` (file spec 2.3, channels
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from hippoflow import blackrock
+from hippoflow.ripple import nsx as blackrock
 
 FS = blackrock.SAMPLING_RATE
 TEMPLATE_LEN = 60  # 2 ms
@@ -255,7 +255,7 @@ def generate(opts: Options, log=print) -> list[Path]:
 def write_behaviour(day_dir: Path, plans: dict, rng, opts: Options) -> None:
     """Unity logs and EyeLink recordings for the day (filled in by the behaviour chain)."""
     try:
-        from hippoflow import synth_behaviour
+        from hippoflow.synth import unity as synth_behaviour
     except ImportError:
         return
     synth_behaviour.write_day(day_dir, plans, rng, opts)
@@ -263,7 +263,7 @@ def write_behaviour(day_dir: Path, plans: dict, rng, opts: Options) -> None:
 
 def parse_args(argv=None) -> Options:
     p = argparse.ArgumentParser(
-        prog="python -m hippoflow.generate",
+        prog="python -m hippoflow.synth",
         description="Write a synthetic recording tree shaped like the lab's "
         "(<out>/<subject>/<day>/session01/..., sessioneye/).",
     )

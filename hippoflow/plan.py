@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hippoflow import blackrock
 from hippoflow.errors import InputError
+from hippoflow.ripple import nsx as blackrock
 
 SUBJECT_RE = r"[a-zA-Z]+"
 DAY_RE = r"[0-9]+"

@@ -7,7 +7,7 @@ Formats
       zero and squeezes recording gaps: not used here).  The library crashes (SIGSEGV) on some
       corrupt files, so by default it runs in a child process and a crash becomes an
       :class:`~hippoflow.errors.InputError`.
-    * EyeLink ASCII ``.asc`` (``edf2asc`` output, and what :mod:`hippoflow.synth_eyelink`
+    * EyeLink ASCII ``.asc`` (``edf2asc`` output, and what :mod:`hippoflow.synth.eyelink`
       writes): parsed natively.
     * European Data Format files (start with ``0`` and seven spaces; confirmed with pyedflib)
       are not EyeLink recordings and are rejected with a message saying so.
@@ -191,7 +191,14 @@ def _read_edf(path: Path, isolate: bool = True) -> Recording:
         root = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
         proc = subprocess.run(
-            [sys.executable, "-m", "hippoflow.eyelink", "--dump-edf", str(path), str(out)],
+            [
+                sys.executable,
+                "-m",
+                "hippoflow.behaviour.eyelink.objects",
+                "--dump-edf",
+                str(path),
+                str(out),
+            ],
             capture_output=True,
             text=True,
             env=env,
@@ -926,5 +933,8 @@ if __name__ == "__main__":
             print(f"InputError: {exc}", file=sys.stderr)
             sys.exit(2)
         sys.exit(0)
-    print("usage: python -m hippoflow.eyelink --dump-edf SRC.edf DST.npz", file=sys.stderr)
+    print(
+        "usage: python -m hippoflow.behaviour.eyelink.objects --dump-edf SRC.edf DST.npz",
+        file=sys.stderr,
+    )
     sys.exit(64)

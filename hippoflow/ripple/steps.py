@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hippoflow import dpt, ripple
+from hippoflow import dpt
 from hippoflow.logs import Progress
+from hippoflow.ripple import markers as ripple
 
 log = logging.getLogger(__name__)
 

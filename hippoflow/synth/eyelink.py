@@ -1,8 +1,8 @@
 """Synthetic EyeLink recordings for a generated day (EyeLink ASCII, ``edf2asc`` layout).
 
 ``write_eyelink_day(day_dir, plans, rng, opts)`` is called by the behaviour generator
-(:func:`hippoflow.synth_behaviour.write_day`) with the Ripple trial plans of
-:func:`hippoflow.generate.plan_trials`.  It writes
+(:func:`hippoflow.synth.unity.write_day`) with the Ripple trial plans of
+:func:`hippoflow.synth.day.plan_trials`.  It writes
 
 * ``<day_dir>/<yymmdd>.asc``: every navigation session (session01, session02 ... in order),
   one recording block each, each starting with a ``Trigger Version 84`` message, then
@@ -183,7 +183,7 @@ def _block_lines(rng, start_ms: int, end_ms: int, messages: list[tuple[int, str]
 
 def _preamble(day: str, source: str) -> list[str]:
     return [
-        f"** CONVERTED FROM {source} using hippoflow.synth_eyelink (synthetic edf2asc layout)",
+        f"** CONVERTED FROM {source} using hippoflow.synth.eyelink (synthetic edf2asc layout)",
         f"** DATE: synthetic recording of {day}",
         "** TYPE: EDF_FILE BINARY EVENT SAMPLE TAGGED",
         "** VERSION: EYELINK II 1",

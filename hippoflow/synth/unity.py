@@ -1,7 +1,7 @@
 """Synthetic behaviour for a generated day: Unity logs (and EyeLink files, through
-``hippoflow.synth_eyelink`` when present), consistent with the Ripple trial plan.
+``hippoflow.synth.eyelink`` when present), consistent with the Ripple trial plan.
 
-Called by ``hippoflow.generate`` as ``write_day(day_dir, plans, rng, opts)``.  For each
+Called by ``hippoflow.synth.day`` as ``write_day(day_dir, plans, rng, opts)``.  For each
 navigation session the monkey walks the maze corridors (the 5-unit route lattice between
 the four pillars) from poster to poster: still while the cue is shown, moving between cue
 offset and the end marker, along the shortest route or, sometimes, a detour; timeouts
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hippoflow.unity import DEFAULT_POSTERS
+from hippoflow.behaviour.unity import DEFAULT_POSTERS
 
 POSTERS = DEFAULT_POSTERS  # the standard maze the parser assumes
 # Corridor point in front of each poster (where the monkey stands when it reaches it)
@@ -321,7 +321,7 @@ def write_day(day_dir, plans: dict, rng, opts) -> dict:
         }
     (day_dir / "groundtruth_unity.json").write_text(json.dumps(truth, indent=1))
     try:
-        from hippoflow import synth_eyelink
+        from hippoflow.synth import eyelink as synth_eyelink
     except ImportError:
         synth_eyelink = None
     if synth_eyelink is not None and getattr(opts, "eyelink", True):
