@@ -25,6 +25,7 @@ include: "rules/problems.smk"
 include: "rules/ripple.smk"
 include: "rules/behaviour.smk"
 include: "rules/sorting.smk"
+include: "rules/qc.smk"
 include: "rules/report.smk"
 
 
@@ -38,10 +39,10 @@ rule all:
 onsuccess:
     from hippoflow.notify import notify
 
-    notify(config.get("notify_command", ""), "success", log)
+    notify(config["notify_command"], "success", log)
 
 
 onerror:
     from hippoflow.notify import notify
 
-    notify(config.get("notify_command", ""), "error", log)
+    notify(config["notify_command"], "error", log)

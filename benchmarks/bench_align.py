@@ -72,15 +72,15 @@ def _make(work, seconds=SECONDS):
     import numpy as np
 
     from hippoflow import dpt
-    from hippoflow.behaviour.steps import EYELINK_ARGS
-    from hippoflow.ripple import markers as ripple
+    from hippoflow.naming import EYELINK_ARGS
+    from hippoflow.ripple import markers
     from hippoflow.synth import day as generate
     from hippoflow.synth import unity as synth_behaviour
 
     rng = np.random.default_rng(0)
     plan = generate.plan_trials(rng, seconds, True)
     ticks, values = generate.marker_stream(plan)
-    rpl = ripple.arrange_markers(values, ticks / 30000.0, "synthetic.nev")
+    rpl = markers.arrange_markers(values, ticks / 30000.0, "synthetic.nev")
     dpt.save_object(work / "rpl.hkl", rpl, {}, [str(work)])
     opts = SimpleNamespace(unity_header="text", seconds=seconds)
     log = synth_behaviour.session_log(rng, plan, seconds, opts)

@@ -15,13 +15,13 @@ HOURS = 1.0
 
 OURS = """
 import sys
-from hippoflow.ripple import steps as ripple_files
-from hippoflow.dpt import HIGHPASS_ARGS, LFP_ARGS
+from hippoflow.ripple import steps as ripple_steps
+from hippoflow.naming import HIGHPASS_ARGS, LFP_ARGS
 kind, raw, out = sys.argv[1:4]
 if kind == "hp":
-    ripple_files.highpass_file(raw, out, HIGHPASS_ARGS, progress=False)
+    ripple_steps.rplhighpass(raw, out, HIGHPASS_ARGS, progress=False)
 else:
-    ripple_files.lfp_file(raw, out, LFP_ARGS)
+    ripple_steps.rpllfp(raw, out, LFP_ARGS)
 """
 
 PYHIPP = """

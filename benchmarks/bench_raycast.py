@@ -23,14 +23,16 @@ TARGET_S = 300.0
 CHILD = """
 import json, resource, sys, time
 import numpy as np
+from hippoflow.behaviour import maze
 from hippoflow.behaviour.raycast import kernels as rc
+from hippoflow.behaviour.raycast import outputs
 
 n, out = int(sys.argv[1]), sys.argv[2]
 rng = np.random.default_rng(0)
 x = rng.uniform(-12.3, 12.3, n)
 z = rng.uniform(-12.3, 12.3, n)
 inside = np.zeros(n, bool)
-for x0, x1, z0, z1 in rc.PILLARS.values():
+for x0, x1, z0, z1 in maze.PILLARS.values():
     inside |= (x > x0 - 0.3) & (x < x1 + 0.3) & (z > z0 - 0.3) & (z < z1 + 0.3)
 x[inside] = 0.0  # move poses off the pillars onto the centre corridor
 yaw = rng.uniform(0, 360, n)
@@ -49,11 +51,11 @@ d = rc.cast_distinct(gx, gy, x, z, yaw, 20, 220, cue_on=cue)
 timing["cast"] = time.perf_counter() - t0
 timing["width"] = int(d.shape[1])
 t0 = time.perf_counter()
-rc.write_bindata(out + "/binData.hdf", t, d)
+outputs.write_bindata(out + "/binData.hdf", t, d)
 timing["bindata"] = time.perf_counter() - t0
 t0 = time.perf_counter()
 b, hit = rc.hit_points(gx, gy, x, z, yaw, cue_on=cue)
-rc.write_unityfile_eyelink(
+outputs.write_unityfile_eyelink(
     out + "/unityfile_eyelink.csv",
     dict(time=t, gx=gx, gy=gy, x=x, z=z, yaw=yaw, bin=b, hit=hit),
 )

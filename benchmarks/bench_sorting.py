@@ -23,8 +23,8 @@ from scipy import signal
 
 from benchmarks._measure import WORK, measure, row
 from hippoflow import dpt
-from hippoflow.sorting import sort as sorting
 from hippoflow.synth import day as gen
+from hippoflow.synth import groundtruth
 
 FS = 30000
 NOISE_UV = 7.0
@@ -117,7 +117,7 @@ def sort_in_child(sources, params, folder) -> tuple[float, float, dict]:
 
 def accuracy(gt_t, gt_u, snr, res) -> tuple[float, int, int]:
     o = np.argsort(gt_t, kind="stable")
-    perf = sorting.compare(gt_t[o], gt_u[o], res["times"], res["cells"])
+    perf = groundtruth.compare(gt_t[o], gt_u[o], res["times"], res["cells"])
     acc = [float(perf.loc[u, "accuracy"]) for u in perf.index if snr[int(u)] >= SNR_FLOOR]
     return float(np.mean(acc)) if acc else 0.0, len(acc), int(np.unique(res["cells"]).size)
 

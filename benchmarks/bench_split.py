@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from benchmarks._measure import WORK, measure, row
-from hippoflow.ripple import nsx as blackrock
+from hippoflow.ripple import nsx
 
 CHANNELS = 128
 SIZE_GB = 2.1
@@ -19,13 +19,12 @@ def make_ns5(path, size_gb=SIZE_GB, channels=CHANNELS, seed=0):
     """A 128-channel 30 kHz .ns5 of about size_gb GB (random content, written in chunks)."""
     n = int(size_gb * 1e9 / (2 * channels))
     specs = [
-        blackrock.ChannelSpec(e, (e - 1) // 32 + 1, (e - 1) % 32 + 1)
-        for e in range(1, channels + 1)
+        nsx.ChannelSpec(e, (e - 1) // 32 + 1, (e - 1) % 32 + 1) for e in range(1, channels + 1)
     ]
     rng = np.random.default_rng(seed)
     with open(path, "wb") as f:
-        f.write(blackrock.nsx_header_bytes(specs))
-        f.write(blackrock.nsx_block_header(0, n))
+        f.write(nsx.nsx_header_bytes(specs))
+        f.write(nsx.nsx_block_header(0, n))
         step = 300_000
         for s in range(0, n, step):
             m = min(step, n - s)
@@ -35,11 +34,11 @@ def make_ns5(path, size_gb=SIZE_GB, channels=CHANNELS, seed=0):
 
 OURS = """
 import sys, logging
-from hippoflow.ripple.steps import split_files
+from hippoflow.ripple.steps import rplsplit
 ns5, out = sys.argv[1], sys.argv[2]
 ids = range(1, {channels} + 1)
 outs = [f"{{out}}/array{{(e - 1) // 32 + 1:02d}}/channel{{e:03d}}/rplraw_d41d.hkl" for e in ids]
-split_files([ns5], None, ids, outs, {{}}, progress=False)
+rplsplit([ns5], None, ids, outs, {{}}, progress=False)
 """
 
 PYHIPP = """

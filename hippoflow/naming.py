@@ -8,6 +8,7 @@ files (through ``rules/common.smk``) and every step that names a file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from hippoflow.behaviour.maze import SCREEN_H, SCREEN_W
@@ -22,7 +23,8 @@ CHANNEL_RE = r"[0-9]{3}"
 
 # ---- Session kinds
 FIXATION_SESSION = "sessioneye"  # the eye-calibration (fixation) session of a day
-NAVIGATION_PREFIX = "session0"  # navigation sessions: session01, session02, ... (PyHipp's NavDirName)
+# navigation sessions are session01, session02, ...: PyHipp's NavDirName
+NAVIGATION_PREFIX = "session0"
 
 
 def is_fixation(session: str) -> bool:
@@ -32,8 +34,9 @@ def is_fixation(session: str) -> bool:
 
 def session_order(names: Iterable[str]) -> list[str]:
     """The one order of a day's sessions (concatenation for sorting, EyeLink session blocks):
-    sorted names, so ``session01 < session02 < ... < sessioneye``."""
-    return sorted(names)
+    navigation sessions by their number, then the fixation session, so
+    ``session01 < session02 < ... < session10 < sessioneye``."""
+    return sorted(names, key=lambda s: (is_fixation(s), int(re.sub(r"\D", "", s) or 0), s))
 
 
 # ---- Parallel-port codes that open a session (the first code of a navigation session's

@@ -1,24 +1,45 @@
-"""Find subjects, days, sessions and channels in a raw tree (fast: headers only).
+"""Planning: what the raw tree holds and which jobs the workflow derives from it.
 
-Used at workflow parse time, which every cluster job repeats, so nothing here reads
-signal data.  Problems found here (an unreadable header, two .ns5 files, an unknown
-channel) are recorded, not raised: the workflow turns each into a failing job of its own.
+Inputs: the raw tree ``<data_root>/<subject>/<day>/<session>/`` (only ``.ns5`` headers are
+read, plus directory listings for ``.nev``, Unity logs and EyeLink files) and the config's
+selections. Outputs: a :class:`Plan` with the session table, channel sets, each day-channel's
+sessions, the problems found while planning, and the target paths of every domain, relative
+to the output root.
+
+Used at workflow parse time, which every cluster job repeats, so nothing here reads signal
+data.  Problems (an unreadable header, two .ns5 files, an unknown channel, two Unity logs)
+are recorded, not raised: the workflow turns each into a failing job of its own.
+``rules/common.smk`` only wraps this module for Snakemake.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hippoflow.behaviour.unity import find_logs
 from hippoflow.errors import InputError
-from hippoflow.ripple import nsx as blackrock
+from hippoflow.naming import (
+    BINDATA_NAME,
+    DAY_RE,
+    EDFSPLIT_NAME,
+    EYELINK_NAME,
+    GAZE_CSV_NAME,
+    RPLPARALLEL_NAME,
+    SESSION_RE,
+    SUBJECT_RE,
+    UNITY_NAME,
+    is_fixation,
+    session_order,
+)
+from hippoflow.ripple import nsx
 
-SUBJECT_RE = r"[a-zA-Z]+"
-DAY_RE = r"[0-9]+"
-SESSION_RE = r"session[a-z0-9]+"
-ARRAY_RE = r"[0-9]{2}"
-CHANNEL_RE = r"[0-9]{3}"
+EYE_SUFFIXES = (".edf", ".asc")
+FIXATION_FILE_PREFIX = "P"  # PyHipp's CalibFileNameChar: P<n>_<m>.edf is the fixation session
+PROBLEM_PREFIX = ".hippoflow-problem-"
 
 
 @dataclass
@@ -54,7 +75,7 @@ def _selected(name: str, selection) -> bool:
 
 def header_channels(ns5: Path) -> list[tuple[str, str]]:
     """(array, channel) pairs from an .ns5 header; array = 1-based bank (connector)."""
-    header = blackrock.read_nsx_header(ns5)
+    header = nsx.read_nsx_header(ns5)
     pairs = []
     for ch in header.channels:
         if ch.bank < 1:
@@ -147,3 +168,209 @@ def _ranges(numbers: list[int]) -> str:
         if n is not None:
             start = prev = n
     return ", ".join(parts)
+
+
+def eyelink_files(day_dir) -> tuple[list[Path], list[Path]]:
+    """(navigation files, fixation files) of a day: ``*.edf``/``*.asc`` in the day folder,
+    fixation files being those whose name starts with ``P`` (PyHipp's CalibFileNameChar).
+    When both an ``.edf`` and its ``.asc`` export exist, the ``.edf`` is used."""
+    day_dir = Path(day_dir)
+    if not day_dir.is_dir():
+        return [], []
+    files = sorted(p for p in day_dir.iterdir() if p.is_file() and p.suffix.lower() in EYE_SUFFIXES)
+    stems = {p.stem for p in files if p.suffix.lower() == ".edf"}
+    files = [p for p in files if p.suffix.lower() == ".edf" or p.stem not in stems]
+    fixation = [p for p in files if p.name.startswith(FIXATION_FILE_PREFIX)]
+    navigation = [p for p in files if not p.name.startswith(FIXATION_FILE_PREFIX)]
+    return navigation, fixation
+
+
+# ----------------------------------------------------------------------------- the plan
+SessionKey = tuple[str, str, str]  # (subject, day, session)
+DayKey = tuple[str, str]  # (subject, day)
+
+
+@dataclass
+class Plan:
+    """Everything the rules need to know about the selected part of the raw tree."""
+
+    sessions: list[Session]
+    unity_logs: dict[SessionKey, list[Path]]
+    eye_files: dict[DayKey, tuple[list[Path], list[Path]]]
+    problems: dict[tuple[SessionKey, str], str]
+    eyelink: bool = True  # config behaviour.eyelink: make EyeLink objects and the raycast
+
+    def __post_init__(self):
+        self.by_key = {s.key: s for s in self.sessions}
+        self.day_sessions: dict[DayKey, list[str]] = {}
+        for s in self.sessions:
+            self.day_sessions.setdefault((s.subject, s.day), []).append(s.name)
+        # one split rule per distinct channel set (normally one): its outputs are listed
+        self.channel_sets: dict[tuple, list[str]] = {}
+        for s in self.neural_sessions():
+            self.channel_sets.setdefault(tuple(s.channels), []).append(s.rel)
+        # (subject, day) -> {(array, channel): sessions holding it, in session order}
+        self.day_channels: dict[DayKey, dict[tuple[str, str], list[str]]] = {}
+        for s in self.neural_sessions():
+            for ac in s.channels:
+                self.day_channels.setdefault((s.subject, s.day), {}).setdefault(ac, []).append(
+                    s.name
+                )
+        for chans in self.day_channels.values():
+            for ac in chans:
+                chans[ac] = session_order(chans[ac])
+
+    # ---- session kinds
+    def neural_sessions(self) -> list[Session]:
+        """Sessions whose single .ns5 header was read: they get split/filter jobs."""
+        return [s for s in self.sessions if s.channels]
+
+    def marker_sessions(self) -> list[Session]:
+        """Sessions with exactly one .nev: they get rplparallel (and qc_trials)."""
+        return [s for s in self.sessions if len(s.nev) == 1]
+
+    def unity_sessions(self) -> list[Session]:
+        """Sessions with one .nev and one Unity log: unity + align_unity."""
+        return [s for s in self.marker_sessions() if len(self.unity_logs[s.key]) == 1]
+
+    def eyelink_sessions(self) -> list[Session]:
+        """Sessions with one .nev whose EyeLink object is made (navigation and sessioneye)."""
+        if not self.eyelink:
+            return []
+        return [
+            s
+            for s in self.marker_sessions()
+            if is_fixation(s.name) or len(self.unity_logs[s.key]) == 1
+        ]
+
+    # ---- per-job inputs
+    def ns5(self, key: SessionKey) -> list[str]:
+        return [str(p) for p in self.by_key[key].ns5]
+
+    def nev(self, key: SessionKey) -> list[str]:
+        return [str(p) for p in self.by_key[key].nev]
+
+    def channels(self, key: SessionKey) -> list[tuple[str, str]]:
+        return self.by_key[key].channels
+
+    def sort_sessions(self, day: DayKey, array: str, channel: str) -> list[str]:
+        return self.day_channels[day][(array, channel)]
+
+    def navigation_eye_files(self, day: DayKey) -> list[str]:
+        return [str(p) for p in self.eye_files.get(day, ([], []))[0]]
+
+    def fixation_eye_files(self, day: DayKey) -> list[str]:
+        return [str(p) for p in self.eye_files.get(day, ([], []))[1]]
+
+    def raw_files(self) -> list[str]:
+        """Every raw .ns5/.nev of the plan (the provenance page lists their digests)."""
+        return sorted({str(p) for s in self.sessions for p in s.ns5 + s.nev})
+
+    # ---- targets (paths relative to the output root)
+    def problem_targets(self) -> list[str]:
+        return [f"{'/'.join(key)}/{PROBLEM_PREFIX}{name}" for key, name in self.problems]
+
+    def ripple_targets(self, lfp_name: str, highpass_name: str) -> list[str]:
+        targets = []
+        for s in self.sessions:
+            if len(s.nev) == 1:
+                targets.append(f"{s.rel}/{RPLPARALLEL_NAME}")
+            for array, channel in s.channels:
+                base = f"{s.rel}/array{array}/channel{channel}/"
+                targets += [base + lfp_name, base + highpass_name]
+        return targets
+
+    def sorting_targets(self) -> list[str]:
+        targets = []
+        for (subject, day), chans in self.day_channels.items():
+            for a, c in sorted(chans):
+                base = f"{subject}/{day}/sort/array{a}/channel{c}"
+                targets += [f"{base}/cells.tsv", f"{base}/qc_sort.png"]
+            targets.append(f"{subject}/{day}/sort/metrics.html")
+        return targets
+
+    def qc_targets(self) -> list[str]:
+        targets = []
+        for s in self.sessions:
+            if len(s.nev) == 1:
+                targets.append(f"{s.rel}/qc_trials.png")
+            if s.channels:
+                targets.append(f"{s.rel}/qc_lfp_spectrum.png")
+        return targets
+
+    def behaviour_targets(self) -> list[str]:
+        targets = [f"{s.rel}/{UNITY_NAME}" for s in self.unity_sessions()]
+        eye = self.eyelink_sessions()
+        targets += [f"{s.rel}/{EYELINK_NAME}" for s in eye]
+        targets += [
+            f"{s.rel}/{name}"
+            for s in eye
+            if not is_fixation(s.name)
+            for name in (BINDATA_NAME, GAZE_CSV_NAME)
+        ]
+        return targets
+
+    def report_targets(self) -> list[str]:
+        return ["provenance.html"] if self.sessions else []
+
+    def edfsplit_path(self, day: DayKey) -> str:
+        return f"{day[0]}/{day[1]}/{EDFSPLIT_NAME}"
+
+
+def selection(config: Mapping, key: str):
+    """A config selection (``subjects``, ``days``, ``channels``): "all" or a list of names
+    (channel numbers as ints)."""
+    value = config.get(key, "all")
+    if value == "all":
+        return value
+    return [int(v) if key == "channels" else str(v) for v in value]
+
+
+def make_plan(config: Mapping) -> Plan:
+    """The plan for a validated config (``data_root``, selections, ``behaviour.eyelink``)."""
+    data_root = str(config["data_root"])
+    sessions = discover(
+        data_root,
+        selection(config, "subjects"),
+        selection(config, "days"),
+        selection(config, "channels"),
+    )
+    problems = {(s.key, k): msg for s in sessions for k, msg in s.problems.items()}
+    for s in sessions:
+        if len(s.nev) > 1:
+            problems[(s.key, "nev_count")] = (
+                f"{s.path}: expected one .nev per session, found {len(s.nev)}: "
+                + ", ".join(p.name for p in s.nev)
+            )
+    unity_logs = {s.key: find_logs(s.path) for s in sessions}
+    for s in sessions:
+        logs = unity_logs[s.key]
+        if len(logs) > 1:
+            problems[(s.key, "unity_logs")] = (
+                f"{s.path}: expected one Unity log (RawData*/session*.txt), found "
+                f"{len(logs)}: " + ", ".join(str(p.relative_to(s.path)) for p in logs)
+            )
+    eye_files = {(s.subject, s.day): eyelink_files(s.path.parent) for s in sessions}
+    eyelink = bool((config.get("behaviour") or {}).get("eyelink", True))
+    return Plan(sessions, unity_logs, eye_files, problems, eyelink=eyelink)
+
+
+# ----------------------------------------------------------------------------- resources
+def _size(paths) -> int:
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    return sum(os.path.getsize(p) for p in paths if os.path.exists(p))
+
+
+def mem_for(paths, factor=1.0, base=600) -> int:
+    """Memory (MB) for a job: base + factor x total input size.
+
+    The base covers the job's own Snakemake (~160 MB on a cluster node) plus the script's
+    interpreter and libraries (~150 MB): 300 MB was killed by Slurm's limit at 322 MB.
+    """
+    return int(base + factor * _size(paths) / 1e6)
+
+
+def runtime_for(paths, minutes_per_gb=5.0, base=10) -> int:
+    """Runtime (minutes) for a job from its input size."""
+    return int(base + minutes_per_gb * _size(paths) / 1e9)

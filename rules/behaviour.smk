@@ -19,7 +19,7 @@ rule unity:
         mem_mb=lambda wc, input, attempt: mem_for(input.log, factor=40) * attempt,
         runtime=lambda wc, input, attempt: runtime_for(input.log, 60) * attempt,
     params:
-        nev=lambda wc: NEV[(wc.subject, wc.day, wc.session)][0],
+        nev=lambda wc: single_nev(wc)[0],
     script:
         "../scripts/unity.py"
 
@@ -87,7 +87,7 @@ rule align_unity:
         runtime=lambda wc, attempt: 10 * attempt,
     params:
         kind="unity",
-        threshold=BEHAVIOUR.get("align_threshold", 0.02),
+        threshold=BEHAVIOUR["align_threshold"],
     script:
         "../scripts/align.py"
 
@@ -110,7 +110,7 @@ rule align_eyelink:
         runtime=lambda wc, attempt: 10 * attempt,
     params:
         kind="eyelink",
-        threshold=BEHAVIOUR.get("align_threshold", 0.02),
+        threshold=BEHAVIOUR["align_threshold"],
     script:
         "../scripts/align.py"
 
@@ -120,8 +120,8 @@ rule raycast:
         unity=out(f"{SESSION_DIR}/{UNITY_NAME}"),
         eyelink=out(f"{SESSION_DIR}/{EYELINK_NAME}"),
     output:
-        bindata=out(f"{SESSION_DIR}/binData.hdf"),
-        csv=out(f"{SESSION_DIR}/unityfile_eyelink.csv"),
+        bindata=out(f"{SESSION_DIR}/{BINDATA_NAME}"),
+        csv=out(f"{SESSION_DIR}/{GAZE_CSV_NAME}"),
     log:
         "logs/raycast/{subject}/{day}/{session}.log",
     benchmark:
@@ -134,8 +134,8 @@ rule raycast:
         * attempt,
         runtime=lambda wc, input, attempt: runtime_for(input.eyelink, 120) * attempt,
     params:
-        radius_px=BEHAVIOUR.get("raycast_radius_px", 20),
-        density=BEHAVIOUR.get("raycast_density", 220),
-        threshold=BEHAVIOUR.get("align_threshold", 0.02),
+        radius_px=BEHAVIOUR["raycast_radius_px"],
+        density=BEHAVIOUR["raycast_density"],
+        threshold=BEHAVIOUR["align_threshold"],
     script:
         "../scripts/raycast.py"

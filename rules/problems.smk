@@ -1,4 +1,4 @@
-# Bad inputs found while planning (see problem_targets in common.smk).
+# Bad inputs found while planning (hippoflow.plan records them; Plan.problem_targets).
 
 
 rule input_problem:
@@ -11,6 +11,6 @@ rule input_problem:
     conda:
         "../envs/hippoflow.yaml"
     params:
-        message=lambda wc: PROBLEMS[((wc.subject, wc.day, wc.session), wc.key)],
+        message=lambda wc: PLAN.problems[((wc.subject, wc.day, wc.session), wc.key)],
     script:
         "../scripts/input_problem.py"

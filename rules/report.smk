@@ -27,7 +27,7 @@ rule provenance:
         runtime=lambda wc, input, attempt: runtime_for(input.raw, 1) * attempt,
     params:
         config=config,
-        digests=config.get("report", {}).get("input_digests", True),
+        digests=config["report"]["input_digests"],
         repo=workflow.basedir,
     script:
         "../scripts/qc_provenance.py"

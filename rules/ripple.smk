@@ -6,7 +6,7 @@ rule rplparallel:
         nev=single_nev,
         ns5=sibling_ns5,
     output:
-        out(f"{SESSION_DIR}/{hkl('rplparallel', {})}"),
+        out(f"{SESSION_DIR}/{RPLPARALLEL_NAME}"),
     log:
         "logs/rplparallel/{subject}/{day}/{session}.log",
     benchmark:
@@ -23,14 +23,14 @@ rule rplparallel:
         "../scripts/rplparallel.py"
 
 
-for _i, (_chans, _rels) in enumerate(_CHANNEL_SETS.items()):
+for _i, (_chans, _rels) in enumerate(PLAN.channel_sets.items()):
 
     rule:
         name:
             "rplsplit" if _i == 0 else f"rplsplit_{_i + 1}"
         input:
-            ns5=lambda wc: NS5[tuple(wc.sp.split("/"))],
-            nev=lambda wc: NEV[tuple(wc.sp.split("/"))][:1],
+            ns5=lambda wc: PLAN.ns5(tuple(wc.sp.split("/"))),
+            nev=lambda wc: PLAN.nev(tuple(wc.sp.split("/")))[:1],
         output:
             [out(f"{{sp}}/array{a}/channel{c}/{RAW_NAME}") for a, c in _chans],
         log:
@@ -40,8 +40,8 @@ for _i, (_chans, _rels) in enumerate(_CHANNEL_SETS.items()):
         wildcard_constraints:
             sp=(
                 "|".join(_rels)
-                if len(_CHANNEL_SETS) > 1
-                else f"{_discover.SUBJECT_RE}/{_discover.DAY_RE}/{_discover.SESSION_RE}"
+                if len(PLAN.channel_sets) > 1
+                else f"{_naming.SUBJECT_RE}/{_naming.DAY_RE}/{_naming.SESSION_RE}"
             ),
         conda:
             "../envs/hippoflow.yaml"

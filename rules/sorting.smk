@@ -1,5 +1,5 @@
 # Spike sorting per day-channel (MountainSort5 through SpikeInterface), per-session cells,
-# QC figures.  Layout of a day-channel's sort: see hippoflow/sorting.py and report/sort.rst.
+# QC figures.  The sort object and cells: hippoflow/sorting/ (steps.py holds each rule's step).
 
 
 rule sort:
@@ -103,53 +103,3 @@ rule qc_metrics:
         runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/qc_metrics.py"
-
-
-rule qc_trials:
-    input:
-        markers=out(f"{SESSION_DIR}/{hkl('rplparallel', {})}"),
-    output:
-        report(
-            out(f"{SESSION_DIR}/qc_trials.png"),
-            caption="../report/qc_trials.rst",
-            category="Sessions",
-            subcategory="{subject} {day}",
-            labels={"session": "{session}", "figure": "trial timeline"},
-        ),
-    log:
-        "logs/qc_trials/{subject}/{day}/{session}.log",
-    benchmark:
-        "benchmarks/runs/qc_trials/{subject}/{day}/{session}.tsv"
-    conda:
-        "../envs/hippoflow.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wc, attempt: 600 * attempt,
-        runtime=lambda wc, attempt: 10 * attempt,
-    script:
-        "../scripts/qc_trials.py"
-
-
-rule qc_lfp:
-    input:
-        lfp=session_lfps,
-    output:
-        report(
-            out(f"{SESSION_DIR}/qc_lfp_spectrum.png"),
-            caption="../report/qc_lfp.rst",
-            category="Sessions",
-            subcategory="{subject} {day}",
-            labels={"session": "{session}", "figure": "LFP spectra"},
-        ),
-    log:
-        "logs/qc_lfp/{subject}/{day}/{session}.log",
-    benchmark:
-        "benchmarks/runs/qc_lfp/{subject}/{day}/{session}.tsv"
-    conda:
-        "../envs/hippoflow.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wc, input, attempt: 600 * attempt,
-        runtime=lambda wc, input, attempt: runtime_for(input.lfp, 10) * attempt,
-    script:
-        "../scripts/qc_lfp.py"

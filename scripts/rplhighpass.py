@@ -1,11 +1,11 @@
 """RPLHighPass: zero-phase Butterworth band-pass of a channel at its own rate."""
 
 from hippoflow.logs import run_job
-from hippoflow.ripple.steps import highpass_file
+from hippoflow.ripple.steps import rplhighpass
 
 
 def main(sm, log):
-    highpass_file(sm.input.raw, sm.output[0], sm.params.args)
+    rplhighpass(sm.input.raw, sm.output[0], sm.params.args)
 
 
 run_job(main, snakemake)  # noqa: F821

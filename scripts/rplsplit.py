@@ -1,12 +1,12 @@
 """RPLSplit: one streaming pass over the session's .ns5 -> every channel's rplraw file."""
 
 from hippoflow.logs import run_job
-from hippoflow.ripple.steps import split_files
+from hippoflow.ripple.steps import rplsplit
 
 
 def main(sm, log):
     nev = sm.input.nev[0] if sm.input.nev else None
-    split_files(sm.input.ns5, nev, sm.params.channels, sm.output, sm.params.args)
+    rplsplit(sm.input.ns5, nev, sm.params.channels, sm.output, sm.params.args)
 
 
 run_job(main, snakemake)  # noqa: F821

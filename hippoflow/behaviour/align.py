@@ -29,10 +29,10 @@ import numpy as np
 
 from hippoflow.behaviour import unity as unity_mod
 from hippoflow.errors import InputError
+from hippoflow.naming import SESSION_START_CODES
 
 THRESHOLD_S = 0.02
 ALREADY_ALIGNED_S = 1e-6
-SESSION_MARKERS = (84, 204)
 
 
 def piecewise_map(t, src, ref) -> np.ndarray:
@@ -55,7 +55,7 @@ def ripple_reference(rpl: dict, path="<rplparallel>") -> tuple[float | None, np.
         raise InputError(f"{path}: no trial markers (timeStamps {ts.shape})")
     raw = np.asarray(rpl.get("rawMarkers", []), dtype=np.float64).ravel()
     start = None
-    if raw.size and int(raw[0]) in SESSION_MARKERS:
+    if raw.size and int(raw[0]) in SESSION_START_CODES:
         start = float(np.asarray(rpl["sessionStartTime"]).ravel()[0])
     return start, ts
 
@@ -99,7 +99,7 @@ def unity_marker_times(obj: dict) -> tuple[float | None, np.ndarray, np.ndarray]
     data = np.asarray(obj["unityData"][0])
     start = None
     first = int(trig[0, 0]) if trig.size else data.shape[0]
-    rows84 = np.flatnonzero(np.isin(data[:first, 0], SESSION_MARKERS))
+    rows84 = np.flatnonzero(np.isin(data[:first, 0], SESSION_START_CODES))
     if rows84.size:
         start = float(ut[rows84[0] + 1])
     return start, ut[trig + 1], trig

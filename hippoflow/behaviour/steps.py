@@ -1,7 +1,7 @@
 """File-level behaviour steps (Unity, EDFSplit, Eyelink, alignment, raycast) for the workflow.
 
 Each function reads its input files, calls the computation in :mod:`hippoflow.behaviour.unity`,
-:mod:`hippoflow.behaviour.eyelink.objects`, :mod:`hippoflow.behaviour.align` and :mod:`hippoflow.behaviour.raycast.kernels`, and writes
+:mod:`hippoflow.behaviour.eyelink`, :mod:`hippoflow.behaviour.align` and :mod:`hippoflow.behaviour.raycast.kernels`, and writes
 its outputs atomically; the scripts in ``scripts/`` only pass Snakemake's paths through.
 
 Object file names follow PyHipp's default arguments (DataProcessingTools hashes them):
@@ -11,7 +11,6 @@ Object file names follow PyHipp's default arguments (DataProcessingTools hashes 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import fields
 from pathlib import Path
 
@@ -20,52 +19,20 @@ import numpy as np
 from hippoflow import dpt
 from hippoflow.behaviour import align, unity
 from hippoflow.errors import InputError
-
-# PyHipp's default arguments, in PyHipp's order (they enter the file-name hash)
-UNITY_ARGS = unity.UNITY_ARGS
-EDFSPLIT_ARGS: dict = {
-    "FileName": ".edf",
-    "CalibFileNameChar": "P",
-    "NavDirName": "session0",
-    "CalibDirName": "sessioneye",
-    "TriggerMessage": "Trigger Version 84",
-}
-EYELINK_ARGS: dict = {
-    "FileName": ".edf",
-    "CalibFileNameChar": "P",
-    "NavDirName": "session0",
-    "DirName": "session*",
-    "CalibDirName": "sessioneye",
-    "ScreenX": 1920,
-    "ScreenY": 1080,
-    "NumTrialMessages": 3,
-    "TriggerMessage": "Trigger Version 84",
-}
-FIXATION_SESSION = "sessioneye"
-_EYE_SUFFIXES = (".edf", ".asc")
+from hippoflow.naming import (
+    EDFSPLIT_ARGS,
+    EYELINK_ARGS,
+    FIXATION_SESSION,
+    SESSION_START_CODES,
+    UNITY_ARGS,
+    session_order,
+)
 
 log_ = logging.getLogger("hippoflow")
 
 
 # ---------------------------------------------------------------------------------------
 # Finding the raw files
-
-
-def eyelink_files(day_dir) -> tuple[list[Path], list[Path]]:
-    """(navigation files, fixation files) of a day: ``*.edf``/``*.asc`` in the day folder,
-    fixation files being those whose name starts with ``P`` (PyHipp's CalibFileNameChar).
-    When both an ``.edf`` and its ``.asc`` export exist, the ``.edf`` is used."""
-    day_dir = Path(day_dir)
-    if not day_dir.is_dir():
-        return [], []
-    files = sorted(
-        p for p in day_dir.iterdir() if p.is_file() and p.suffix.lower() in _EYE_SUFFIXES
-    )
-    stems = {p.stem for p in files if p.suffix.lower() == ".edf"}
-    files = [p for p in files if p.suffix.lower() == ".edf" or p.stem not in stems]
-    fixation = [p for p in files if p.name.startswith("P")]
-    navigation = [p for p in files if not p.name.startswith("P")]
-    return navigation, fixation
 
 
 def expected_navigation_name(day: str) -> str:
@@ -87,8 +54,7 @@ def _one_file(files, day_dir, what, expected) -> Path:
 
 def navigation_sessions(session_names) -> list[str]:
     """Navigation sessions of a day in recording order (all but the fixation session)."""
-    names = [s for s in session_names if s != FIXATION_SESSION]
-    return sorted(names, key=lambda s: (int(re.sub(r"\D", "", s) or 0), s))
+    return [s for s in session_order(session_names) if s != FIXATION_SESSION]
 
 
 # ---------------------------------------------------------------------------------------
@@ -125,7 +91,7 @@ def unity_step(log_path, rpl_path, out_path, nev=None, log=log_) -> dict:
 
 
 def recording_to_dict(rec) -> dict:
-    """A :class:`hippoflow.behaviour.eyelink.objects.Recording` as plain arrays (hickle-friendly)."""
+    """A :class:`hippoflow.behaviour.eyelink.recording.Recording` as plain arrays (hickle-friendly)."""
     d = {}
     for f in fields(rec):
         v = getattr(rec, f.name)
@@ -146,10 +112,10 @@ def recording_to_dict(rec) -> dict:
 
 
 def recording_from_dict(d: dict):
-    from hippoflow.behaviour.eyelink import objects as eyelink
+    from hippoflow.behaviour.eyelink.recording import Recording
 
     kw = {}
-    for f in fields(eyelink.Recording):
+    for f in fields(Recording):
         if f.name == "messages":
             kw["messages"] = [
                 (int(t), str(s))
@@ -175,17 +141,18 @@ def recording_from_dict(d: dict):
             kw[f.name] = int(d[f.name])
         else:
             kw[f.name] = np.asarray(d[f.name])
-    return eyelink.Recording(**kw)
+    return Recording(**kw)
 
 
 def edfsplit_step(sources, day_dir, day, sessions, out_path, log=log_) -> dict:
     """EDFSplit: the day's navigation EyeLink file split into its navigation sessions."""
-    from hippoflow.behaviour.eyelink import objects as eyelink
+    from hippoflow.behaviour.eyelink.sessions import split_navigation, trigger_times
+    from hippoflow.behaviour.eyelink.sniff import read_recording
 
     src = _one_file(sources, day_dir, "navigation", expected_navigation_name(day))
     nav = navigation_sessions(sessions)
-    rec = eyelink.read_recording(src)
-    parts = eyelink.split_navigation(rec, len(nav))
+    rec = read_recording(src)
+    parts = split_navigation(rec, len(nav))
     obj = {
         "source": str(src),
         "format": rec.format,
@@ -194,7 +161,7 @@ def edfsplit_step(sources, day_dir, day, sessions, out_path, log=log_) -> dict:
         "noOfSessions": len(parts),
         "actualSessionNo": len(nav),
         "sessionNames": nav,
-        "triggerTimes": np.array(eyelink.trigger_times(rec), dtype=np.float64) / 1000.0,
+        "triggerTimes": np.array(trigger_times(rec), dtype=np.float64) / 1000.0,
         "sessions": {name: recording_to_dict(p) for name, p in zip(nav, parts, strict=True)},
     }
     for name, p in zip(nav, parts, strict=True):
@@ -212,13 +179,15 @@ def eyelink_step(
     ``source``: the day's ``edfsplit`` object (navigation) or the ``P*`` file (fixation);
     an empty list means the file is missing (an error naming the expected file).
     """
-    from hippoflow.behaviour.eyelink import objects as eyelink
+    from hippoflow.behaviour.eyelink.objects import session_object
+    from hippoflow.behaviour.eyelink.sessions import write_missing_csv
+    from hippoflow.behaviour.eyelink.sniff import read_recording
 
     fixation = session == FIXATION_SESSION
     rpl = dpt.load_object(rpl_path)
     if fixation:
         src = _one_file(source, day_dir, "fixation", "P<n>_<m>.edf (or .asc)")
-        rec = eyelink.read_recording(src)
+        rec = read_recording(src)
     else:
         if not source:
             raise InputError(f"{day_dir}: no edfsplit object for {session}")
@@ -231,9 +200,9 @@ def eyelink_step(
         rec = recording_from_dict(split["sessions"][session])
     start = None
     raw = np.asarray(rpl.get("rawMarkers", []), dtype=np.float64).ravel()
-    if raw.size and int(raw[0]) in align.SESSION_MARKERS:
+    if raw.size and int(raw[0]) in SESSION_START_CODES:
         start = float(rpl["sessionStartTime"])
-    obj = eyelink.session_object(
+    obj = session_object(
         rec,
         rpl["markers"],
         rpl["timeStamps"],
@@ -258,7 +227,7 @@ def eyelink_step(
         len(obj["missing"]),
         float(np.max(obj["discrepancies"])) * 1000.0 if np.size(obj["discrepancies"]) else 0.0,
     )
-    eyelink.write_missing_csv(missing_csv, obj["missing"])
+    write_missing_csv(missing_csv, obj["missing"])
     out_path = Path(out_path)
     dpt.save_object(out_path, obj, EYELINK_ARGS, dirs=[out_path.parent.resolve()])
     return obj
@@ -379,7 +348,7 @@ def raycast_step(
     progress=None,
 ) -> dict:
     """Gaze onto the maze for one session: binData.hdf and unityfile_eyelink.csv."""
-    from hippoflow.behaviour.raycast import kernels as raycast
+    from hippoflow.behaviour.raycast import kernels, outputs
 
     uobj = dpt.load_object(unity_path)
     eobj = dpt.load_object(eyelink_path)
@@ -396,7 +365,7 @@ def raycast_step(
         radius_px,
         density,
     )
-    bins = raycast.cast_distinct(
+    bins = kernels.cast_distinct(
         table["gx"],
         table["gy"],
         table["x"],
@@ -408,6 +377,6 @@ def raycast_step(
         cue_on=table["cue_on"],
         progress=progress,
     )
-    raycast.write_bindata(bindata_path, table["time"], bins)
-    raycast.write_unityfile_eyelink(csv_path, table)
+    outputs.write_bindata(bindata_path, table["time"], bins)
+    outputs.write_unityfile_eyelink(csv_path, table)
     return {"samples": n, "ignored": int(table["ignore"].sum()), "max_bins": bins.shape[1]}

@@ -26,57 +26,18 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from hippoflow.behaviour import maze
 from hippoflow.errors import InputError
-
-# PyHipp's Unity arguments, in PyHipp's order: they name the file (unity_71bf.hkl).
-UNITY_ARGS: dict = {
-    "FileLineOffset": 15,
-    "DirName": "RawData*",
-    "FileName": "session*",
-    "TriggerVal1": 10,
-    "TriggerVal2": 20,
-    "TriggerVal3": 30,
-    "BinNumberLimit": 500,
-}
-
-SESSION_START = 84
-# Poster (x, y, z) of the standard maze; used when a header lists none.
-DEFAULT_POSTERS: dict[int, tuple[float, float, float]] = {
-    1: (-5.0, 1.5, -7.55),
-    2: (-7.55, 1.5, 5.0),
-    3: (7.55, 1.5, -5.0),
-    4: (5.0, 1.5, 7.55),
-    5: (5.0, 1.5, 2.45),
-    6: (-5.0, 1.5, -2.45),
-}
-
-# Route lattice: 5-unit spacing over [-10, 10]^2 without the four points inside pillars,
-# listed like PyHipp (rows from z = +10 down to z = -10, x increasing): 21 vertices.
-_PILLAR_CENTRES = {(-5, 5), (5, 5), (-5, -5), (5, -5)}
-VERTICES = np.array(
-    [
-        (x, z)
-        for z in (10, 5, 0, -5, -10)
-        for x in (-10, -5, 0, 5, 10)
-        if (x, z) not in _PILLAR_CENTRES
-    ],
-    dtype=np.float64,
-)
-LATTICE_STEP = 5.0
+from hippoflow.naming import SESSION_START
 
 
 def _lattice_distances() -> np.ndarray:
-    d = np.linalg.norm(VERTICES[:, None, :] - VERTICES[None, :, :], axis=2)
-    adjacency = np.where(np.isclose(d, LATTICE_STEP), LATTICE_STEP, 0.0)
+    d = np.linalg.norm(maze.VERTICES[:, None, :] - maze.VERTICES[None, :, :], axis=2)
+    adjacency = np.where(np.isclose(d, maze.LATTICE_STEP), maze.LATTICE_STEP, 0.0)
     return dijkstra(csr_matrix(adjacency), directed=False)
 
 
-LATTICE_DISTANCES = _lattice_distances()  # (21, 21) shortest route lengths
-
-# Place bins: 40 x 40 over [-12.5, 12.5]^2.
-GRID_N = 40
-GRID_HALF = 12.5
-GRID_BIN = 2 * GRID_HALF / GRID_N  # 0.625
+LATTICE_DISTANCES = _lattice_distances()  # (21, 21) shortest routes over maze.VERTICES
 
 _POSTER_RE = re.compile(r"P(\d+)\s*\(\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\)")
 
@@ -220,7 +181,7 @@ def read_log(path) -> UnityLog:
     posters = parse_posters(header)
     if not posters:
         notes.append(f"{path}: header lists no PosterLocations; using the standard maze's")
-        posters = dict(DEFAULT_POSTERS)
+        posters = dict(maze.POSTER_CENTRES)
     return UnityLog(path, header, style, posters, data, start + 1, notes)
 
 
@@ -303,7 +264,7 @@ def trial_time(utime: np.ndarray, triggers: np.ndarray) -> np.ndarray:
 def nearest_vertex(xz: np.ndarray) -> np.ndarray:
     """Index of the nearest lattice vertex for each (x, z) row (first on ties)."""
     xz = np.atleast_2d(xz)
-    d2 = ((xz[:, None, :] - VERTICES[None, :, :]) ** 2).sum(axis=2)
+    d2 = ((xz[:, None, :] - maze.VERTICES[None, :, :]) ** 2).sum(axis=2)
     return np.argmin(d2, axis=1)
 
 
@@ -323,7 +284,7 @@ def sum_cost(data: np.ndarray, triggers: np.ndarray, posters: dict) -> np.ndarra
         visited = nearest_vertex(data[cue : end + 1, 2:4])
         keep = np.concatenate([[True], np.diff(visited) != 0])
         route = visited[keep]
-        actual = (route.size - 1) * LATTICE_STEP
+        actual = (route.size - 1) * maze.LATTICE_STEP
         out[a, :5] = [ideal, actual, actual - ideal, target, end_code - target]
         if out[a, 2] <= 0:
             out[a, 5] = 1
@@ -342,9 +303,10 @@ def sum_cost(data: np.ndarray, triggers: np.ndarray, posters: dict) -> np.ndarra
 
 def grid_position(x: np.ndarray, z: np.ndarray) -> np.ndarray:
     """1-based 40 x 40 place bin, x fastest: ix + 40 * (iz - 1)."""
-    ix = np.clip(np.floor((np.asarray(x) + GRID_HALF) / GRID_BIN), 0, GRID_N - 1) + 1
-    iz = np.clip(np.floor((np.asarray(z) + GRID_HALF) / GRID_BIN), 0, GRID_N - 1) + 1
-    return (ix + GRID_N * (iz - 1)).astype(np.int64)
+    n, half, side = maze.GRID_N, maze.HALF, maze.GRID_BIN
+    ix = np.clip(np.floor((np.asarray(x) + half) / side), 0, n - 1) + 1
+    iz = np.clip(np.floor((np.asarray(z) + half) / side), 0, n - 1) + 1
+    return (ix + n * (iz - 1)).astype(np.int64)
 
 
 def unity_object(log: UnityLog, ripple_times: np.ndarray, ripple_path="<rplparallel>") -> dict:

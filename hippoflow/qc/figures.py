@@ -1,11 +1,12 @@
-"""Quality-control figures and tables: sort summary, trial timeline, LFP spectra, metrics, provenance."""
+"""Quality-control figures (PNG, matplotlib's Agg backend): a day-channel's sort summary, a
+session's trial timeline and its LFP spectra.
+
+Inputs: a sort object's dict (see :mod:`hippoflow.sorting.sort`), a session's parallel-port
+markers and timestamps, or LFP arrays with their sampling rates.  Output: one picture each,
+written atomically.
+"""
 
 from __future__ import annotations
-
-import hashlib
-import html
-import os
-from pathlib import Path
 
 import matplotlib
 
@@ -14,16 +15,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import signal  # noqa: E402
 
-from hippoflow.atomic import atomic_output, write_text  # noqa: E402
+from hippoflow.atomic import atomic_output  # noqa: E402
 
 MAX_CCG_CELLS = 6
-METRIC_LABELS = {
-    "snr": "SNR",
-    "isi_violations_ratio": "ISI viol. ratio",
-    "firing_rate": "rate (Hz)",
-    "presence_ratio": "presence",
-    "amplitude_cutoff": "amp. cutoff",
-}
 
 
 def _save(fig, path) -> None:
@@ -167,116 +161,3 @@ def lfp_spectra(channels: list[tuple[str, np.ndarray, float]], path, title="") -
     if len(channels) <= 16:
         ax.legend(fontsize=7, ncol=2)
     _save(fig, path)
-
-
-def metrics_rows(sort: dict, label: dict) -> list[dict]:
-    rows = []
-    for i, c in enumerate(sort["cells"]):
-        row = dict(label)
-        row["cell"] = f"cell{int(c):02d}"
-        row["n_spikes"] = int(sort["n_spikes"][i])
-        for m in METRIC_LABELS:
-            row[m] = float(sort["metrics"][m][i])
-        rows.append(row)
-    if not len(sort["cells"]):
-        row = dict(label)
-        row["cell"] = "(no units)"
-        rows.append(row)
-    return rows
-
-
-def _fmt(v):
-    if isinstance(v, float):
-        return "nan" if not np.isfinite(v) else f"{v:.3g}"
-    return html.escape(str(v))
-
-
-def write_table(rows: list[dict], html_path, tsv_path=None, title="") -> None:
-    cols = []
-    for r in rows:
-        cols += [k for k in r if k not in cols]
-    head = "".join(f"<th>{html.escape(METRIC_LABELS.get(c, c))}</th>" for c in cols)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_fmt(r.get(c, ''))}</td>" for c in cols) + "</tr>" for r in rows
-    )
-    doc = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
-        f"{html.escape(title)}</title><style>table{{border-collapse:collapse;font:13px sans-serif}}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style></head><body>"
-        f"<h3>{html.escape(title)}</h3><table><tr>{head}</tr>{body}</table></body></html>\n"
-    )
-    write_text(Path(html_path), doc)
-    if tsv_path:
-        lines = ["\t".join(cols)] + ["\t".join(str(r.get(c, "")) for c in cols) for r in rows]
-        write_text(Path(tsv_path), "\n".join(lines) + "\n")
-
-
-def sha256(path, chunk=1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-PACKAGES = (
-    "snakemake",
-    "hippoflow",
-    "spikeinterface",
-    "mountainsort5",
-    "isosplit6",
-    "numpy",
-    "scipy",
-    "h5py",
-    "hickle",
-    "neo",
-    "matplotlib",
-    "pyedflib",
-    "eyelinkio",
-    "numba",
-)
-
-
-def package_versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for p in PACKAGES:
-        try:
-            out[p] = version(p)
-        except PackageNotFoundError:
-            out[p] = "not installed"
-    return out
-
-
-def provenance_html(path, config: dict, inputs: list, digests: bool = True, extra=None) -> None:
-    """Parameters, package versions and input digests of the run, as one HTML page."""
-    import json
-    import platform
-
-    rows = []
-    for p in inputs:
-        st = os.stat(p)
-        rows.append((p, st.st_size, sha256(p) if digests else "(not computed)"))
-    versions = package_versions()
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>provenance</title>",
-        "<style>table{border-collapse:collapse;font:12px monospace}td,th{border:1px solid #ccc;"
-        "padding:2px 6px}</style></head><body><h3>Parameters (config)</h3><pre>",
-        html.escape(json.dumps(config, indent=1, sort_keys=True, default=str)),
-        "</pre><h3>Software</h3><table><tr><th>package</th><th>version</th></tr>",
-    ]
-    parts += [
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in versions.items()
-    ]
-    parts.append(
-        f"<tr><td>python</td><td>{html.escape(platform.python_version())}</td></tr></table>"
-    )
-    for k, v in (extra or {}).items():
-        parts.append(f"<p><b>{html.escape(k)}</b>: {html.escape(str(v))}</p>")
-    parts.append("<h3>Raw inputs</h3><table><tr><th>file</th><th>bytes</th><th>SHA-256</th></tr>")
-    parts += [
-        f"<tr><td>{html.escape(str(p))}</td><td>{n}</td><td>{d}</td></tr>" for p, n, d in rows
-    ]
-    parts.append("</table></body></html>\n")
-    write_text(Path(path), "".join(parts))

@@ -1,16 +1,16 @@
-"""Ripple (Blackrock NEV/NSx file spec 2.3) headers, data blocks and writers.
+"""Blackrock NSx continuous files as Ripple's Trellis writes them (file spec 2.3): the
+header with its per-channel extended headers, the data blocks, and a writer.
 
-Ripple's Trellis writes the Blackrock file layout.  Reading the *samples* for splitting is
-done here with numpy memory maps (streaming, bounded memory); tests check every value
-against neo's ``BlackrockRawIO``.  The writers make files neo reads back exactly; they build
-the synthetic datasets and the bad-input test cases.
+Inputs: an ``.ns5`` path. Outputs: :class:`NsxHeader` (channels, gains, rate) and
+:class:`DataBlock` offsets; the samples themselves are streamed by :mod:`hippoflow.ripple.split`.
+The writer makes files neo reads back exactly (synthetic days and bad-input test cases).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +19,7 @@ from hippoflow.errors import InputError
 
 NSX_BASIC = 314
 NSX_CHANNEL = 66
-NEV_BASIC = 336
-NEV_EXTENDED = 32
-SAMPLING_RATE = 30000
+SAMPLING_RATE = 30000  # Ripple's time resolution (ticks per second) and the .ns5 rate
 
 _NSX_CHANNEL_DTYPE = np.dtype(
     [
@@ -90,17 +88,6 @@ class DataBlock:
     timestamp: int
     n_samples: int
     offset: int  # byte offset of the first sample
-
-
-@dataclass
-class NevHeader:
-    path: Path
-    version: tuple[int, int]
-    flags: int
-    bytes_in_headers: int
-    packet_size: int
-    resolution: int
-    extended: list[bytes] = field(default_factory=list)
 
 
 def _text(raw: bytes) -> str:
@@ -213,63 +200,8 @@ def nsx_data_blocks(header: NsxHeader) -> list[DataBlock]:
     return blocks
 
 
-def read_nev_header(path) -> NevHeader:
-    path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            basic = f.read(NEV_BASIC)
-            if len(basic) < NEV_BASIC:
-                raise InputError(f"{path}: file is shorter than the {NEV_BASIC}-byte NEV header")
-            if basic[:8] != b"NEURALEV":
-                raise InputError(f"{path}: not a NEV file (starts with {basic[:8]!r})")
-            major, minor = basic[8], basic[9]
-            flags, bytes_in_headers, packet_size, resolution = struct.unpack_from(
-                "<HIII", basic, 10
-            )
-            (n_ext,) = struct.unpack_from("<I", basic, 332)
-            ext = f.read(NEV_EXTENDED * n_ext)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    if bytes_in_headers != NEV_BASIC + NEV_EXTENDED * n_ext:
-        raise InputError(
-            f"{path}: header size {bytes_in_headers} does not match {n_ext} extended headers"
-        )
-    if len(ext) < NEV_EXTENDED * n_ext:
-        raise InputError(f"{path}: truncated inside the extended headers")
-    extended = [ext[i : i + NEV_EXTENDED] for i in range(0, len(ext), NEV_EXTENDED)]
-    return NevHeader(
-        path, (major, minor), flags, bytes_in_headers, packet_size, resolution, extended
-    )
-
-
-def read_nev_digital(path) -> tuple[np.ndarray, np.ndarray]:
-    """Parallel-port events of a NEV file as (timestamps in ticks, values), natively.
-
-    Used for validation with precise messages; the workflow reads markers with neo.
-    """
-    header = read_nev_header(path)
-    path = header.path
-    if header.packet_size < 16 or header.packet_size % 4:
-        raise InputError(f"{path}: packet size {header.packet_size} is not a valid NEV packet size")
-    size = path.stat().st_size
-    n = (size - header.bytes_in_headers) // header.packet_size
-    rec = np.dtype(
-        [
-            ("timestamp", "<u4"),
-            ("packet_id", "<u2"),
-            ("reason", "u1"),
-            ("reserved", "u1"),
-            ("value", "<u2"),
-            ("pad", f"V{header.packet_size - 10}"),
-        ]
-    )
-    packets = np.memmap(path, dtype=rec, mode="r", offset=header.bytes_in_headers, shape=(n,))
-    digital = packets[packets["packet_id"] == 0]
-    return np.asarray(digital["timestamp"], dtype=np.int64), np.asarray(digital["value"], np.int64)
-
-
 # ----------------------------------------------------------------------------- writers
-def _systemtime(when: _dt.datetime) -> bytes:
+def systemtime(when: _dt.datetime) -> bytes:
     return struct.pack(
         "<8H",
         when.year,
@@ -307,7 +239,7 @@ def nsx_header_bytes(
     basic += struct.pack("<I", NSX_BASIC + NSX_CHANNEL * n)
     basic += label.encode().ljust(16, b"\x00")
     basic += b"hippoflow synthetic recording".ljust(256, b"\x00")
-    basic += struct.pack("<II", period, SAMPLING_RATE) + _systemtime(when)
+    basic += struct.pack("<II", period, SAMPLING_RATE) + systemtime(when)
     basic += struct.pack("<I", n)
     assert len(basic) == NSX_BASIC
     ext = b""
@@ -342,30 +274,3 @@ def write_nsx(
             data = np.ascontiguousarray(data, dtype="<i2")
             f.write(nsx_block_header(timestamp, data.shape[0]))
             f.write(data.tobytes())
-
-
-def write_nev(
-    path,
-    timestamps,
-    values,
-    packet_size: int = 104,
-    version: tuple[int, int] = (2, 3),
-    flags: int = 1,
-    when: _dt.datetime | None = None,
-) -> None:
-    """Write a NEV file holding parallel-port digital events (reason 1)."""
-    when = when or _dt.datetime(2018, 11, 5, 10, 0, 0)
-    basic = b"NEURALEV" + bytes(version)
-    basic += struct.pack("<HIIII", flags, NEV_BASIC, packet_size, SAMPLING_RATE, SAMPLING_RATE)
-    basic += _systemtime(when)
-    basic += b"hippoflow generator".ljust(32, b"\x00")
-    basic += b"synthetic parallel-port markers".ljust(256, b"\x00")
-    basic += struct.pack("<I", 0)
-    assert len(basic) == NEV_BASIC
-    body = bytearray()
-    for ts, val in zip(timestamps, values, strict=True):
-        packet = struct.pack("<IHBBH", int(ts), 0, 1, 0, int(val))
-        body += packet.ljust(packet_size, b"\x00")
-    with open(path, "wb") as f:
-        f.write(basic)
-        f.write(bytes(body))

@@ -1,7 +1,9 @@
-"""File-level Ripple steps (what the workflow's scripts and the benchmarks call).
+"""File-level Ripple steps, one function per rule of ``rules/ripple.smk``: ``rplparallel``,
+``rplsplit``, ``rpllfp``, ``rplhighpass`` (the scripts and benchmarks call these).
 
-Each function reads its inputs slice by slice and writes DPT objects atomically, so memory
-stays bounded by the chunk size whatever the recording length.
+Inputs: a session's ``.nev``/``.ns5``, or a channel's ``rplraw`` file. Outputs: DPT objects
+written atomically; channel data are read and written slice by slice, so memory stays bounded
+by the chunk size whatever the recording length.
 """
 
 from __future__ import annotations
@@ -14,16 +16,28 @@ import numpy as np
 
 from hippoflow import dpt
 from hippoflow.logs import Progress
-from hippoflow.ripple import markers as ripple
+from hippoflow.ripple import filters, markers, nev, split
 
 log = logging.getLogger(__name__)
 
 SPLIT_BUDGET = 1 << 24  # values (samples x channels) per streaming step of the split
 
 
-def split_files(ns5_files, nev, electrode_ids, outputs, args=None, progress=True) -> None:
+def rplparallel(nev_path, ns5_path, out_path, args, log=log) -> dict:
+    """RPLParallel: the session's trial markers from its .nev (pair-checked with its .ns5)."""
+    nev.check_pair(nev_path, ns5_path)
+    codes, times = nev.read_nev_events(nev_path)
+    obj = markers.arrange_markers(codes, times, nev_path)
+    n, k = obj["markers"].shape
+    log.info("%s: %d events, %d trials x %d markers", nev_path, codes.size, n, k)
+    out = Path(out_path)
+    dpt.save_object(out, obj, args, dirs=[out.parent.resolve()])
+    return obj
+
+
+def rplsplit(ns5_files, nev_path, electrode_ids, outputs, args=None, progress=True) -> None:
     """RPLSplit: one pass over the session's .ns5 writing each channel's rplraw file."""
-    header, blocks = ripple.open_session_ns5(list(ns5_files), nev)
+    header, blocks = split.open_session_ns5(list(ns5_files), nev_path)
     n = sum(b.n_samples for b in blocks)
     log.info(
         "%s: %d channels in header, %d data block(s), %d samples (%.1f s) at %g Hz",
@@ -43,7 +57,7 @@ def split_files(ns5_files, nev, electrode_ids, outputs, args=None, progress=True
         objects = {}
         for e in ids:
             ch = header.channels[header.channel_index(e)]
-            info = ripple.channel_info(ch, header.sampling_rate, n, 0.0, 0.0)
+            info = split.channel_info(ch, header.sampling_rate, n, 0.0, 0.0)
             objects[e] = stack.enter_context(
                 dpt.StreamedObject(
                     paths[e],
@@ -61,7 +75,7 @@ def split_files(ns5_files, nev, electrode_ids, outputs, args=None, progress=True
         def sink(e, start, values):
             objects[e].dataset[start : start + values.size] = values
 
-        extremes = ripple.split_stream(
+        extremes = split.split_stream(
             header,
             blocks,
             ids,
@@ -77,14 +91,14 @@ def split_files(ns5_files, nev, electrode_ids, outputs, args=None, progress=True
     log.info("wrote %d channel files", len(ids))
 
 
-def lfp_file(raw_path, out_path, args) -> None:
+def rpllfp(raw_path, out_path, args) -> None:
     """RPLLFP of one channel file."""
     info = dpt.read_flat_dict(raw_path, "analogInfo")
     raw = dpt.open_array(raw_path)
     try:
         n = raw.shape[0]
         log.info("%s: %d samples at %g Hz", raw_path, n, info["SampleRate"])
-        data = ripple.lowpass(
+        data = filters.lowpass(
             n,
             lambda s, e: raw[s:e],
             info["SampleRate"],
@@ -95,13 +109,13 @@ def lfp_file(raw_path, out_path, args) -> None:
     finally:
         raw.file.close()
     out = Path(out_path)
-    info = ripple.derived_info(
+    info = filters.derived_info(
         info, data, args["ResampleRate"], args["LowPassFrequency"], args["LFPOrder"], "lfp"
     )
     dpt.save_object(out, {"data": data, "analogInfo": info}, args, dirs=[out.parent.resolve()])
 
 
-def highpass_file(raw_path, out_path, args, progress=True) -> None:
+def rplhighpass(raw_path, out_path, args, progress=True) -> None:
     """RPLHighPass of one channel file, streamed through the output file."""
     info = dpt.read_flat_dict(raw_path, "analogInfo")
     raw = dpt.open_array(raw_path)
@@ -111,8 +125,8 @@ def highpass_file(raw_path, out_path, args, progress=True) -> None:
         fs = info["SampleRate"]
         log.info("%s: %d samples at %g Hz", raw_path, n, fs)
         low, high = args["HighPassFrequency"]
-        sos = ripple.bandpass_sos(low, high, args["HighOrder"] // 2, fs)
-        new_info = ripple.derived_info(
+        sos = filters.bandpass_sos(low, high, args["HighOrder"] // 2, fs)
+        new_info = filters.derived_info(
             info, None, fs, args["HighPassFrequency"], args["HighOrder"], "hp"
         )
         with dpt.StreamedObject(
@@ -123,17 +137,17 @@ def highpass_file(raw_path, out_path, args, progress=True) -> None:
             def write(s, y):
                 dset[s : s + y.size] = y
 
-            ripple.filtfilt_stream(
+            filters.filtfilt_stream(
                 sos,
                 n,
                 lambda s, e: raw[s:e],
                 write,
                 lambda s, e: dset[s:e],
-                ripple.pyhipp_padlen(args["HighOrder"] // 2),
+                filters.pyhipp_padlen(args["HighOrder"] // 2),
                 progress=Progress(log, "high-pass") if progress else None,
                 dtype=np.float32,
             )
-            lo, hi = ripple.stream_extremes(n, lambda s, e: dset[s:e])
+            lo, hi = filters.stream_extremes(n, lambda s, e: dset[s:e])
             obj.set_value("analogInfo", "MinVal", value=lo)
             obj.set_value("analogInfo", "MaxVal", value=hi)
             obj.commit()

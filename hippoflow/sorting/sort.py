@@ -1,25 +1,29 @@
 """Spike sorting of one channel across a day's sessions (MountainSort5 through SpikeInterface).
 
-A day-channel's high-pass data of every session where the channel exists are concatenated in
-:func:`session_order` (sorted names: ``session01 < session02 < ... < sessioneye``) into one
-float32 binary file, each session's first sample recorded in ``session_starts``.  The
-concatenation is scaled by a robust noise estimate (median absolute deviation, outside the
-spikes' influence) so that MountainSort5's detection threshold is in units of the noise
-standard deviation, then sorted as one recording with ``spikeinterface.sorters.run_sorter``.
-SpikeInterface's SortingAnalyzer then gives the unit templates (microvolts), per-spike
-amplitudes, principal components of sampled waveforms and the quality metrics.
+Input: the day-channel's high-pass DPT files (``rplhighpass_<h>.hkl``, 1-D ``data`` in
+microvolts and ``analogInfo/SampleRate``), one per session where the channel exists, and the
+sorting parameters (the config's ``sorting:`` section, completed by :func:`sort_args`).
+Output: the sort object's dict (:func:`sort_day_channel`), which :mod:`hippoflow.sorting.steps`
+saves as ``mountainsort_<h>.hkl`` (:func:`sort_name`).
 
-Units are numbered once per day-channel (cell 1 = largest template trough), so ``cell03`` is
-the same unit in every session; :func:`split_by_session` maps each spike back to its session
-and :func:`write_cells` writes ``<session>/arrayNN/channelNNN/cellNN/spiketrain.csv`` and
-``spiketrain_d41d.hkl`` (key ``spiketimes``, ms from the session's first sample).
+The sessions are concatenated in :func:`~hippoflow.naming.session_order` (sorted names:
+``session01 < session02 < ... < sessioneye``) into one float32 binary file, each session's
+first sample recorded in ``session_starts``.  The concatenation is scaled by a robust noise
+estimate (median absolute deviation, outside the spikes' influence) so that MountainSort5's
+detection threshold is in units of the noise standard deviation, then sorted as one recording
+with ``spikeinterface.sorters.run_sorter``.  Similar units are merged and the rest curated
+(:mod:`hippoflow.sorting.curate`); SpikeInterface's SortingAnalyzer gives the unit templates
+(microvolts), per-spike amplitudes, principal components of sampled waveforms and the quality
+metrics; the kept units are numbered as cells (:mod:`hippoflow.sorting.cells`).
+
+A little over 400 lines: concatenation, the MountainSort5 call and the analyzer share the
+:class:`Concatenation` and the parameter set, and read best in one place.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import re
 import shutil
 import tempfile
 import time
@@ -30,39 +34,18 @@ from pathlib import Path
 import numpy as np
 
 from hippoflow import dpt
-from hippoflow.atomic import write_text
+from hippoflow.config import defaults
 from hippoflow.errors import InputError
+from hippoflow.naming import session_order
+from hippoflow.sorting.cells import FS, number_cells
+from hippoflow.sorting.curate import merge_similar, satellites, thresholds
 
-FS = 30000.0
 CHUNK = 1 << 20  # samples per copy step (4 MiB of float32)
 
-# Defaults of the config's `sorting:` section (see config/config.yaml for the measurements
-# behind them).  The order is the argument order of the sort file's DPT hash.
-DEFAULTS: dict = {
-    "scheme": "2",
-    "detect_threshold": 4.5,
-    "detect_sign": -1,
-    "normalize": "mad",
-    "detect_time_radius_msec": 0.5,
-    "snippet_T1": 20,
-    "snippet_T2": 20,
-    "npca_per_channel": 2,
-    "npca_per_subdivision": 10,
-    "training_duration_sec": 300,
-    "block_duration_sec": 1800,
-    "min_spikes": 20,
-    "min_snr": 3.0,
-    "max_coincidence": 0.5,
-    "merge_distance": 2.0,
-}
+# Defaults of the config's `sorting:` section, read from the config schema (their one home);
+# the schema's key order is the argument order of the sort file's DPT hash.
+DEFAULTS: dict = defaults("sorting")
 METRICS = ("snr", "isi_violations_ratio", "firing_rate", "presence_ratio", "amplitude_cutoff")
-SPIKETRAIN_ARGS: dict = {}  # spiketrain_d41d.hkl, like PyHipp's Spiketrain object
-CELL_RE = re.compile(r"cell[0-9]{2,}$")
-
-
-def session_order(names) -> list[str]:
-    """The fixed concatenation order: sorted session names (session01, session02, ..., sessioneye)."""
-    return sorted(names)
 
 
 def sort_name(params: dict) -> str:
@@ -297,28 +280,13 @@ def analyse(cat: Concatenation, times, labels, params: dict, log=None) -> dict:
     unit_of_vec = np.asarray(sorting.unit_ids)[vec["unit_index"]]
     counts = {u: int((labels == u).sum()) for u in ids}
     metrics = {m: np.array([_metric(qm, m, u) for u in ids], dtype=np.float64) for m in METRICS}
-    keep = np.array(
-        [
-            counts[u] >= p["min_spikes"] and metrics["snr"][i] >= p["min_snr"]
-            for i, u in enumerate(ids)
-        ],
-        dtype=bool,
-    )
-    if log:
-        for i, u in enumerate(ids):
-            log.info(
-                "unit %d: %d spikes, SNR %.1f%s",
-                u,
-                counts[u],
-                metrics["snr"][i],
-                "" if keep[i] else " (dropped by curation)",
-            )
+    keep = thresholds(ids, counts, metrics["snr"], p["min_spikes"], p["min_snr"], log)
     trough = np.abs(tmpl.min(axis=1))
     id_index = {u: i for i, u in enumerate(np.asarray(sorting.unit_ids))}
-    satellites = _satellites(
-        times, labels, [u for u in ids[keep]], trough, id_index, p["max_coincidence"]
+    pairs = satellites(
+        times, labels, [u for u in ids[keep]], trough, id_index, p["max_coincidence"], FS
     )
-    for small, big, frac in satellites:
+    for small, big, frac in pairs:
         keep[list(ids).index(small)] = False
         if log:
             log.info(
@@ -333,8 +301,8 @@ def analyse(cat: Concatenation, times, labels, params: dict, log=None) -> dict:
         out = empty
         out["dropped_units"] = ids
         return out
-    kept = sorted(kept, key=lambda u: -trough[id_index[u]])
-    cell_of = {u: c + 1 for c, u in enumerate(kept)}
+    cell_of = number_cells(kept, {u: trough[id_index[u]] for u in kept})
+    kept = list(cell_of)
     vec_sel = np.isin(unit_of_vec, kept)
     wf = analyzer.get_extension("waveforms").get_data()[:, :, 0]
     rs = analyzer.get_extension("random_spikes").get_data()
@@ -356,109 +324,6 @@ def analyse(cat: Concatenation, times, labels, params: dict, log=None) -> dict:
         "pc_cells": np.array([cell_of[u] for u in rs_units[rs_sel]], dtype=np.int64),
         "dropped_units": np.array([u for u in ids if u not in cell_of], dtype=np.int64),
     }
-
-
-def _templates(data, times, labels, units, n_max=300, before=30, after=60):
-    out = {}
-    for u in units:
-        t = times[labels == u]
-        t = t[(t >= before) & (t < data.size - after)]
-        if t.size > n_max:
-            t = t[np.linspace(0, t.size - 1, n_max).astype(int)]
-        if t.size == 0:
-            out[u] = np.zeros(before + after)
-            continue
-        out[u] = data[t[:, None] + np.arange(-before, after)[None, :]].mean(axis=0)
-    return out
-
-
-def _shifted_distance(a, b, max_shift=4) -> tuple[float, int]:
-    """min over shifts s of max |a(t) - b(t - s)|, and the best s (edges excluded)."""
-    core = slice(2 * max_shift, a.size - 2 * max_shift)
-    best = (np.inf, 0)
-    for s in range(-max_shift, max_shift + 1):
-        d = float(np.max(np.abs(a[core] - np.roll(b, s)[core])))
-        if d < best[0]:
-            best = (d, s)
-    return best
-
-
-def merge_similar(data, times, labels, noise, max_distance, log=None):
-    """Merge units whose mean waveforms differ by less than ``max_distance`` x noise.
-
-    Single-channel MountainSort5 splits one unit into several clusters when noise moves the
-    detected trough by a sample or two (broad troughs): their templates are the same shape,
-    shifted.  The distance is the largest absolute difference between two templates after the
-    best shift of up to 4 samples (0.13 ms), in units of the noise.  The smaller unit joins the
-    larger; its spike times move by the shift so both follow the same alignment.
-    """
-    times = np.asarray(times, dtype=np.int64).copy()
-    labels = np.asarray(labels).copy()
-    if not max_distance or max_distance <= 0:
-        return times, labels
-    units = [int(u) for u in np.unique(labels)]
-    tmpl = _templates(data, times, labels, units)
-    while len(units) > 1:
-        best = (np.inf, None, None, 0)
-        for i, a in enumerate(units):
-            for b in units[i + 1 :]:
-                d, sh = _shifted_distance(tmpl[a], tmpl[b])
-                if d < best[0]:
-                    best = (d, a, b, sh)
-        d, a, b, sh = best
-        if d / noise >= max_distance:
-            break
-        na, nb = int((labels == a).sum()), int((labels == b).sum())
-        if nb > na:  # keep the larger unit's alignment: b(t) ~ a(t + sh)
-            a, b, sh = b, a, -sh
-        sel = labels == b
-        times[sel] -= sh
-        labels[sel] = a
-        units.remove(b)
-        tmpl[a] = _templates(data, times, labels, [a])[a]
-        if log:
-            log.info(
-                "unit %d merged into unit %d (template distance %.2f x noise)", b, a, d / noise
-            )
-    order = np.argsort(times, kind="stable")
-    times, labels = times[order], labels[order]
-    keep = (times >= 0) & (times < data.size)
-    return times[keep], labels[keep]
-
-
-def _satellites(times, labels, units, trough, id_index, max_coincidence, fs=FS):
-    """Units whose spikes mostly sit at one fixed lag (within 2 ms) of a larger unit's spikes.
-
-    Such a unit is the larger unit's secondary trough detected as events of its own.
-    Returns [(small unit, large unit, fraction)].
-    """
-    if max_coincidence is None or max_coincidence >= 1:
-        return []
-    order = sorted(units, key=lambda u: -trough[id_index[u]])
-    w = int(0.002 * fs)
-    edges = np.arange(-w, w + 2, 3)  # 0.1 ms bins
-    out, dropped = [], set()
-    for j, small in enumerate(order):
-        tb = times[labels == small]
-        for big in order[:j]:
-            if big in dropped:
-                continue
-            ta = times[labels == big]
-            lo = np.searchsorted(ta, tb - w)
-            hi = np.searchsorted(ta, tb + w, side="right")
-            n = hi - lo
-            if n.sum() == 0:
-                continue
-            idx = np.repeat(lo, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
-            lags = tb.repeat(n) - ta[idx]
-            counts, _ = np.histogram(lags, edges)
-            # the busiest 0.2 ms lag window (two adjacent 0.1 ms bins)
-            frac = float(np.max(counts[:-1] + counts[1:])) / tb.size
-            if frac >= max_coincidence:
-                out.append((int(small), int(big), frac))
-                dropped.add(small)
-                break
-    return out
 
 
 def _metric_families():
@@ -538,123 +403,3 @@ def sort_day_channel(sources, params: dict | None = None, workdir=None, log=None
         versions=versions(),
     )
     return result
-
-
-def split_by_session(spike_times, spike_cells, starts, lengths, cells) -> list[dict]:
-    """Per session: {cell: spike times in ms from the session's first sample}.
-
-    Every cell appears in every session (an empty array when silent there).
-    """
-    spike_times = np.asarray(spike_times, dtype=np.int64)
-    spike_cells = np.asarray(spike_cells)
-    starts = np.asarray(starts, dtype=np.int64)
-    ends = starts + np.asarray(lengths, dtype=np.int64)
-    if spike_times.size and (spike_times.min() < 0 or spike_times.max() >= ends[-1]):
-        raise ValueError("spike time outside the concatenation")
-    which = np.searchsorted(starts, spike_times, side="right") - 1
-    out = []
-    for k, (s0, _) in enumerate(zip(starts, ends, strict=True)):
-        in_s = which == k
-        trains = {}
-        for c in cells:
-            t = spike_times[in_s & (spike_cells == c)] - s0
-            trains[int(c)] = t / FS * 1000.0
-        out.append(trains)
-    return out
-
-
-def cell_dir_name(cell: int) -> str:
-    return f"cell{int(cell):02d}"
-
-
-def remove_stale_cells(channel_dir: Path, keep: set[str]) -> list[Path]:
-    """Remove cellNN directories (of an earlier sort) that the current sort does not have."""
-    removed = []
-    if not channel_dir.is_dir():
-        return removed
-    for d in channel_dir.iterdir():
-        if d.is_dir() and CELL_RE.match(d.name) and d.name not in keep:
-            for f in d.iterdir():
-                if f.name == "spiketrain.csv" or re.match(r"spiketrain_[0-9a-f]{4}\.hkl$", f.name):
-                    f.unlink()
-            try:
-                d.rmdir()
-                removed.append(d)
-            except OSError:
-                pass  # holds files of other analyses: leave it
-    return removed
-
-
-def write_cells(sort: dict, channel_dirs: dict, log=None) -> list[dict]:
-    """Write every cell's per-session spike trains; returns rows (session, cell, n_spikes, dir)."""
-    cells = [int(c) for c in sort["cells"]]
-    per_session = split_by_session(
-        sort["spike_times"],
-        sort["spike_cells"],
-        sort["session_starts"],
-        sort["session_samples"],
-        cells,
-    )
-    templates = np.asarray(sort["templates"])
-    rows = []
-    name = dpt.hkl_name("spiketrain", SPIKETRAIN_ARGS)
-    for session, trains in zip(sort["sessions"], per_session, strict=True):
-        cdir = Path(channel_dirs[session])
-        remove_stale_cells(cdir, {cell_dir_name(c) for c in cells})
-        for i, c in enumerate(cells):
-            d = cdir / cell_dir_name(c)
-            d.mkdir(parents=True, exist_ok=True)
-            t = trains[c]
-            write_text(d / "spiketrain.csv", ",".join(repr(float(v)) for v in t) + "\n")
-            dpt.save_object(
-                d / name,
-                {"spiketimes": t.astype(np.float64), "spikeForm": templates[i]},
-                SPIKETRAIN_ARGS,
-                [d.resolve()],
-            )
-            rows.append({"session": session, "cell": c, "n_spikes": int(t.size), "dir": str(d)})
-        if log:
-            log.info("%s: %d cells", cdir, len(cells))
-    return rows
-
-
-def ground_truth(npz_paths: dict, channel: int, starts: dict) -> tuple[np.ndarray, np.ndarray]:
-    """The generator's true spikes of ``channel`` on the concatenation's clock.
-
-    ``npz_paths``/``starts``: per session, its ``groundtruth_spikes.npz`` and first sample.
-    Returns (sample indices, day-wide unit ids) sorted by time.
-    """
-    times, units = [], []
-    for session, path in npz_paths.items():
-        with np.load(path) as gt:
-            times.append(gt[f"times_{channel}"].astype(np.int64) + int(starts[session]))
-            units.append(gt[f"units_{channel}"].astype(np.int64))
-    t, u = np.concatenate(times), np.concatenate(units)
-    order = np.argsort(t, kind="stable")
-    return t[order], u[order]
-
-
-def unit_snr(data: np.ndarray, times: np.ndarray, units: np.ndarray, noise: float) -> dict:
-    """Peak |mean waveform| / noise of each true unit, measured on the high-pass data."""
-    out = {}
-    for u in np.unique(units):
-        t = times[(units == u) & (times > 30) & (times < data.size - 60)]
-        wf = data[t[:, None] + np.arange(-30, 60)[None, :]].mean(axis=0)
-        out[int(u)] = float(np.abs(wf).max() / noise)
-    return out
-
-
-def compare(gt_times, gt_units, times, cells, sampling_rate=FS):
-    """SpikeInterface's ground-truth comparison; returns the per-unit performance table."""
-    import spikeinterface.comparison as sc
-    import spikeinterface.core as si
-
-    gt = si.NumpySorting.from_samples_and_labels([gt_times], [gt_units], sampling_rate)
-    if len(times):
-        tested = si.NumpySorting.from_samples_and_labels([times], [cells], sampling_rate)
-    else:
-        tested = si.NumpySorting.from_samples_and_labels(
-            [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], sampling_rate
-        )
-    cmp = sc.compare_sorter_to_ground_truth(gt, tested, exhaustive_gt=True)
-    return cmp.get_performance(method="by_unit")

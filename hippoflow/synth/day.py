@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from hippoflow.ripple import nsx as blackrock
+from hippoflow.ripple import nev, nsx
 
-FS = blackrock.SAMPLING_RATE
+FS = nsx.SAMPLING_RATE
 TEMPLATE_LEN = 60  # 2 ms
 TEMPLATE_PEAK = 20
 
@@ -155,12 +155,12 @@ def marker_stream(plan: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def write_ns5(path: Path, ids, n_samples, rng, templates, trains, opts: Options) -> dict:
     """Stream a synthetic .ns5 to disk chunk by chunk; returns ground truth per channel."""
-    channels = [blackrock.ChannelSpec(e, (e - 1) // 32 + 1, (e - 1) % 32 + 1) for e in ids]
+    channels = [nsx.ChannelSpec(e, (e - 1) // 32 + 1, (e - 1) % 32 + 1) for e in ids]
     gain = channels[0].max_analog / channels[0].max_digital
     n_ch = len(ids)
     with open(path, "wb") as f:
-        f.write(blackrock.nsx_header_bytes(channels, when=dt.datetime(2018, 11, 5, 10, 0, 0)))
-        f.write(blackrock.nsx_block_header(0, n_samples))
+        f.write(nsx.nsx_header_bytes(channels, when=dt.datetime(2018, 11, 5, 10, 0, 0)))
+        f.write(nsx.nsx_block_header(0, n_samples))
         zi = np.zeros((3, n_ch))
         theta_f = rng.uniform(6.0, 9.0, size=n_ch)
         theta_phase = rng.uniform(0, 2 * np.pi, size=n_ch)
@@ -192,8 +192,8 @@ def write_ns5(path: Path, ids, n_samples, rng, templates, trains, opts: Options)
 
 
 def write_header_only_ns5(path: Path, ids) -> None:
-    channels = [blackrock.ChannelSpec(e, (e - 1) // 32 + 1, (e - 1) % 32 + 1) for e in ids]
-    blackrock.write_nsx(path, channels, [(0, np.zeros((30, len(ids)), dtype="<i2"))])
+    channels = [nsx.ChannelSpec(e, (e - 1) // 32 + 1, (e - 1) % 32 + 1) for e in ids]
+    nsx.write_nsx(path, channels, [(0, np.zeros((30, len(ids)), dtype="<i2"))])
 
 
 def generate(opts: Options, log=print) -> list[Path]:
@@ -222,7 +222,7 @@ def generate(opts: Options, log=print) -> list[Path]:
             plan = plan_trials(rng, seconds, navigation)
             plans[session] = plan
             ticks, values = marker_stream(plan)
-            blackrock.write_nev(sdir / f"{base}.nev", ticks, values)
+            nev.write_nev(sdir / f"{base}.nev", ticks, values)
             if opts.header_only:
                 write_header_only_ns5(sdir / f"{base}.ns5", ids)
                 continue

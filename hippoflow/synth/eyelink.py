@@ -37,8 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from hippoflow.atomic import atomic_output
+from hippoflow.behaviour.maze import SCREEN
+from hippoflow.naming import EYELINK_TRIGGER, FIXATION_SESSION
 
-SCREEN = (1920, 1080)
 RATE = 1000
 FIX_START = "1  0  0  0  0  0  0  0"
 FIX_REWARD = "0  0  0  0  0  0  0  1"
@@ -229,7 +230,7 @@ def write_eyelink_day(day_dir, plans: dict, rng: np.random.Generator, opts=None)
     drift_ppm = float(rng.uniform(20.0, 60.0) * rng.choice([-1.0, 1.0]))
     scale = 1.0 + drift_ppm * 1e-6
     base = float(rng.integers(300_000, 900_000)) + float(rng.uniform(0, 1))
-    nav = sorted(s for s in plans if s != "sessioneye")
+    nav = sorted(s for s in plans if s != FIXATION_SESSION)
     truth: dict = {
         "navigation_file": None,
         "fixation_file": None,
@@ -263,7 +264,7 @@ def write_eyelink_day(day_dir, plans: dict, rng: np.random.Generator, opts=None)
         trig = None
         if navigation and plan.get("session_start") is not None:
             trig = int(np.rint(to_tr(plan["session_start"])))
-            msgs.append((trig, "Trigger Version 84"))
+            msgs.append((trig, EYELINK_TRIGGER))
         for r in range(codes.shape[0]):
             for c in range(codes.shape[1]):
                 if navigation:
@@ -304,10 +305,10 @@ def write_eyelink_day(day_dir, plans: dict, rng: np.random.Generator, opts=None)
             lines.append("")
         _atomic_write(day_dir / name, lambda f: f.write("\n".join(lines) + "\n"))
         truth["navigation_file"] = name
-    if "sessioneye" in plans:
+    if FIXATION_SESSION in plans:
         name = f"P{int(rng.integers(1, 20))}_{int(rng.integers(1, 10))}.asc"
         lines = _preamble(day, name.replace(".asc", ".edf"))
-        lines += session_block("sessioneye", plans["sessioneye"], False)
+        lines += session_block(FIXATION_SESSION, plans[FIXATION_SESSION], False)
         _atomic_write(day_dir / name, lambda f: f.write("\n".join(lines) + "\n"))
         truth["fixation_file"] = name
     _atomic_write(

@@ -30,22 +30,21 @@ from pathlib import Path
 
 import numpy as np
 
-from hippoflow.behaviour.unity import DEFAULT_POSTERS
+from hippoflow.behaviour import maze
 
-POSTERS = DEFAULT_POSTERS  # the standard maze the parser assumes
-# Corridor point in front of each poster (where the monkey stands when it reaches it)
-POSTER_SPOT = {1: (-5, -10), 2: (-10, 5), 3: (10, -5), 4: (5, 10), 5: (5, 0), 6: (-5, 0)}
-PILLAR_CENTRES = {(-5, 5), (5, 5), (-5, -5), (5, -5)}
-SPOTS = [
-    (x, z) for z in range(10, -11, -5) for x in range(-10, 11, 5) if (x, z) not in PILLAR_CENTRES
-]
+# The standard maze the parser assumes: its posters, the corridor points (route lattice
+# vertices) and the one in front of each poster, where the monkey stands when it reaches it.
+POSTERS = maze.POSTER_CENTRES
+POSTER_SPOT = maze.POSTER_SPOTS
+SPOTS = list(maze.ROUTE_POINTS)
+_STEP = int(maze.LATTICE_STEP)
 FRAME_DT = 1.0 / 60.0
 UNITY_MAX_DT = 1.0 / 3.0  # Unity's Time.maximumDeltaTime
 
 
 def neighbours(v):
     x, z = v
-    for dx, dz in ((5, 0), (-5, 0), (0, 5), (0, -5)):
+    for dx, dz in ((_STEP, 0), (-_STEP, 0), (0, _STEP), (0, -_STEP)):
         w = (x + dx, z + dz)
         if w in SPOTS_SET:
             yield w
@@ -73,7 +72,7 @@ def shortest_route(a, b) -> list[tuple[int, int]]:
 
 
 def _route_length(route) -> float:
-    return 5.0 * (len(route) - 1)
+    return maze.LATTICE_STEP * (len(route) - 1)
 
 
 def _wander(rng, start, avoid, steps) -> list[tuple[int, int]]:
@@ -257,7 +256,7 @@ def header_lines(style: str, subject: str, day: str, session: str) -> list[str]:
         "Time limit (s): 10",
         "Reward: 0.25 ml",
         "Cue duration (s): 1.0-2.0",
-        "Screen: 1920 x 1080",
+        f"Screen: {maze.SCREEN_W} x {maze.SCREEN_H}",
         f"PosterLocations: {posters}",
         "Columns: marker deltaTime posX posZ rotY",
     ]

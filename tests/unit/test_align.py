@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from hippoflow.behaviour import align, unity
-from hippoflow.behaviour.eyelink import objects as eyelink
+from hippoflow.behaviour.eyelink.objects import session_object
+from hippoflow.behaviour.eyelink.recording import Recording
 from hippoflow.errors import InputError
-from hippoflow.ripple import markers as ripple
+from hippoflow.ripple import markers
+from hippoflow.ripple.nev import read_nev_events, write_nev
 from hippoflow.synth import day as generate
 from hippoflow.synth import unity as synth_behaviour
 
@@ -35,16 +37,16 @@ def generated(tmp_path_factory):
     for s, plan in plans.items():
         (day_dir / s).mkdir(parents=True)
         ticks, values = generate.marker_stream(plan)
-        from hippoflow.ripple import nsx as blackrock
+        from hippoflow.ripple import markers
 
-        blackrock.write_nev(day_dir / s / "181105_Block1.nev", ticks, values)
+        write_nev(day_dir / s / "181105_Block1.nev", ticks, values)
     opts = SimpleNamespace(unity_header="text", seconds=60.0, eyelink=False)
     truth = synth_behaviour.write_day(day_dir, plans, rng, opts)
     out = {}
     for s in plans:
         nev = day_dir / s / "181105_Block1.nev"
-        codes, times = ripple.read_nev_events(nev)
-        rpl = ripple.arrange_markers(codes, times, nev)
+        codes, times = read_nev_events(nev)
+        rpl = markers.arrange_markers(codes, times, nev)
         log = unity.read_log(day_dir / truth[s]["log"])
         obj = unity.unity_object(log, rpl["timeStamps"], nev)
         gt = np.load(day_dir / s / "groundtruth_unity.npz")
@@ -170,7 +172,7 @@ def _eye_recording(plan, offset_ms=3_456_789.0, drift_ppm=40.0, drop=(1, 1)):
             name = names[c] or ("End Trial" if code // 10 == 3 else "Timeout")
             msgs.append((int(round(eye(t))), f"{name} {int(code)}"))
     fix = np.array([[samples[100], samples[400], 900.0, 500.0]], dtype=np.float64)
-    rec = eyelink.Recording(
+    rec = Recording(
         path="synthetic.asc",
         samples_time=samples,
         gx=gx,
@@ -189,7 +191,7 @@ def _eye_recording(plan, offset_ms=3_456_789.0, drift_ppm=40.0, drop=(1, 1)):
 
 def _plan_rpl(plan):
     ticks, values = generate.marker_stream(plan)
-    return ripple.arrange_markers(values, ticks / 30000.0)
+    return markers.arrange_markers(values, ticks / 30000.0)
 
 
 def test_eyelink_alignment_with_drift_and_dropped_message():
@@ -197,7 +199,7 @@ def test_eyelink_alignment_with_drift_and_dropped_message():
     plan = generate.plan_trials(rng, 60.0, True)
     rpl = _plan_rpl(plan)
     rec, truth = _eye_recording(plan, drop=(1, 1))
-    obj = eyelink.session_object(
+    obj = session_object(
         rec, rpl["markers"], rpl["timeStamps"], ripple_session_start=rpl["sessionStartTime"]
     )
     # the dropped cue offset of trial 2 was reconciled (filled from the Ripple interval)
@@ -234,7 +236,7 @@ def test_eyelink_shape_mismatch_fails():
     plan = generate.plan_trials(rng, 60.0, True)
     rpl = _plan_rpl(plan)
     rec, _ = _eye_recording(plan, drop=(-1, -1))
-    obj = eyelink.session_object(rec, rpl["markers"], rpl["timeStamps"])
+    obj = session_object(rec, rpl["markers"], rpl["timeStamps"])
     short = dict(rpl)
     short["timeStamps"] = rpl["timeStamps"][:-1]
     with pytest.raises(InputError, match="cannot align"):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from hippoflow import naming, plan
 from hippoflow.behaviour import steps as behaviour
-from hippoflow.behaviour.eyelink import objects as eyelink
+from hippoflow.behaviour.eyelink.recording import Recording
 from hippoflow.dpt import arg_hash
 
 
@@ -29,19 +30,19 @@ def test_pyhipp_argument_hashes():
         ("TriggerVal3", 30),
         ("BinNumberLimit", 500),
     ]
-    assert arg_hash(behaviour.UNITY_ARGS) == md5(unity_defaults)
-    assert list(behaviour.EYELINK_ARGS)[0] == "FileName"
-    assert arg_hash(behaviour.EYELINK_ARGS) == md5(list(behaviour.EYELINK_ARGS.items()))
+    assert arg_hash(naming.UNITY_ARGS) == md5(unity_defaults)
+    assert list(naming.EYELINK_ARGS)[0] == "FileName"
+    assert arg_hash(naming.EYELINK_ARGS) == md5(list(naming.EYELINK_ARGS.items()))
 
 
 def test_eyelink_files(tmp_path):
     for name in ("181105.edf", "181105.asc", "P11_5.asc", "notes.txt", "other.ASC"):
         (tmp_path / name).write_text("x")
-    nav, fix = behaviour.eyelink_files(tmp_path)
+    nav, fix = plan.eyelink_files(tmp_path)
     # the .edf wins over its own .asc export; P* files are the fixation session's
     assert [p.name for p in nav] == ["181105.edf", "other.ASC"]
     assert [p.name for p in fix] == ["P11_5.asc"]
-    assert behaviour.eyelink_files(tmp_path / "absent") == ([], [])
+    assert plan.eyelink_files(tmp_path / "absent") == ([], [])
     assert behaviour.navigation_sessions(["sessioneye", "session10", "session02"]) == [
         "session02",
         "session10",
@@ -49,7 +50,7 @@ def test_eyelink_files(tmp_path):
 
 
 def test_recording_round_trip():
-    rec = eyelink.Recording(
+    rec = Recording(
         path="x.asc",
         samples_time=np.arange(1000, 1010),
         gx=np.linspace(0, 9, 10),

@@ -2,7 +2,7 @@ import hickle
 import numpy as np
 import pytest
 
-from hippoflow import dpt
+from hippoflow import dpt, naming
 
 
 def test_known_hashes():
@@ -12,8 +12,8 @@ def test_known_hashes():
         dpt.arg_hash({"ResampleRate": 1000, "LFPOrder": 8, "LowPassFrequency": [1, 150]}) == "6eca"
     )
     assert dpt.arg_hash({"HighOrder": 8, "HighPassFrequency": [500, 7500]}) == "b59f"
-    assert dpt.hkl_name("rpllfp", dpt.LFP_ARGS) == "rpllfp_6eca.hkl"
-    assert dpt.hkl_name("rplhighpass", dpt.HIGHPASS_ARGS) == "rplhighpass_b59f.hkl"
+    assert dpt.hkl_name("rpllfp", naming.LFP_ARGS) == "rpllfp_6eca.hkl"
+    assert dpt.hkl_name("rplhighpass", naming.HIGHPASS_ARGS) == "rplhighpass_b59f.hkl"
 
 
 def test_hash_depends_on_values_and_order():

@@ -16,7 +16,7 @@ import eyelinkio
 import numpy as np
 import pytest
 
-from hippoflow.behaviour.eyelink import objects as eyelink
+from hippoflow.behaviour.eyelink.sniff import read_recording, sniff
 from hippoflow.errors import InputError
 
 DATA = Path(eyelinkio.__file__).parent / "tests" / "data"
@@ -76,7 +76,7 @@ def lowlevel(path: Path) -> dict:
 @pytest.fixture(scope="module", params=FILES, ids=lambda p: p.name)
 def pair(request):
     path = request.param
-    return path, eyelink.read_recording(path), lowlevel(path)
+    return path, read_recording(path), lowlevel(path)
 
 
 def test_bundled_recordings_exist():
@@ -85,7 +85,7 @@ def test_bundled_recordings_exist():
 
 def test_samples_messages_blocks_agree_with_edfapi(pair):
     path, rec, ref = pair
-    assert rec.format == "eyelink-edf" and eyelink.sniff(path) == "eyelink-edf"
+    assert rec.format == "eyelink-edf" and sniff(path) == "eyelink-edf"
     assert len(rec.samples_time) == len(ref["times"])
     np.testing.assert_array_equal(rec.samples_time, np.asarray(ref["times"], dtype=np.int64))
     gx = np.asarray(ref["gx"], dtype=np.float64)
@@ -128,8 +128,8 @@ def test_absolute_times_are_not_rebased(pair):
 
 def test_isolated_and_in_process_reads_agree():
     path = DATA / "test_raw.edf"
-    a = eyelink.read_recording(path, isolate=True)
-    b = eyelink.read_recording(path, isolate=False)
+    a = read_recording(path, isolate=True)
+    b = read_recording(path, isolate=False)
     np.testing.assert_array_equal(a.samples_time, b.samples_time)
     np.testing.assert_array_equal(a.gy, b.gy)
     assert a.messages == b.messages and a.blocks == b.blocks
@@ -219,8 +219,8 @@ def test_asc_and_edf_give_the_same_recording(tmp_path, name):
     src = DATA / name
     asc = tmp_path / name.replace(".edf", "_export.edf")  # .asc content under an .edf name
     write_asc_from_edfapi(src, asc)
-    assert eyelink.sniff(asc) == "eyelink-asc"
-    a, b = eyelink.read_recording(asc), eyelink.read_recording(src)
+    assert sniff(asc) == "eyelink-asc"
+    a, b = read_recording(asc), read_recording(src)
     assert a.format == "eyelink-asc" and b.format == "eyelink-edf"
     np.testing.assert_array_equal(a.samples_time, b.samples_time)
     for key in ("gx", "gy", "pupil"):
@@ -266,9 +266,9 @@ def test_european_data_format_is_rejected(tmp_path):
     finally:
         w.close()
     assert path.read_bytes().startswith(b"0       ")
-    assert eyelink.sniff(path) == "european-edf"
+    assert sniff(path) == "european-edf"
     with pytest.raises(InputError) as exc:
-        eyelink.read_recording(path)
+        read_recording(path)
     msg = str(exc.value)
     assert str(path) in msg and "European Data Format" in msg and "not an EyeLink" in msg
 
@@ -277,7 +277,7 @@ def test_random_binary_named_edf_is_rejected(tmp_path):
     path = tmp_path / "181105.edf"
     path.write_bytes(bytes(random.Random(3).randrange(256) for _ in range(4096)))
     with pytest.raises(InputError) as exc:
-        eyelink.read_recording(path)
+        read_recording(path)
     assert str(path) in str(exc.value) and "not an EyeLink recording" in str(exc.value)
     assert "first bytes" in str(exc.value)
 
@@ -285,9 +285,9 @@ def test_random_binary_named_edf_is_rejected(tmp_path):
 def test_empty_and_missing_files(tmp_path):
     (tmp_path / "e.edf").write_bytes(b"")
     with pytest.raises(InputError, match="empty"):
-        eyelink.read_recording(tmp_path / "e.edf")
+        read_recording(tmp_path / "e.edf")
     with pytest.raises(InputError, match="cannot be read"):
-        eyelink.read_recording(tmp_path / "absent.edf")
+        read_recording(tmp_path / "absent.edf")
 
 
 @pytest.mark.parametrize("cut", [200, 300_000])
@@ -295,7 +295,7 @@ def test_truncated_edf_is_a_clear_error(tmp_path, cut):
     path = tmp_path / "181105.edf"
     path.write_bytes((DATA / "test_raw.edf").read_bytes()[:cut])
     with pytest.raises(InputError) as exc:
-        eyelink.read_recording(path)
+        read_recording(path)
     assert str(path) in str(exc.value) and "truncated" in str(exc.value)
 
 
@@ -308,7 +308,7 @@ def test_corrupt_edf_that_crashes_the_library_is_a_clear_error(tmp_path):
     path = tmp_path / "181105.edf"
     path.write_bytes(bytes(data))
     with pytest.raises(InputError) as exc:
-        eyelink.read_recording(path)
+        read_recording(path)
     assert str(path) in str(exc.value)
     assert "corrupt" in str(exc.value)
 
@@ -321,7 +321,7 @@ def test_truncated_asc_is_a_clear_error(tmp_path):
         path = tmp_path / f"cut{frac}.asc"
         path.write_bytes(text[: int(len(text) * frac)])
         with pytest.raises(InputError) as exc:
-            eyelink.read_recording(path)
+            read_recording(path)
         assert str(path) in str(exc.value) and "truncated" in str(exc.value)
     assert os.path.getsize(full) == len(text)
 
@@ -332,7 +332,7 @@ def test_windows_line_endings(tmp_path):
     write_asc_from_edfapi(DATA / "test_raw.edf", unix)
     dos = tmp_path / "dos.asc"
     dos.write_bytes(unix.read_bytes().replace(b"\n", b"\r\n"))
-    a, b = eyelink.read_recording(unix), eyelink.read_recording(dos)
+    a, b = read_recording(unix), read_recording(dos)
     np.testing.assert_array_equal(a.samples_time, b.samples_time)
     np.testing.assert_array_equal(a.gx, b.gx)
     assert a.messages == b.messages and a.blocks == b.blocks

@@ -15,8 +15,19 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from hippoflow.behaviour.eyelink import objects as eyelink
+from hippoflow.behaviour.eyelink.objects import session_object
+from hippoflow.behaviour.eyelink.recording import Recording
+from hippoflow.behaviour.eyelink.sessions import (
+    MISSING_CSV_COLUMNS,
+    fixation_trial_messages,
+    navigation_trial_messages,
+    reward_times,
+    split_navigation,
+    write_missing_csv,
+)
+from hippoflow.behaviour.eyelink.sniff import read_recording, sniff
 from hippoflow.errors import InputError
+from hippoflow.ripple.nev import read_nev_events
 from hippoflow.synth import day as gen
 from hippoflow.synth import eyelink as synth_eyelink
 
@@ -37,7 +48,7 @@ def day(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def nav(day):
-    return eyelink.read_recording(day.dir / day.truth["navigation_file"])
+    return read_recording(day.dir / day.truth["navigation_file"])
 
 
 def true_tracker_ms(day, session, t_s):
@@ -60,7 +71,7 @@ def test_files_and_groundtruth(day):
 
 
 def test_synthetic_messages_follow_the_clock(day, nav):
-    assert eyelink.sniff(day.dir / "181105.asc") == "eyelink-asc"
+    assert sniff(day.dir / "181105.asc") == "eyelink-asc"
     assert nav.sampling_rate == 1000.0 and nav.eye == "left"
     drop = day.truth["dropped"][0]
     text = (day.dir / "181105.asc").read_text().splitlines()
@@ -98,7 +109,7 @@ def test_split_navigation_matches_file_order(day, nav):
         elif line[:1].isdigit():
             counts[k] += 1
             firsts[k] = firsts[k] or int(line.split()[0])
-    parts = eyelink.split_navigation(nav, 2)
+    parts = split_navigation(nav, 2)
     assert [len(p.samples_time) for p in parts] == counts
     assert [int(p.samples_time[0]) for p in parts] == firsts
     t2 = day.truth["sessions"]["session02"]["trigger_ms"]
@@ -118,17 +129,17 @@ def test_split_navigation_matches_file_order(day, nav):
 
 def test_split_count_mismatch_names_both_counts(nav):
     with pytest.raises(InputError) as exc:
-        eyelink.split_navigation(nav, 3)
+        split_navigation(nav, 3)
     msg = str(exc.value)
     assert nav.path in msg and "2 'Trigger Version 84'" in msg and "3 navigation sessions" in msg
 
 
 def test_dropped_message_is_reconciled_from_ripple(day, nav):
     drop = day.truth["dropped"][0]
-    parts = dict(zip(NAV, eyelink.split_navigation(nav, 2), strict=True))
+    parts = dict(zip(NAV, split_navigation(nav, 2), strict=True))
     for s in NAV:
         plan = day.plans[s]
-        obj = eyelink.session_object(
+        obj = session_object(
             parts[s],
             plan["codes"].astype(float),
             plan["times"],
@@ -175,7 +186,7 @@ def _nav_recording(times_ms, codes, drop=(), shift=None, path="hand.asc"):
             msgs.append((t, synth_eyelink.nav_text(int(codes[r, c]), c)))
     t = np.arange(int(times_ms[0, 0]) - 2000, int(times_ms[-1, -1]) + 1000, dtype=np.int64)
     z = np.full(t.size, 500.0)
-    return eyelink.Recording(
+    return Recording(
         path=path,
         samples_time=t,
         gx=z,
@@ -206,7 +217,7 @@ def repeated():
 def test_missing_whole_trial_is_inserted_where_gaps_disagree(repeated, gone):
     codes, times, eye_ms = repeated
     rec = _nav_recording(np.rint(eye_ms), codes, drop={(gone, 0), (gone, 1), (gone, 2)})
-    obj = eyelink.session_object(rec, codes.astype(float), times, ripple_session_start=0.5)
+    obj = session_object(rec, codes.astype(float), times, ripple_session_start=0.5)
     assert [(m["Trial"], m["Event"]) for m in obj["missing"]] == [
         (gone + 1, "start"),
         (gone + 1, "cue"),
@@ -222,7 +233,7 @@ def test_sequence_that_still_disagrees_is_an_error(repeated):
     codes, times, eye_ms = repeated
     rec = _nav_recording(np.rint(eye_ms), codes, shift=((3, 1), 2500))
     with pytest.raises(InputError) as exc:
-        eyelink.session_object(rec, codes.astype(float), times, ripple_session_start=0.5)
+        session_object(rec, codes.astype(float), times, ripple_session_start=0.5)
     assert "hand.asc" in str(exc.value) and "disagree" in str(exc.value)
     assert "trial 4" in str(exc.value)
 
@@ -231,7 +242,7 @@ def test_more_eyelink_trials_than_ripple_names_both_counts(repeated):
     codes, times, eye_ms = repeated
     rec = _nav_recording(np.rint(eye_ms), codes)
     with pytest.raises(InputError) as exc:
-        eyelink.session_object(rec, codes[:-1].astype(float), times[:-1])
+        session_object(rec, codes[:-1].astype(float), times[:-1])
     assert "15 EyeLink trial messages" in str(exc.value) and "only 12 Ripple" in str(exc.value)
 
 
@@ -241,28 +252,28 @@ def test_codes_that_cannot_match_are_an_error(repeated):
     other = codes.copy()
     other[4] = [14, 24, 34]
     with pytest.raises(InputError, match="cannot be matched"):
-        eyelink.session_object(rec, other.astype(float), times)
+        session_object(rec, other.astype(float), times)
 
 
 def test_offsets_and_eight_digit_messages():
     rec = _nav_recording(np.array([[10_000, 11_000, 15_000]]), np.array([[13, 23, 33]]))
     rec.messages += [(20_000, "-5 Start Trial 14"), (21_000, "1  0  0  0  0  0  0  0")]
     rec.messages += [(21_500, "0  0  0  0  0  0  0  1"), (22_000, "0  1  0  0  0  0  0  0")]
-    nav_msgs = eyelink.navigation_trial_messages(rec)
+    nav_msgs = navigation_trial_messages(rec)
     assert (20_005.0, 0, 14, "-5 Start Trial 14") in nav_msgs
     assert all("0  0" not in m[3] for m in nav_msgs)
-    fix = eyelink.fixation_trial_messages(rec)
+    fix = fixation_trial_messages(rec)
     assert fix == [
         (21_000.0, 0, 1, "1  0  0  0  0  0  0  0"),
         (22_000.0, 1, 2, "0  1  0  0  0  0  0  0"),
     ]
-    np.testing.assert_array_equal(eyelink.reward_times(rec), [21_500.0])
+    np.testing.assert_array_equal(reward_times(rec), [21_500.0])
 
 
 def test_fixation_session(day):
-    rec = eyelink.read_recording(day.dir / day.truth["fixation_file"])
+    rec = read_recording(day.dir / day.truth["fixation_file"])
     plan = day.plans["sessioneye"]
-    obj = eyelink.session_object(rec, plan["codes"].astype(float), plan["times"], fixation=True)
+    obj = session_object(rec, plan["codes"].astype(float), plan["times"], fixation=True)
     truth_ms = np.asarray(day.truth["sessions"]["sessioneye"]["trial_ms"], dtype=float)
     got = (obj["trial_timestamps"] + obj["expTime"]) * 1000.0
     np.testing.assert_allclose(got, truth_ms, atol=1e-6)
@@ -271,13 +282,13 @@ def test_fixation_session(day):
     np.testing.assert_allclose(obj["reward_times"] * 1000, truth_ms[:, 1] - 50, atol=1e-6)
     assert obj["session_start"] * 1000 == truth_ms[0, 0]
     with pytest.raises(InputError, match="expected 2"):
-        eyelink.session_object(rec, np.ones((3, 3)), np.ones((3, 3)), fixation=True)
+        session_object(rec, np.ones((3, 3)), np.ones((3, 3)), fixation=True)
 
 
 def test_session_object_arrays(day, nav):
-    part = eyelink.split_navigation(nav, 2)[0]
+    part = split_navigation(nav, 2)[0]
     plan = day.plans["session01"]
-    obj = eyelink.session_object(part, plan["codes"].astype(float), plan["times"])
+    obj = session_object(part, plan["codes"].astype(float), plan["times"])
     t = part.samples_time
     np.testing.assert_array_equal(obj["timestamps"], t / 1000.0)
     gx, gy = part.gx, part.gy
@@ -311,12 +322,12 @@ def test_write_missing_csv(tmp_path):
         }
     ]
     p = tmp_path / "sub" / "missingData.csv"
-    eyelink.write_missing_csv(p, rows)
+    write_missing_csv(p, rows)
     with open(p, newline="") as f:
         back = list(csv.DictReader(f))
     assert back == [{k: str(v) for k, v in rows[0].items()}]
-    eyelink.write_missing_csv(p, [])
-    assert p.read_text().strip() == ",".join(eyelink.MISSING_CSV_COLUMNS)
+    write_missing_csv(p, [])
+    assert p.read_text().strip() == ",".join(MISSING_CSV_COLUMNS)
     assert sorted(x.name for x in p.parent.iterdir()) == ["missingData.csv"]
 
 
@@ -325,13 +336,13 @@ def test_truncated_synthetic_asc(day, tmp_path):
     p = tmp_path / "181105.asc"
     p.write_bytes(data[: len(data) // 3])
     with pytest.raises(InputError) as exc:
-        eyelink.read_recording(p)
+        read_recording(p)
     assert str(p) in str(exc.value) and "truncated" in str(exc.value)
 
 
 def test_generator_day_reconciles_with_nev_markers(tmp_path):
     """Through the real generator: markers read back from the .nev, not the plan."""
-    from hippoflow.ripple import markers as ripple
+    from hippoflow.ripple import markers
 
     gen.main(
         ["--out", str(tmp_path), "--channels", "1", "--seconds", "30", "--sessions", "2"]
@@ -339,12 +350,12 @@ def test_generator_day_reconciles_with_nev_markers(tmp_path):
     )
     d = tmp_path / "picasso" / "20181105"
     truth = json.loads((d / "groundtruth_eyelink.json").read_text())
-    parts = eyelink.split_navigation(eyelink.read_recording(d / "181105.asc"), 2)
+    parts = split_navigation(read_recording(d / "181105.asc"), 2)
     filled = 0
     for s, part in zip(NAV, parts, strict=True):
         nev = next((d / s).glob("*.nev"))
-        rpl = ripple.arrange_markers(*ripple.read_nev_events(nev), nev)
-        obj = eyelink.session_object(
+        rpl = markers.arrange_markers(*read_nev_events(nev), nev)
+        obj = session_object(
             part, rpl["markers"], rpl["timeStamps"], ripple_session_start=rpl["sessionStartTime"]
         )
         got = (obj["trial_timestamps"] + obj["expTime"]) * 1000.0

@@ -1,4 +1,4 @@
-"""The conda environment for cluster users lists exactly the pinned pip requirements."""
+"""Packaging: the conda environment lists exactly the pinned pip requirements, and `pip install .` installs every subpackage."""
 
 from pathlib import Path
 
@@ -31,3 +31,37 @@ def test_requirements_agree_with_constraints():
     for req in pins((REPO / "requirements.txt").read_text().splitlines()):
         name = req.split("==")[0]
         assert constraints[name.replace("_", "-")] == req or constraints[name] == req
+
+
+def test_pip_install_ships_every_subpackage(tmp_path):
+    """`pip install .` (a real build, outside the repository) installs the subpackages: the
+    installed copy, not the source tree, answers `import hippoflow.ripple.filters`."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "site"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), "."],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr[-3000:]
+    source_pkgs = sorted(
+        str(p.parent.relative_to(REPO)) for p in (REPO / "hippoflow").rglob("__init__.py")
+    )
+    installed = sorted(
+        str(p.parent.relative_to(target)) for p in (target / "hippoflow").rglob("__init__.py")
+    )
+    assert installed == source_pkgs
+    probe = (
+        "import hippoflow.ripple.filters as f, hippoflow.behaviour.eyelink.asc as a; "
+        "print(f.__file__); print(a.__file__)"
+    )
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    for line in run.stdout.split():
+        assert line.startswith(str(target)), line

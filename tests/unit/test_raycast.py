@@ -15,7 +15,10 @@ import h5py
 import numpy as np
 import pytest
 
+from hippoflow.behaviour import maze
+from hippoflow.behaviour.raycast import bins as gaze_bins
 from hippoflow.behaviour.raycast import kernels as rc
+from hippoflow.behaviour.raycast import outputs
 
 F = 540 / math.tan(math.radians(30))  # focal length, px
 EYE = 1.85
@@ -40,7 +43,7 @@ def test_centre_looking_north_hits_north_wall_at_eye_height():
     # running +x from x=-12.5: 12.5/0.625 = 20 -> ring 60. Height 1.85/0.625 = 2.96 -> 2.
     assert b == 3203 + 60 + 160 * 2 == 3583
     np.testing.assert_allclose(hit, [0.0, EYE, 12.5], atol=1e-9)
-    assert rc.object_name(b) == "wall"
+    assert gaze_bins.object_name(b) == "wall"
 
 
 def test_centre_looking_north_higher_on_wall():
@@ -82,7 +85,7 @@ def test_steeply_down_hits_floor_under_computed_point():
     iz = math.floor((hz + 12.5) / 0.625)  # 17.70 / 0.625 = 28.3 -> 28
     assert (ix, iz) == (21, 28)
     assert b == 3 + 21 + 40 * 28 == 1144
-    assert rc.object_name(b) == "floor"
+    assert gaze_bins.object_name(b) == "floor"
 
 
 @pytest.mark.parametrize("yaw", [0.0, 90.0])
@@ -119,7 +122,7 @@ def test_ceiling_over_a_pillar():
     ix = math.floor((-5.3 + 12.5) / 0.625)  # 11.52 -> 11
     iz = math.floor((-1.5 + 12.5) / 0.625)  # 17.6 -> 17
     assert b == 1603 + ix + 40 * iz == 1603 + 11 + 680
-    assert rc.object_name(b) == "ceiling"
+    assert gaze_bins.object_name(b) == "ceiling"
 
 
 # --- pillars and posters -----------------------------------------------------------------
@@ -132,10 +135,10 @@ def test_pillar_blocks_wall_behind():
     # blue = p 1; face z_min is ring side 4 (24..31) running -x from x_max=-2.5:
     # (-2.5 - -5.3) / 0.625 = 4.48 -> 28; height floor(1.85/0.625) = 2
     assert b == 4483 + 160 * 1 + 28 + 32 * 2
-    assert rc.object_name(b) == "pillar_blue"
+    assert gaze_bins.object_name(b) == "pillar_blue"
     # the same ray from x=0 (the corridor between pillars) reaches the north wall
     b2, hit2 = central(960, 540, 0.0, -12.0, 0.0)
-    assert rc.object_name(b2) == "wall"
+    assert gaze_bins.object_name(b2) == "wall"
     assert hit2[2] == pytest.approx(12.5)
 
 
@@ -168,16 +171,16 @@ POSTER_CASES = {
 @pytest.mark.parametrize("poster", sorted(POSTER_CASES))
 def test_ray_at_poster_maps_to_pillar_face_behind(poster):
     (fx, fz), p, cx, cz, yaw, ring = POSTER_CASES[poster]
-    centre, colour, _face = rc.POSTERS[poster]
+    centre, colour, _face = maze.POSTERS[poster]
     # the aim point is the poster centre moved 0.05 back onto the face and 0.1 along it
     assert math.hypot(centre[0] - fx, centre[2] - fz) == pytest.approx(math.hypot(0.05, 0.1))
-    assert rc.PILLAR_NAMES[p] == colour
+    assert maze.PILLAR_NAMES[p] == colour
     # poster centre height 1.5, 3 units ahead: slope (1.5 - 1.85) / 3
     b, hit = central(960, gy_for_slope((1.5 - EYE) / 3.0), cx, cz, yaw)
     np.testing.assert_allclose(hit, [fx, 1.5, fz], atol=1e-9)
     # height floor(1.5 / 0.625) = floor(2.4) = 2
     assert b == 4483 + 160 * p + ring + 32 * 2
-    assert rc.object_name(b) == f"pillar_{colour}"
+    assert gaze_bins.object_name(b) == f"pillar_{colour}"
 
 
 # --- cue, hint, invalid samples ------------------------------------------------------------
@@ -202,7 +205,7 @@ def test_cue_and_hint_regions():
     b, hit = rc.hit_points(gx, gy, x, z, yaw, cue_on=cue_on, hint_on=hint_on)
     assert b.tolist()[0] == 1 and b.tolist()[2] == 2
     assert np.isnan(hit[0]).all() and np.isnan(hit[2]).all()
-    assert rc.object_name(1) == "cue" and rc.object_name(2) == "hint"
+    assert gaze_bins.object_name(1) == "cue" and gaze_bins.object_name(2) == "hint"
 
 
 def test_cue_edge_splits_the_disc():
@@ -288,14 +291,14 @@ def test_write_bindata_round_trip(tmp_path):
     times = np.array([0.0, 0.001, 0.002])
     d = np.array([[3583, 3584, 0], [0, 0, 0], [1, 0, 0]], dtype=np.int32)
     path = tmp_path / "sub" / "binData.hdf"
-    rc.write_bindata(path, times, d)
+    outputs.write_bindata(path, times, d)
     with h5py.File(path, "r") as f:
         values = f["values"][()]
     np.testing.assert_array_equal(
         values, [[0.0, 3583, 3584, 0], [0.001, 0, 0, 0], [0.002, 1, 0, 0]]
     )
     assert sorted(p.name for p in path.parent.iterdir()) == ["binData.hdf"]  # no temp left
-    rc.write_bindata(path, times[:1], d[:1, :1])  # overwrite in place
+    outputs.write_bindata(path, times[:1], d[:1, :1])  # overwrite in place
     with h5py.File(path, "r") as f:
         assert f["values"].shape == (1, 2)
 
@@ -310,9 +313,9 @@ def test_write_unityfile_eyelink(tmp_path):
         "z": [0.0, 0.0, 2.0],
         "yaw": [0.0, 0.0, 0.0],
     }
-    rc.write_unityfile_eyelink(path, table)
+    outputs.write_unityfile_eyelink(path, table)
     lines = path.read_text().splitlines()
-    assert lines[0].split(",") == list(rc.CSV_COLUMNS)
+    assert lines[0].split(",") == list(outputs.CSV_COLUMNS)
     rows = [r.split(",") for r in lines[1:]]
     assert len(rows) == 3 and all(len(r) == 11 for r in rows)
     assert rows[0][0] == "SAMPLE" and rows[0][2] == "wall"
@@ -342,4 +345,4 @@ def test_write_unityfile_eyelink(tmp_path):
     ],
 )
 def test_object_names(b, name):
-    assert rc.object_name(b) == name
+    assert gaze_bins.object_name(b) == name

@@ -9,8 +9,8 @@ from scipy import signal
 
 from hippoflow import plan as discover
 from hippoflow.errors import InputError
-from hippoflow.ripple import markers as ripple
-from hippoflow.ripple import nsx as blackrock
+from hippoflow.ripple import filters, markers, nsx, split
+from hippoflow.ripple.nev import read_nev_events
 from hippoflow.synth.day import electrode_ids, marker_stream
 
 
@@ -35,8 +35,8 @@ def test_markers_equal_neos_reading(session):
     neo_codes = np.asarray(labels).astype(int)
     neo_times = r.rescale_event_timestamp(ts, dtype="float64", event_channel_index=idx)
 
-    codes, times = ripple.read_nev_events(nev)
-    obj = ripple.arrange_markers(codes, times, nev)
+    codes, times = read_nev_events(nev)
+    obj = markers.arrange_markers(codes, times, nev)
     np.testing.assert_array_equal(obj["rawMarkers"], neo_codes)
     assert neo_codes[0] == 84
     np.testing.assert_array_equal(obj["markers"].ravel(), neo_codes[2::2])
@@ -48,10 +48,10 @@ def test_markers_equal_neos_reading(session):
 
 def test_split_equals_neo_times_gain_and_banks(session):
     ns5 = session / "181105_Block1.ns5"
-    header, blocks = ripple.open_session_ns5([ns5])
+    header, blocks = split.open_session_ns5([ns5])
     ids = [c.electrode_id for c in header.channels]
     got = {e: [] for e in ids}
-    ripple.split_stream(header, blocks, ids, lambda e, s, v: got[e].append(v.copy()), chunk=12345)
+    split.split_stream(header, blocks, ids, lambda e, s, v: got[e].append(v.copy()), chunk=12345)
     r = neo_reader(session / "181105_Block1")
     raw = r.get_analogsignal_chunk(0, 0, None, None, stream_index=0)
     chans = r.header["signal_channels"]
@@ -88,14 +88,14 @@ def test_highpass_agrees_with_pyhipp_method():
     def write(s, y):
         out[s : s + y.size] = y
 
-    sos = ripple.bandpass_sos(500, 7500, 4, 30000)
-    ripple.filtfilt_stream(
+    sos = filters.bandpass_sos(500, 7500, 4, 30000)
+    filters.filtfilt_stream(
         sos,
         x.size,
         lambda s, e: x[s:e],
         write,
         lambda s, e: out[s:e],
-        ripple.pyhipp_padlen(4),
+        filters.pyhipp_padlen(4),
         chunk=50_000,
         dtype=np.float32,  # as rplhighpass runs it
     )
@@ -111,7 +111,7 @@ def test_lfp_agrees_with_pyhipp_method():
     x = (40 * np.sin(2 * np.pi * 8 * t) + 20 * rng.standard_normal(n)).astype(np.float32)
     lfp = signal.resample_poly(x.astype(np.float64), 1000, 30000)
     ref = pyhipp_filtfilt(lfp, 1, 150, 4, 1000)
-    out = ripple.lowpass(n, lambda s, e: x[s:e], 30000, 1000, 8, (1, 150), chunk=65_536)
+    out = filters.lowpass(n, lambda s, e: x[s:e], 30000, 1000, 8, (1, 150), chunk=65_536)
     rms = np.sqrt(np.mean(ref**2))
     assert out.shape == ref.shape
     assert np.max(np.abs(out - ref)) <= 1e-3 * rms
@@ -120,7 +120,7 @@ def test_lfp_agrees_with_pyhipp_method():
 def test_arrange_without_session_marker_two_columns():
     codes = np.array([1, 0, 2, 0, 1, 0, 2, 0])
     times = np.arange(8) / 10
-    obj = ripple.arrange_markers(codes, times)
+    obj = markers.arrange_markers(codes, times)
     np.testing.assert_array_equal(obj["markers"], [[1, 2], [1, 2]])
     np.testing.assert_allclose(obj["timeStamps"], [[0.0, 0.2], [0.4, 0.6]])
 
@@ -133,7 +133,7 @@ def test_arrange_204_session_marker_and_timeouts():
     }
     ticks, values = marker_stream(plan)
     values[0] = 204
-    obj = ripple.arrange_markers(values, ticks / 30000)
+    obj = markers.arrange_markers(values, ticks / 30000)
     np.testing.assert_array_equal(obj["markers"], plan["codes"])
     np.testing.assert_allclose(obj["timeStamps"], plan["times"])
 
@@ -150,18 +150,20 @@ def test_arrange_204_session_marker_and_timeouts():
 )
 def test_bad_marker_streams_name_the_position(codes, message):
     with pytest.raises(InputError, match=message) as err:
-        ripple.arrange_markers(np.array(codes), np.arange(len(codes)) / 10.0, "x/181105_Block1.nev")
+        markers.arrange_markers(
+            np.array(codes), np.arange(len(codes)) / 10.0, "x/181105_Block1.nev"
+        )
     assert "x/181105_Block1.nev" in str(err.value)
 
 
 def test_header_lacking_channels_is_named(tmp_path):
-    chans = [blackrock.ChannelSpec(e, 1, e) for e in (1, 2, 3)]
+    chans = [nsx.ChannelSpec(e, 1, e) for e in (1, 2, 3)]
     path = tmp_path / "bad.ns5"
     with open(path, "wb") as f:
-        f.write(blackrock.nsx_header_bytes(chans))
-        f.write(blackrock.nsx_block_header(0, 100))
+        f.write(nsx.nsx_header_bytes(chans))
+        f.write(nsx.nsx_block_header(0, 100))
         f.write(np.zeros((100, 2), "<i2").tobytes())
     with pytest.raises(
         InputError, match="header lists 3 channels but the data block holds 100 samples of only 2"
     ):
-        ripple.open_session_ns5([path])
+        split.open_session_ns5([path])

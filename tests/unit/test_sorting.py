@@ -17,8 +17,10 @@ from scipy import signal
 
 from hippoflow import dpt
 from hippoflow.errors import InputError
+from hippoflow.sorting import cells as sort_cells
 from hippoflow.sorting import sort as sorting
 from hippoflow.synth import day as gen
+from hippoflow.synth import groundtruth
 
 # Units whose SNR (peak of the mean high-pass waveform at the true spike times over the MAD
 # noise) is at least this are "sortable" on one channel; the mean accuracy over them must
@@ -93,11 +95,11 @@ def test_accuracy_against_ground_truth(gt_day, sorted_channels):
     for ch, res in sorted_channels.items():
         starts = dict(zip(res["sessions"], res["session_starts"], strict=True))
         npz = {s: day / s / "groundtruth_spikes.npz" for s in res["sessions"]}
-        gt_t, gt_u = sorting.ground_truth(npz, ch, starts)
+        gt_t, gt_u = groundtruth.ground_truth(npz, ch, starts)
         data = np.concatenate([dpt.load_object(hp[(s, ch)])["data"] for s in res["sessions"]])
         noise = np.median(np.abs(data - np.median(data))) / 0.6745
-        snr = sorting.unit_snr(data, gt_t, gt_u, noise)
-        perf = sorting.compare(gt_t, gt_u, res["spike_times"], res["spike_cells"])
+        snr = groundtruth.unit_snr(data, gt_t, gt_u, noise)
+        perf = groundtruth.compare(gt_t, gt_u, res["spike_times"], res["spike_cells"])
         for u in perf.index:
             rows.append((ch, int(u), snr[int(u)], float(perf.loc[u, "accuracy"])))
     sortable = [r for r in rows if r[2] >= SNR_FLOOR]
@@ -131,7 +133,7 @@ def test_split_by_session_bookkeeping():
     starts, lengths = np.array([0, 1000, 1500]), np.array([1000, 500, 2000])
     times = np.array([0, 999, 1000, 1001, 1499, 1500, 3499])
     cells = np.array([1, 2, 1, 3, 1, 2, 2])
-    per = sorting.split_by_session(times, cells, starts, lengths, [1, 2, 3])
+    per = sort_cells.split_by_session(times, cells, starts, lengths, [1, 2, 3])
     assert [sorted(p) for p in per] == [[1, 2, 3]] * 3  # every cell in every session
     total = sum(p[c].size for p in per for c in p)
     assert total == times.size
@@ -149,7 +151,7 @@ def test_write_cells_same_numbers_everywhere(sorted_channels, tmp_path):
     stale = dirs["session01"] / "cell99"
     stale.mkdir(parents=True)
     (stale / "spiketrain.csv").write_text("1.0\n")
-    rows = sorting.write_cells(res, dirs)
+    rows = sort_cells.write_cells(res, dirs)
     assert not stale.exists()
     k = len(res["cells"])
     for d in dirs.values():
@@ -188,7 +190,7 @@ def test_silent_unit_gets_empty_train(tmp_path):
         "templates": np.zeros((2, 90), np.float32),
     }
     dirs = {s: tmp_path / s for s in res["sessions"]}
-    sorting.write_cells(res, dirs)
+    sort_cells.write_cells(res, dirs)
     assert (tmp_path / "sessioneye" / "cell02" / "spiketrain.csv").read_text() == "\n"
     eye = dpt.load_object(tmp_path / "sessioneye" / "cell01" / "spiketrain_d41d.hkl")
     np.testing.assert_allclose(eye["spiketimes"], [50 / 30])
@@ -203,7 +205,7 @@ def test_zero_units_gives_no_cells(tmp_path):
     assert len(res["cells"]) == 0 and res["spike_times"].size == 0
     chan = tmp_path / "session01" / "array01" / "channel001"
     chan.mkdir(parents=True)
-    assert sorting.write_cells(res, {"session01": chan}) == []
+    assert sort_cells.write_cells(res, {"session01": chan}) == []
     assert list(chan.iterdir()) == []
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from hippoflow.behaviour import unity
+from hippoflow.behaviour import maze, unity
 from hippoflow.errors import InputError
 from hippoflow.synth import day as generate
 from hippoflow.synth import unity as synth_behaviour
@@ -326,9 +326,9 @@ def test_malformed_lines(tmp_path):
 
 
 def test_lattice_is_pyhipp_shape():
-    assert unity.VERTICES.shape == (21, 2)
+    assert maze.VERTICES.shape == (21, 2)
     # every vertex has 2-4 neighbours at 5 units; the lattice is connected
-    d = np.linalg.norm(unity.VERTICES[:, None] - unity.VERTICES[None], axis=2)
+    d = np.linalg.norm(maze.VERTICES[:, None] - maze.VERTICES[None], axis=2)
     degree = np.isclose(d, 5).sum(axis=1)
     assert degree.min() >= 2 and degree.max() <= 4
     assert np.isfinite(unity.LATTICE_DISTANCES).all()

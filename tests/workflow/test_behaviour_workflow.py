@@ -12,7 +12,7 @@ import pytest
 
 from hippoflow import dpt
 from hippoflow.behaviour import align
-from hippoflow.behaviour.steps import EYELINK_ARGS, UNITY_ARGS
+from hippoflow.naming import EYELINK_ARGS, UNITY_ARGS
 from tests.conftest import digests, generate, run_snakemake
 
 DAY = "picasso/20181105"
@@ -66,7 +66,7 @@ def test_outputs_and_raw_untouched(behaviour_run):
 
 
 def _edfsplit_args():
-    from hippoflow.behaviour.steps import EDFSPLIT_ARGS
+    from hippoflow.naming import EDFSPLIT_ARGS
 
     return EDFSPLIT_ARGS
 

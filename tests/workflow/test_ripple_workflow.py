@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from conftest import digests, generate, job_counts, run_snakemake
 
-from hippoflow.ripple import nsx as blackrock
+from hippoflow.ripple import nsx
+from hippoflow.ripple.nev import read_nev_header, write_nev
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +124,7 @@ def _second_ns5(session):
 
 def _nev_out_of_order(session):
     nev = next(session.glob("*.nev"))
-    h = blackrock.read_nev_header(nev)
+    h = read_nev_header(nev)
     data = bytearray(nev.read_bytes())
     a = h.bytes_in_headers + 2 * h.packet_size  # swap the 3rd and 4th packets
     b = a + h.packet_size
@@ -133,7 +134,7 @@ def _nev_out_of_order(session):
 
 def _nev_without_trials(session):
     nev = next(session.glob("*.nev"))
-    blackrock.write_nev(nev, [15000, 15030], [84, 0])
+    write_nev(nev, [15000, 15030], [84, 0])
 
 
 def _spec_mismatch(session):
@@ -145,16 +146,16 @@ def _spec_mismatch(session):
 
 def _header_claims_more_channels(session):
     ns5 = next(session.glob("*.ns5"))
-    header = blackrock.read_nsx_header(ns5)
-    blocks = blackrock.nsx_data_blocks(header)
+    header = nsx.read_nsx_header(ns5)
+    blocks = nsx.nsx_data_blocks(header)
     n_ch = len(header.channels)
     data = np.memmap(ns5, "<i2", "r", offset=blocks[0].offset, shape=(blocks[0].n_samples, n_ch))
     data = np.array(data)
-    chans = [blackrock.ChannelSpec(c.electrode_id, c.bank, c.pin) for c in header.channels]
-    chans.append(blackrock.ChannelSpec(3, 1, 3))
+    chans = [nsx.ChannelSpec(c.electrode_id, c.bank, c.pin) for c in header.channels]
+    chans.append(nsx.ChannelSpec(3, 1, 3))
     with open(ns5, "wb") as f:
-        f.write(blackrock.nsx_header_bytes(chans))
-        f.write(blackrock.nsx_block_header(0, data.shape[0]))
+        f.write(nsx.nsx_header_bytes(chans))
+        f.write(nsx.nsx_block_header(0, data.shape[0]))
         f.write(data.tobytes())
 
 

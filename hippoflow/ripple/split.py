@@ -1,0 +1,114 @@
+"""RPLSplit: one streaming pass over a session's ``.ns5`` handing every selected channel's
+samples, in microvolts, to a sink.
+
+Inputs: the session's ``.ns5`` (and ``.nev`` for the pair check). Outputs: per-channel float32
+chunks through ``sink`` and PyHipp's ``analogInfo`` per channel; memory bounded by the chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from hippoflow.errors import InputError
+from hippoflow.ripple import nsx
+from hippoflow.ripple.nev import check_pair
+
+CHUNK = 1 << 20  # samples per channel per streaming step (split and filters)
+
+
+def channel_info(ch: nsx.NsxChannel, rate: float, n_samples: int, vmin, vmax) -> dict:
+    """PyHipp's analogInfo for one channel."""
+    return {
+        "SampleRate": float(rate),
+        "Units": "uV",
+        "HighFreqCorner": ch.hi_corner_hz,
+        "HighFreqOrder": ch.hi_order,
+        "HighFilterType": ch.hi_type,
+        "LowFreqCorner": ch.lo_corner_hz,
+        "LowFreqOrder": ch.lo_order,
+        "LowFilterType": ch.lo_type,
+        "MaxVal": float(vmax),
+        "MinVal": float(vmin),
+        "NumberSamples": int(n_samples),
+        "ProbeInfo": ch.label,
+    }
+
+
+def open_session_ns5(ns5_files: list, nev_path=None):
+    """The session's single .ns5: header plus validated data blocks."""
+    if len(ns5_files) != 1:
+        where = Path(ns5_files[0]).parent if ns5_files else "session"
+        raise InputError(
+            f"{where}: expected exactly one .ns5 per session, found {len(ns5_files)}: "
+            + ", ".join(Path(p).name for p in ns5_files)
+        )
+    ns5 = Path(ns5_files[0])
+    check_pair(nev_path, ns5)
+    header = nsx.read_nsx_header(ns5)
+    blocks = nsx.nsx_data_blocks(header)
+    return header, blocks
+
+
+def split_stream(
+    header: nsx.NsxHeader,
+    blocks: list,
+    electrode_ids: Iterable[int],
+    sink: Callable[[int, int, np.ndarray], None],
+    chunk: int = CHUNK,
+    progress: Callable[[float], None] | None = None,
+) -> dict[int, tuple[float, float]]:
+    """One streaming pass over the data: ``sink(electrode_id, start, microvolts_float32)``.
+
+    The array handed to ``sink`` is a reused buffer: copy it to keep it.
+    Data blocks (segments) are concatenated in file order.  Returns per-channel (min, max).
+    """
+    ids = list(electrode_ids)
+    cols = np.array([header.channel_index(e) for e in ids], dtype=np.intp)
+    gains = np.array([header.channels[c].gain for c in cols], dtype=np.float32)[:, None]
+    n_ch = len(header.channels)
+    total = sum(b.n_samples for b in blocks)
+    lo = np.full(len(ids), np.iinfo(np.int16).max, dtype=np.int64)
+    hi = np.full(len(ids), np.iinfo(np.int16).min, dtype=np.int64)
+    every = np.array_equal(cols, np.arange(n_ch))
+    # reused buffers: plain reads (no memory map, so the file's pages never count as ours)
+    buf = np.empty((chunk, n_ch), dtype="<i2")
+    rows = np.empty((len(ids), chunk), dtype=np.int16)
+    volts = np.empty((len(ids), chunk), dtype=np.float32)
+    done = 0
+    with open(header.path, "rb", buffering=0) as f:
+        for block in blocks:
+            f.seek(block.offset)
+            for s in range(0, block.n_samples, chunk):
+                m = min(chunk, block.n_samples - s)
+                view = buf[:m]
+                got = f.readinto(memoryview(view).cast("B"))
+                if got != view.nbytes:
+                    raise InputError(f"{header.path}: file ended inside a data block")
+                r = rows[:, :m]
+                _transpose_into(view, cols, every, r)
+                np.minimum(lo, r.min(axis=1), out=lo)
+                np.maximum(hi, r.max(axis=1), out=hi)
+                v = volts[:, :m]
+                np.multiply(r, gains, out=v)
+                for j, e in enumerate(ids):
+                    sink(e, done + s, v[j])
+                if progress:
+                    progress((done + s + m) / total)
+            done += block.n_samples
+    g = gains[:, 0].astype(np.float64)
+    ends = {
+        e: (float(np.float32(lo[j] * g[j])), float(np.float32(hi[j] * g[j])))
+        for j, e in enumerate(ids)
+    }
+    return {e: (min(a, b), max(a, b)) for e, (a, b) in ends.items()}
+
+
+def _transpose_into(view: np.ndarray, cols: np.ndarray, every: bool, out: np.ndarray) -> None:
+    """out[j, t] = view[t, cols[j]], in cache-sized blocks (4x faster than one strided gather)."""
+    step = 2048
+    for a in range(0, view.shape[0], step):
+        block = view[a : a + step]
+        out[:, a : a + step] = (block if every else block[:, cols]).T

@@ -1,0 +1,106 @@
+"""Cells of a day-channel: numbering, per-session spike trains and their files.
+
+Units are numbered once per day-channel (cell 1 = deepest template trough), so ``cell03`` is
+the same unit in every session of the day.  Input: a sort object's dict (keys ``cells``,
+``spike_times``, ``spike_cells``, ``session_starts``, ``session_samples``, ``sessions``,
+``templates``) and each session's channel directory.  Output, per session and cell:
+``<session>/arrayNN/channelNNN/cellNN/spiketrain.csv`` and ``spiketrain_d41d.hkl`` (key
+``spiketimes``, ms from the session's first sample, and ``spikeForm``, the template).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from hippoflow import dpt
+from hippoflow.atomic import write_text
+from hippoflow.naming import SPIKETRAIN_ARGS, SPIKETRAIN_NAME
+
+FS = 30000.0  # sampling rate of the high-pass data: spike samples -> ms
+CELL_RE = re.compile(r"cell[0-9]{2,}$")
+
+
+def number_cells(units, depth) -> dict:
+    """{unit: cell number}, cell 1 for the deepest trough (``depth[unit]``), in cell order."""
+    ordered = sorted(units, key=lambda u: -depth[u])
+    return {u: c + 1 for c, u in enumerate(ordered)}
+
+
+def split_by_session(spike_times, spike_cells, starts, lengths, cells) -> list[dict]:
+    """Per session: {cell: spike times in ms from the session's first sample}.
+
+    Every cell appears in every session (an empty array when silent there).
+    """
+    spike_times = np.asarray(spike_times, dtype=np.int64)
+    spike_cells = np.asarray(spike_cells)
+    starts = np.asarray(starts, dtype=np.int64)
+    ends = starts + np.asarray(lengths, dtype=np.int64)
+    if spike_times.size and (spike_times.min() < 0 or spike_times.max() >= ends[-1]):
+        raise ValueError("spike time outside the concatenation")
+    which = np.searchsorted(starts, spike_times, side="right") - 1
+    out = []
+    for k, (s0, _) in enumerate(zip(starts, ends, strict=True)):
+        in_s = which == k
+        trains = {}
+        for c in cells:
+            t = spike_times[in_s & (spike_cells == c)] - s0
+            trains[int(c)] = t / FS * 1000.0
+        out.append(trains)
+    return out
+
+
+def cell_dir_name(cell: int) -> str:
+    return f"cell{int(cell):02d}"
+
+
+def remove_stale_cells(channel_dir: Path, keep: set[str]) -> list[Path]:
+    """Remove cellNN directories (of an earlier sort) that the current sort does not have."""
+    removed = []
+    if not channel_dir.is_dir():
+        return removed
+    for d in channel_dir.iterdir():
+        if d.is_dir() and CELL_RE.match(d.name) and d.name not in keep:
+            for f in d.iterdir():
+                if f.name == "spiketrain.csv" or re.match(r"spiketrain_[0-9a-f]{4}\.hkl$", f.name):
+                    f.unlink()
+            try:
+                d.rmdir()
+                removed.append(d)
+            except OSError:
+                pass  # holds files of other analyses: leave it
+    return removed
+
+
+def write_cells(sort: dict, channel_dirs: dict, log=None) -> list[dict]:
+    """Write every cell's per-session spike trains; returns rows (session, cell, n_spikes, dir)."""
+    cells = [int(c) for c in sort["cells"]]
+    per_session = split_by_session(
+        sort["spike_times"],
+        sort["spike_cells"],
+        sort["session_starts"],
+        sort["session_samples"],
+        cells,
+    )
+    templates = np.asarray(sort["templates"])
+    rows = []
+    for session, trains in zip(sort["sessions"], per_session, strict=True):
+        cdir = Path(channel_dirs[session])
+        remove_stale_cells(cdir, {cell_dir_name(c) for c in cells})
+        for i, c in enumerate(cells):
+            d = cdir / cell_dir_name(c)
+            d.mkdir(parents=True, exist_ok=True)
+            t = trains[c]
+            write_text(d / "spiketrain.csv", ",".join(repr(float(v)) for v in t) + "\n")
+            dpt.save_object(
+                d / SPIKETRAIN_NAME,
+                {"spiketimes": t.astype(np.float64), "spikeForm": templates[i]},
+                SPIKETRAIN_ARGS,
+                [d.resolve()],
+            )
+            rows.append({"session": session, "cell": c, "n_spikes": int(t.size), "dir": str(d)})
+        if log:
+            log.info("%s: %d cells", cdir, len(cells))
+    return rows

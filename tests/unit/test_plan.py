@@ -1,0 +1,178 @@
+"""Planning (hippoflow.plan) on hand-built raw trees: session table, channel sets, each
+day-channel's sessions, problems found while planning, targets, resources.
+
+The trees are written here with the NSx writer (headers are all planning reads) and empty
+files for .nev, Unity logs and EyeLink files; every expectation is stated by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hippoflow import naming, plan
+from hippoflow.ripple import nsx
+
+SUBJECT, DAY, DAY2 = "picasso", "20181105", "20181106"
+
+
+def ns5(path: Path, electrodes):
+    """An .ns5 with the given (electrode id, bank) channels and 30 samples."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    specs = [nsx.ChannelSpec(e, bank, pin=i + 1) for i, (e, bank) in enumerate(electrodes)]
+    nsx.write_nsx(path, specs, [(0, np.zeros((30, len(specs)), dtype=np.int16))])
+
+
+def touch(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+
+
+@pytest.fixture
+def tree(tmp_path) -> Path:
+    root = tmp_path / "data"
+    day = root / SUBJECT / DAY
+    ns5(day / "session01" / "b1.ns5", [(1, 1), (2, 1), (33, 2)])
+    ns5(day / "session02" / "b2.ns5", [(1, 1), (2, 1)])
+    ns5(day / "sessioneye" / "b3.ns5", [(1, 1), (2, 1), (33, 2)])
+    ns5(day / "session03" / "a.ns5", [(1, 1)])
+    ns5(day / "session03" / "b.ns5", [(1, 1)])
+    for s in ("session01", "session02", "sessioneye"):
+        touch(day / s / f"{s}.nev")
+    touch(day / "session01" / "RawData_T1-400" / "session_1_5112018105323.txt")
+    touch(day / "session02" / "RawData_T1-400" / "session_1_a.txt")
+    touch(day / "session02" / "RawData_T401-800" / "session_2_b.txt")
+    touch(day / "181105.edf")
+    touch(day / "181105.asc")  # an export beside its .edf: the .edf is used
+    touch(day / "P1_2.asc")
+    (day / "notes").mkdir()  # not a session folder
+    bad = root / SUBJECT / DAY2 / "session01" / "x.ns5"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"NEURALCD" + b"\0" * 20)  # truncated header
+    return root
+
+
+def test_sessions_channels_and_day_channels(tree):
+    p = plan.make_plan({"data_root": str(tree)})
+    keys = [s.key for s in p.sessions]
+    assert keys == [
+        (SUBJECT, DAY, "session01"),
+        (SUBJECT, DAY, "session02"),
+        (SUBJECT, DAY, "session03"),
+        (SUBJECT, DAY, "sessioneye"),
+        (SUBJECT, DAY2, "session01"),
+    ]
+    assert p.channels((SUBJECT, DAY, "session01")) == [("01", "001"), ("01", "002"), ("02", "033")]
+    assert p.channels((SUBJECT, DAY, "session02")) == [("01", "001"), ("01", "002")]
+    assert p.channels((SUBJECT, DAY, "session03")) == []  # two .ns5: no channels, a problem
+    # one split rule per distinct channel set
+    assert sorted(map(sorted, p.channel_sets.values())) == [
+        [f"{SUBJECT}/{DAY}/session01", f"{SUBJECT}/{DAY}/sessioneye"],
+        [f"{SUBJECT}/{DAY}/session02"],
+    ]
+    chans = p.day_channels[(SUBJECT, DAY)]
+    assert chans[("01", "001")] == ["session01", "session02", "sessioneye"]
+    assert chans[("02", "033")] == ["session01", "sessioneye"]
+    assert (SUBJECT, DAY2) not in p.day_channels
+
+
+def test_problems_found_while_planning(tree):
+    p = plan.make_plan({"data_root": str(tree)})
+    found = {(key[2] if key[1] == DAY else f"{key[1]}/{key[2]}", name) for key, name in p.problems}
+    assert found == {
+        ("session03", "ns5_count"),
+        ("session02", "unity_logs"),
+        (f"{DAY2}/session01", "ns5_header"),
+    }
+    msg = p.problems[((SUBJECT, DAY, "session02"), "unity_logs")]
+    assert "found 2" in msg and "session_2_b.txt" in msg
+    assert "x.ns5" in p.problems[((SUBJECT, DAY2, "session01"), "ns5_header")]
+    assert sorted(p.problem_targets()) == sorted(
+        f"{SUBJECT}/{d}/{s}/.hippoflow-problem-{k}"
+        for d, s, k in [
+            (DAY, "session03", "ns5_count"),
+            (DAY, "session02", "unity_logs"),
+            (DAY2, "session01", "ns5_header"),
+        ]
+    )
+
+
+def test_behaviour_sessions_and_eyelink_files(tree):
+    p = plan.make_plan({"data_root": str(tree)})
+    assert [s.name for s in p.unity_sessions()] == ["session01"]
+    assert [s.name for s in p.eyelink_sessions()] == ["session01", "sessioneye"]
+    day = (SUBJECT, DAY)
+    assert [Path(f).name for f in p.navigation_eye_files(day)] == ["181105.edf"]
+    assert [Path(f).name for f in p.fixation_eye_files(day)] == ["P1_2.asc"]
+    targets = p.behaviour_targets()
+    assert f"{SUBJECT}/{DAY}/session01/binData.hdf" in targets
+    assert not any("sessioneye/binData" in t for t in targets)
+    off = plan.make_plan({"data_root": str(tree), "behaviour": {"eyelink": False}})
+    assert off.eyelink_sessions() == []
+    assert off.behaviour_targets() == [f"{SUBJECT}/{DAY}/session01/{naming.UNITY_NAME}"]
+
+
+def test_ripple_sorting_and_qc_targets(tree):
+    p = plan.make_plan({"data_root": str(tree)})
+    t = p.ripple_targets("L.hkl", "H.hkl")
+    # rplparallel for the three sessions with one .nev; LFP + high-pass per session-channel
+    assert sum(t_.endswith(naming.RPLPARALLEL_NAME) for t_ in t) == 3
+    assert sum(t_.endswith("/L.hkl") for t_ in t) == 3 + 2 + 3
+    assert f"{SUBJECT}/{DAY}/sessioneye/array02/channel033/H.hkl" in t
+    s = p.sorting_targets()
+    assert sorted(x for x in s if x.endswith("cells.tsv")) == [
+        f"{SUBJECT}/{DAY}/sort/array01/channel001/cells.tsv",
+        f"{SUBJECT}/{DAY}/sort/array01/channel002/cells.tsv",
+        f"{SUBJECT}/{DAY}/sort/array02/channel033/cells.tsv",
+    ]
+    assert f"{SUBJECT}/{DAY}/sort/metrics.html" in s
+    qc = p.qc_targets()
+    assert sum(x.endswith("qc_trials.png") for x in qc) == 3
+    assert sum(x.endswith("qc_lfp_spectrum.png") for x in qc) == 3
+    assert p.report_targets() == ["provenance.html"]
+    raw = p.raw_files()
+    assert raw == sorted(raw)
+    assert sorted(Path(f).name for f in raw) == sorted(
+        ["b1.ns5", "b2.ns5", "b3.ns5", "a.ns5", "b.ns5", "x.ns5"]
+        + ["session01.nev", "session02.nev", "sessioneye.nev"]
+    )
+
+
+def test_selections(tree):
+    p = plan.make_plan({"data_root": str(tree), "days": [int(DAY)], "channels": ["33", 99]})
+    assert {s.day for s in p.sessions} == {DAY}
+    assert p.channels((SUBJECT, DAY, "session01")) == [("02", "033")]
+    assert p.channels((SUBJECT, DAY, "session02")) == []
+    assert list(p.day_channels[(SUBJECT, DAY)]) == [("02", "033")]
+    unknown = [msg for (key, name), msg in p.problems.items() if name == "channel099"]
+    assert len(unknown) == 1 and "channel 99" in unknown[0] and "1-2, 33" in unknown[0]
+    none = plan.make_plan({"data_root": str(tree), "subjects": ["nobody"]})
+    assert none.sessions == [] and none.report_targets() == []
+
+
+def test_missing_data_root_is_an_error(tmp_path):
+    with pytest.raises(Exception, match="data_root does not exist"):
+        plan.make_plan({"data_root": str(tmp_path / "absent")})
+
+
+def test_session_order():
+    names = ["sessioneye", "session10", "session02", "session01", "session9"]
+    assert naming.session_order(names) == [
+        "session01",
+        "session02",
+        "session9",
+        "session10",
+        "sessioneye",
+    ]
+
+
+def test_resources(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"\0" * 2_000_000)
+    b.write_bytes(b"\0" * 1_000_000)
+    assert plan.mem_for(a, factor=3) == 600 + 6
+    assert plan.mem_for([a, b], factor=2, base=800) == 800 + 6
+    assert plan.mem_for([tmp_path / "absent"]) == 600  # inputs not made yet count 0
+    assert plan.runtime_for([a] * 500, minutes_per_gb=10) == 10 + 10
