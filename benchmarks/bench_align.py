@@ -2,8 +2,8 @@
 
 A synthetic 1-hour session (generator trial plan, ~216 k Unity frames at ~60 Hz, a 1 kHz
 EyeLink object of 3.6 M samples on a drifting tracker clock) is written once; a child
-process then runs the workflow's own steps (``hippoflow.behaviour.steps.unity_step`` and
-``align_step`` for Unity and EyeLink), timing each stage, and its peak RSS is measured;
+process then runs the workflow's own steps (``hippoflow.behaviour.steps.unity`` and
+``align_unity`` / ``align_eyelink``), timing each stage, and its peak RSS is measured;
 a second child runs the session's raycast job on the aligned objects (random gaze).
 Baseline for the EyeLink alignment: the PyHipp method rescales the samples trial interval
 by interval in a Python loop and then walks every sample to re-find fixation times; the
@@ -30,13 +30,13 @@ from hippoflow.behaviour import steps as behaviour
 work = sys.argv[1]
 t = {}
 t0 = time.perf_counter()
-behaviour.unity_step(work + "/log.txt", work + "/rpl.hkl", work + "/u_unaligned.hkl")
+behaviour.unity(work + "/log.txt", work + "/rpl.hkl", work + "/u_unaligned.hkl")
 t["unity"] = time.perf_counter() - t0
 t0 = time.perf_counter()
-behaviour.align_step("unity", work + "/u_unaligned.hkl", work + "/rpl.hkl", work + "/unity.hkl")
+behaviour.align_unity(work + "/u_unaligned.hkl", work + "/rpl.hkl", work + "/unity.hkl")
 t["align_unity"] = time.perf_counter() - t0
 t0 = time.perf_counter()
-behaviour.align_step("eyelink", work + "/e_unaligned.hkl", work + "/rpl.hkl", work + "/eyelink.hkl")
+behaviour.align_eyelink(work + "/e_unaligned.hkl", work + "/rpl.hkl", work + "/eyelink.hkl")
 t["align_eyelink"] = time.perf_counter() - t0
 u = dpt.load_object(work + "/unity.hkl")
 e = dpt.load_object(work + "/eyelink.hkl")
@@ -57,7 +57,7 @@ import json, sys, time
 from hippoflow.behaviour import steps as behaviour
 work = sys.argv[1]
 t0 = time.perf_counter()
-r = behaviour.raycast_step(
+r = behaviour.raycast(
     work + "/unity.hkl", work + "/eyelink.hkl", work + "/binData.hdf", work + "/u.csv"
 )
 r["t"] = time.perf_counter() - t0

@@ -1,11 +1,11 @@
 """EDFSplit: the day's navigation EyeLink file split into its navigation sessions."""
 
-from hippoflow.behaviour.steps import edfsplit_step
+from hippoflow.behaviour.steps import edfsplit
 from hippoflow.logs import run_job
 
 
 def main(sm, log):
-    edfsplit_step(
+    edfsplit(
         list(sm.input.eye),
         sm.params.day_dir,
         sm.wildcards.day,

@@ -1,11 +1,11 @@
 """Eyelink: one session's EyeLink object (tracker clock) and its missingData.csv."""
 
-from hippoflow.behaviour.steps import eyelink_step
+from hippoflow.behaviour.steps import eyelink
 from hippoflow.logs import run_job
 
 
 def main(sm, log):
-    eyelink_step(
+    eyelink(
         list(sm.input.source),
         sm.input.rpl,
         sm.wildcards.session,

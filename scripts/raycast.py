@@ -1,12 +1,12 @@
 """Raycast: every gaze sample's disc of rays onto the maze (binData.hdf, unityfile_eyelink.csv)."""
 
-from hippoflow.behaviour.steps import raycast_step
+from hippoflow.behaviour.steps import raycast
 from hippoflow.logs import Progress, run_job
 
 
 def main(sm, log):
     progress = Progress(log, "raycast")
-    raycast_step(
+    raycast(
         sm.input.unity,
         sm.input.eyelink,
         sm.output.bindata,

@@ -1,4 +1,5 @@
-"""File-level behaviour steps (Unity, EDFSplit, Eyelink, alignment, raycast) for the workflow.
+"""File-level behaviour steps, one function per rule of ``rules/behaviour.smk``: ``unity``,
+``edfsplit``, ``eyelink``, ``align_unity``, ``align_eyelink``, ``raycast``.
 
 Each function reads its input files, calls the computation in :mod:`hippoflow.behaviour.unity`,
 :mod:`hippoflow.behaviour.eyelink`, :mod:`hippoflow.behaviour.align` and :mod:`hippoflow.behaviour.raycast.kernels`, and writes
@@ -17,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from hippoflow import dpt
-from hippoflow.behaviour import align, unity
+from hippoflow.behaviour import align as alignment
+from hippoflow.behaviour import unity as unity_log
 from hippoflow.errors import InputError
 from hippoflow.naming import (
     EDFSPLIT_ARGS,
@@ -61,12 +63,12 @@ def navigation_sessions(session_names) -> list[str]:
 # Unity
 
 
-def unity_step(log_path, rpl_path, out_path, nev=None, log=log_) -> dict:
+def unity(log_path, rpl_path, out_path, nev=None, log=log_) -> dict:
     """Unity object (unaligned: Unity's own clock) from a log and the session's rplparallel
     (made from ``nev``, which error messages name)."""
     rpl = dpt.load_object(rpl_path)
-    ulog = unity.read_log(log_path)
-    obj = unity.unity_object(ulog, rpl["timeStamps"], nev or rpl_path)
+    ulog = unity_log.read_log(log_path)
+    obj = unity_log.unity_object(ulog, rpl["timeStamps"], nev or rpl_path)
     for note in obj["notes"]:
         log.warning("%s", note)
     n = obj["unityTriggers"][0].shape[0]
@@ -144,7 +146,7 @@ def recording_from_dict(d: dict):
     return Recording(**kw)
 
 
-def edfsplit_step(sources, day_dir, day, sessions, out_path, log=log_) -> dict:
+def edfsplit(sources, day_dir, day, sessions, out_path, log=log_) -> dict:
     """EDFSplit: the day's navigation EyeLink file split into its navigation sessions."""
     from hippoflow.behaviour.eyelink.sessions import split_navigation, trigger_times
     from hippoflow.behaviour.eyelink.sniff import read_recording
@@ -171,9 +173,7 @@ def edfsplit_step(sources, day_dir, day, sessions, out_path, log=log_) -> dict:
     return obj
 
 
-def eyelink_step(
-    source, rpl_path, session, out_path, missing_csv, *, day_dir=None, log=log_
-) -> dict:
+def eyelink(source, rpl_path, session, out_path, missing_csv, *, day_dir=None, log=log_) -> dict:
     """Eyelink object (unaligned: tracker clock) of one session, and its missingData.csv.
 
     ``source``: the day's ``edfsplit`` object (navigation) or the ``P*`` file (fixation);
@@ -237,20 +237,20 @@ def eyelink_step(
 # Alignment
 
 
-def align_step(kind, obj_path, rpl_path, out_path, threshold=align.THRESHOLD_S, log=log_):
+def align(kind, obj_path, rpl_path, out_path, threshold=alignment.THRESHOLD_S, log=log_):
     """Align an unaligned Unity or Eyelink object onto Ripple time; write the final object."""
     obj = dpt.load_object(obj_path)
     rpl = dpt.load_object(rpl_path)
     label = str(obj_path)
     if kind == "unity":
-        out = align.align_unity(obj, rpl, threshold=threshold, label=label)
+        out = alignment.align_unity(obj, rpl, threshold=threshold, label=label)
         args = UNITY_ARGS
     elif kind == "eyelink":
-        out = align.align_eyelink(obj, rpl, label=label)
+        out = alignment.align_eyelink(obj, rpl, label=label)
         args = EYELINK_ARGS
     else:
-        raise ValueError(f"align_step: unknown kind {kind!r}")
-    s = align.summary(out, rpl, kind)
+        raise ValueError(f"align: unknown kind {kind!r}")
+    s = alignment.summary(out, rpl, kind)
     out["alignSummary"] = s
     log.info(
         "%s aligned onto Ripple: markers within %.3f ms; residuals before alignment: "
@@ -285,11 +285,21 @@ def align_step(kind, obj_path, rpl_path, out_path, threshold=align.THRESHOLD_S, 
     return out
 
 
+def align_unity(obj_path, rpl_path, out_path, threshold=alignment.THRESHOLD_S, log=log_):
+    """Rule align_unity: the final Unity object on the Ripple clock."""
+    return align("unity", obj_path, rpl_path, out_path, threshold, log=log)
+
+
+def align_eyelink(obj_path, rpl_path, out_path, threshold=alignment.THRESHOLD_S, log=log_):
+    """Rule align_eyelink: the final Eyelink object on the Ripple clock."""
+    return align("eyelink", obj_path, rpl_path, out_path, threshold, log=log)
+
+
 # ---------------------------------------------------------------------------------------
 # Raycast
 
 
-def gaze_table(uobj: dict, eobj: dict, threshold=align.THRESHOLD_S) -> dict:
+def gaze_table(uobj: dict, eobj: dict, threshold=alignment.THRESHOLD_S) -> dict:
     """Per EyeLink sample: time, gaze, camera pose (last Unity frame shown), flags.
 
     ``ignore`` marks samples with no Unity frame yet, NaN gaze, samples inside a dubious
@@ -336,14 +346,14 @@ def gaze_table(uobj: dict, eobj: dict, threshold=align.THRESHOLD_S) -> dict:
     }
 
 
-def raycast_step(
+def raycast(
     unity_path,
     eyelink_path,
     bindata_path,
     csv_path,
     radius_px=20,
     density=220,
-    threshold=align.THRESHOLD_S,
+    threshold=alignment.THRESHOLD_S,
     log=log_,
     progress=None,
 ) -> dict:

@@ -19,6 +19,9 @@ there). The disc's first ray is always the central one (offset (0, 0)). When
 ``cue_on[i]`` (``hint_on[i]``) is set and a ray's pixel lies in ``cue_rect``
 (``hint_rect``, defaults :data:`maze.CUE_RECT` / :data:`maze.HINT_RECT`), the ray's bin is
 1 (2) instead of the maze.
+
+(About 500 lines: the three numba kernels and the functions that check their inputs and
+feed them in chunks; apart, each kernel would sit away from the only code that calls it.)
 """
 
 from __future__ import annotations
@@ -477,7 +480,8 @@ def hit_points(
 
 # numba caches each kernel keyed on this file alone, with the maze constants it reads frozen
 # in: after an edit of maze.py the cache would keep the old maze. _baked is cached the same
-# way; when what it froze differs from maze.py, every kernel's cache is dropped.
+# way; when what it froze differs from maze.py, every kernel's cache is dropped. _BAKED
+# lists every maze constant the kernels read.
 _BAKED = tuple(
     float(v)
     for v in (

@@ -72,8 +72,9 @@ def write_unityfile_eyelink(path, table: dict) -> None:
     computed with :func:`hit_points` when absent (passing ``ignore``, ``cue_on``,
     ``hint_on`` from the table if present); optionally ``type`` (str or per-sample
     strings, default ``"SAMPLE"``) and ``ignore`` (bool: the object column then reads
-    ``ignored``). The hit object is :func:`object_name` of the bin; NaN is written as an
-    empty field. Written to a temporary file, then renamed.
+    ``ignored``). The hit object is the bin's
+    :func:`~hippoflow.behaviour.raycast.bins.object_name`; NaN is written as an empty
+    field. Written to a temporary file, then renamed.
     """
     missing = [k for k in ("time", "gx", "gy", "x", "z", "yaw") if k not in table]
     if missing:
