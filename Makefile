@@ -24,7 +24,7 @@ system-deps:
 	  else echo "graphviz (dot) missing: install it to draw the DAG"; fi; \
 	fi
 
-$(DEMO)/.generated: $(STAMP) hippoflow/generate.py
+$(DEMO)/.generated: $(STAMP) $(wildcard hippoflow/synth/*.py)
 	$(BIN)/python -m hippoflow.synth --out $(DEMO) --channels 8 --seconds 60 --sessions 2
 	touch $@
 
