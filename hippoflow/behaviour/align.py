@@ -1,4 +1,4 @@
-"""Alignment of Unity and EyeLink timing onto the Ripple clock (contract section 7).
+"""Alignment of Unity and EyeLink timing onto the Ripple clock.
 
 Ripple is the reference.  Each source's trial markers are flattened into one sequence
 (start, cue, end, start, ...), preceded by the session-start marker when both the source

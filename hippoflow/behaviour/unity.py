@@ -1,4 +1,4 @@
-"""Unity VirtualMaze logs: parser and PyHipp's Unity object (contract section 5).
+"""Unity VirtualMaze logs: parser and PyHipp's Unity object.
 
 A log (``RawData_T1-400/session_1_<id>.txt``) is a header followed by one line per frame:
 ``marker deltaTime x z yaw``.  Three header styles exist: 14 text lines (old), 11 text
