@@ -14,12 +14,38 @@ from math import gcd
 import numpy as np
 from scipy import signal
 
+from hippoflow.errors import InputError
 from hippoflow.ripple.split import CHUNK
 
 
 def pyhipp_padlen(order: int) -> int:
     """Padding of PyHipp's (b, a) filtfilt for a band-pass of the given order."""
     return 3 * (2 * order)  # len(a) = len(b) = 2 * order + 1 for a band-pass
+
+
+def check_band(low: float, high: float, fs: float, where, key: str) -> None:
+    """Refuse a band the sampling rate cannot hold (scipy's butter would raise a bare
+    ValueError): ``where`` names the file, ``key`` the config entry that sets the band."""
+    nyquist = fs / 2
+    if not 0 < low < high < nyquist:
+        raise InputError(
+            f"{where}: band {low:g}-{high:g} Hz ({key}) cannot be filtered at this file's "
+            f"sampling rate of {fs:g} Hz (Nyquist {nyquist:g} Hz): the corners must lie "
+            f"between 0 and {nyquist:g} Hz; set {key} for this recording's rate or "
+            "record at a higher rate"
+        )
+
+
+def decimation(fs: float, resample_rate: float, where) -> int:
+    """The integer factor from ``fs`` down to ``resample_rate`` (RPLLFP only decimates)."""
+    down = int(round(fs / resample_rate)) if resample_rate > 0 else 0
+    if down < 1 or abs(fs / down - resample_rate) > 1e-9:
+        raise InputError(
+            f"{where}: sampling rate {fs:g} Hz is not an integer multiple of the LFP rate "
+            f"{resample_rate:g} Hz (lfp ResampleRate): choose a ResampleRate that divides "
+            f"{fs:g}"
+        )
+    return down
 
 
 def bandpass_sos(low: float, high: float, order: int, fs: float) -> np.ndarray:
@@ -111,12 +137,15 @@ def resample_stream(
     return out
 
 
-def lowpass(n, read, fs, resample_rate=1000, order=8, band=(1, 150), chunk=CHUNK):
+def lowpass(n, read, fs, resample_rate=1000, order=8, band=(1, 150), chunk=CHUNK, where="signal"):
     """PyHipp RPLLFP: polyphase resample to ``resample_rate``, then zero-phase band-pass of
-    order ``order/2`` forward and backward.  Returns float32."""
-    down = int(round(fs / resample_rate))
-    if abs(fs / down - resample_rate) > 1e-9:
-        raise ValueError(f"sampling rate {fs} is not an integer multiple of {resample_rate}")
+    order ``order/2`` forward and backward.  Returns float32.
+
+    Any input rate that is an integer multiple of ``resample_rate`` works (30 kHz: 30,
+    2 kHz: 2); others, and a band above the LFP's Nyquist, raise :class:`InputError`
+    naming ``where``."""
+    down = decimation(fs, resample_rate, where)
+    check_band(band[0], band[1], resample_rate, where, "lfp LowPassFrequency")
     x = resample_stream(n, read, 1, down, chunk=chunk)
     out = np.empty(x.size, dtype=np.float32)
     sos = bandpass_sos(band[0], band[1], order // 2, resample_rate)

@@ -62,6 +62,11 @@ def read_nev_header(path) -> NevHeader:
         )
     if len(ext) < NEV_EXTENDED * n_ext:
         raise InputError(f"{path}: truncated inside the extended headers")
+    if resolution == 0:
+        raise InputError(
+            f"{path}: time resolution is 0 ticks per second in the header: event time "
+            "stamps cannot be put in seconds"
+        )
     extended = [ext[i : i + NEV_EXTENDED] for i in range(0, len(ext), NEV_EXTENDED)]
     return NevHeader(
         path, (major, minor), flags, bytes_in_headers, packet_size, resolution, extended
@@ -110,6 +115,10 @@ def check_pair(nev_path, ns5_path) -> None:
 
 def read_nev_events(nev_path) -> tuple[np.ndarray, np.ndarray]:
     """Parallel-port (code, time in s) stream of a .nev, read with neo.
+
+    Times are ticks / the header's time resolution (``timestamp_resolution``, ticks per
+    second: 30000 for Ripple, but read from each file, as neo's rescaling does), never a
+    constant.
 
     The file is first checked natively so that the problems neo reports obscurely (or not
     at all) get a message naming the file and the cause.  neo reads a symlink to the .nev in
@@ -170,11 +179,13 @@ def write_nev(
     version: tuple[int, int] = (2, 3),
     flags: int = 1,
     when: _dt.datetime | None = None,
+    resolution: int = SAMPLING_RATE,
 ) -> None:
-    """Write a NEV file holding parallel-port digital events (reason 1)."""
+    """Write a NEV file holding parallel-port digital events (reason 1); ``resolution``:
+    time-stamp ticks per second (the waveform sample resolution stays 30 kHz)."""
     when = when or _dt.datetime(2018, 11, 5, 10, 0, 0)
     basic = b"NEURALEV" + bytes(version)
-    basic += struct.pack("<HIIII", flags, NEV_BASIC, packet_size, SAMPLING_RATE, SAMPLING_RATE)
+    basic += struct.pack("<HIIII", flags, NEV_BASIC, packet_size, resolution, SAMPLING_RATE)
     basic += systemtime(when)
     basic += b"hippoflow generator".ljust(32, b"\x00")
     basic += b"synthetic parallel-port markers".ljust(256, b"\x00")

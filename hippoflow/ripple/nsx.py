@@ -1,7 +1,14 @@
-"""Blackrock NSx continuous files as Ripple's Trellis writes them (file spec 2.3): the
-header with its per-channel extended headers, the data blocks, and a writer.
+"""Blackrock NSx continuous files: the header with its per-channel extended headers, the
+data packets, and a writer.
 
-Inputs: an ``.ns5`` path. Outputs: :class:`NsxHeader` (channels, gains, rate) and
+Versions: file spec 2.2 and 2.3 (``NEURALCD``, 32-bit packet time stamps; Ripple's Trellis
+writes 2.3) and 3.0 (``BRSMPGRP``, 64-bit packet time stamps, including the layout of one
+sample per packet) are read; 2.1 (``NEURALSG``) and any other version are refused with an
+:class:`InputError` naming the version.  Channel gains are converted to microvolts from the
+channel's units (uV, mV, V, nV); the sampling rate is 30 kHz / period in every version (the
+header's time-resolution field is the clock of the packet time stamps only).
+
+Inputs: an ``.nsX`` path. Outputs: :class:`NsxHeader` (channels, gains, rate) and
 :class:`DataBlock` offsets; the samples themselves are streamed by :mod:`hippoflow.ripple.split`.
 The writer makes files neo reads back exactly (synthetic days and bad-input test cases).
 """
@@ -20,6 +27,11 @@ from hippoflow.errors import InputError
 NSX_BASIC = 314
 NSX_CHANNEL = 66
 SAMPLING_RATE = 30000  # Ripple's time resolution (ticks per second) and the .ns5 rate
+NSX_CLOCK = 30000  # the header's sampling period counts 1/30000 s in every file spec
+NSX_21_BASIC = 32  # NEURALSG: id, label, period, channel count (then a u32 id per channel)
+READ_VERSIONS = {b"NEURALCD": ((2, 2), (2, 3)), b"BRSMPGRP": ((3, 0),)}
+# factors from a channel's units to microvolts (spelling as Blackrock and Ripple write them)
+TO_MICROVOLTS = {"uV": 1.0, "\u00b5V": 1.0, "\u03bcV": 1.0, "mV": 1e3, "V": 1e6, "nV": 1e-3}
 
 _NSX_CHANNEL_DTYPE = np.dtype(
     [
@@ -50,7 +62,7 @@ class NsxChannel:
     label: str
     bank: int  # 1-based physical connector: 1 = bank A = array01
     pin: int
-    gain: float  # microvolts per digital unit
+    gain: float | None  # microvolts per digital unit (None: the units are not a voltage)
     units: str
     hi_corner_hz: float
     hi_order: int
@@ -60,21 +72,33 @@ class NsxChannel:
     lo_type: int
     max_analog: int
     min_analog: int
+    offset: float = 0.0  # microvolts at digital 0 (non-zero only for an asymmetric range)
 
 
 @dataclass
 class NsxHeader:
     path: Path
     version: tuple[int, int]
-    period: int
-    resolution: int
+    period: int  # samples are period / 30000 s apart
+    resolution: int  # ticks per second of the packet time stamps
     bytes_in_headers: int
     channels: list[NsxChannel]
     label: str = ""
+    file_id: str = "NEURALCD"
 
     @property
     def sampling_rate(self) -> float:
-        return self.resolution / self.period
+        return NSX_CLOCK / self.period
+
+    @property
+    def spec(self) -> str:
+        return f"{self.version[0]}.{self.version[1]}"
+
+    @property
+    def packet_header_bytes(self) -> int:
+        """Data packet header: flag byte, time stamp (u32 before spec 3.0, u64 from 3.0),
+        number of samples (u32)."""
+        return 1 + (8 if self.version[0] >= 3 else 4) + 4
 
     def channel_index(self, electrode_id: int) -> int:
         for i, ch in enumerate(self.channels):
@@ -88,25 +112,68 @@ class DataBlock:
     timestamp: int
     n_samples: int
     offset: int  # byte offset of the first sample
+    # 0: the samples are contiguous frames of the channels; > 0: a run of packets of one
+    # sample each (spec 3.0 as Gemini writes it), ``stride`` bytes apart, whose headers
+    # (flag 1, one sample) are checked while streaming
+    stride: int = 0
 
 
 def _text(raw: bytes) -> str:
     return raw.split(b"\x00", 1)[0].decode("latin-1").strip()
 
 
+def _units(raw: bytes) -> str:
+    raw = raw.split(b"\x00", 1)[0]
+    try:
+        return raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return raw.decode("latin-1").strip()
+
+
+def _refuse_21(path: Path, basic: bytes) -> InputError:
+    """The message for a spec 2.1 file: what its header holds and what to do."""
+    detail = ""
+    if len(basic) >= NSX_21_BASIC:
+        period, n_channels = struct.unpack_from("<II", basic, 24)
+        if period:
+            detail = f" ({n_channels} channels at {NSX_CLOCK / period:g} Hz)"
+    return InputError(
+        f"{path}: file spec 2.1 (NEURALSG){detail} is not supported: its header lists only "
+        "channel ids, without gains, units or connectors, so its samples cannot be put in "
+        "microvolts nor its channels on arrays (spec 2.1 keeps the gains in the .nev). Convert "
+        "the file to spec 2.2 or later (e.g. with Blackrock's file conversion utility, or "
+        "NPMK's openNSx/saveNSx) and run again"
+    )
+
+
 def read_nsx_header(path) -> NsxHeader:
-    """Read only the header of an ``.ns5`` (fast: used at workflow parse time)."""
+    """Read only the header of an ``.nsX`` (fast: used at workflow parse time).
+
+    Reads file spec 2.2/2.3 (``NEURALCD``) and 3.0 (``BRSMPGRP``); refuses 2.1
+    (``NEURALSG``) and other versions with a message naming the version.
+    """
     path = Path(path)
     try:
         with open(path, "rb") as f:
             basic = f.read(NSX_BASIC)
+            if basic[:8] == b"NEURALSG":
+                raise _refuse_21(path, basic)
             if len(basic) < NSX_BASIC:
                 raise InputError(f"{path}: file is shorter than the {NSX_BASIC}-byte NSx header")
-            if basic[:8] != b"NEURALCD":
-                raise InputError(
-                    f"{path}: not an NSx 2.2/2.3 file (starts with {basic[:8]!r}, expected b'NEURALCD')"
-                )
+            file_id = basic[:8]
             major, minor = basic[8], basic[9]
+            if file_id not in READ_VERSIONS:
+                raise InputError(
+                    f"{path}: not an NSx file (starts with {file_id!r}, expected b'NEURALCD' "
+                    "for file spec 2.2/2.3 or b'BRSMPGRP' for 3.0)"
+                )
+            if (major, minor) not in READ_VERSIONS[file_id]:
+                known = " or ".join(f"{a}.{b}" for a, b in READ_VERSIONS[file_id])
+                raise InputError(
+                    f"{path}: file spec {major}.{minor} ({file_id.decode()}) is not supported "
+                    f"(a {file_id.decode()} header is spec {known}); convert the file to spec "
+                    "2.3 or 3.0 and run again"
+                )
             (bytes_in_headers,) = struct.unpack_from("<I", basic, 10)
             label = _text(basic[14:30])
             period, resolution = struct.unpack_from("<II", basic, 286)
@@ -133,15 +200,19 @@ def read_nsx_header(path) -> NsxHeader:
         ddig = int(row["max_digital"]) - int(row["min_digital"])
         if ddig == 0:
             raise InputError(f"{path}: electrode {row['electrode_id']} has a zero digital range")
+        units = _units(row["units"])
+        # as neo: value = digital * gain + offset, in the channel's units
         gain = (int(row["max_analog"]) - int(row["min_analog"])) / ddig
+        offset = int(row["min_analog"]) - int(row["min_digital"]) * gain
+        scale = TO_MICROVOLTS.get(units)
         channels.append(
             NsxChannel(
                 electrode_id=int(row["electrode_id"]),
                 label=_text(row["label"]),
                 bank=int(row["connector"]),
                 pin=int(row["pin"]),
-                gain=gain,
-                units=_text(row["units"]),
+                gain=None if scale is None else gain * scale,
+                units=units,
                 hi_corner_hz=row["hi_corner"] / 1000.0,
                 hi_order=int(row["hi_order"]),
                 hi_type=int(row["hi_type"]),
@@ -150,31 +221,79 @@ def read_nsx_header(path) -> NsxHeader:
                 lo_type=int(row["lo_type"]),
                 max_analog=int(row["max_analog"]),
                 min_analog=int(row["min_analog"]),
+                offset=0.0 if scale is None else offset * scale,
             )
         )
-    return NsxHeader(path, (major, minor), period, resolution, bytes_in_headers, channels, label)
+    return NsxHeader(
+        path,
+        (major, minor),
+        period,
+        resolution,
+        bytes_in_headers,
+        channels,
+        label,
+        file_id.decode(),
+    )
+
+
+def _one_sample_packet(head: bytes, ts_fmt: str) -> bool:
+    return (
+        len(head) == struct.calcsize(ts_fmt)
+        and head[0] == 1
+        and struct.unpack(ts_fmt, head)[2] == 1
+    )
 
 
 def nsx_data_blocks(header: NsxHeader) -> list[DataBlock]:
-    """Walk the data blocks of an NSx 2.2/2.3 file and check they fill the file exactly."""
+    """Walk the data packets of an NSx file and check they fill the file exactly.
+
+    A packet is a header (flag 1, time stamp, number of samples; 9 bytes before spec 3.0,
+    13 from 3.0) and its samples.  A file of packets of one sample each (spec 3.0 as Gemini
+    hubs write it: millions of packets) is returned as one strided block, its packet headers
+    checked while streaming.
+    """
     path = header.path
     size = path.stat().st_size
     n_ch = len(header.channels)
+    hsize = header.packet_header_bytes
+    ts_fmt = "<BQI" if hsize == 13 else "<BII"
     pos = header.bytes_in_headers
+    frame = 2 * n_ch
     blocks = []
     with open(path, "rb") as f:
+        f.seek(pos)
+        first = f.read(hsize)
+        packet = hsize + frame
+        n_packets = (size - pos) // packet
+        if (
+            len(first) == hsize
+            and n_ch
+            and (size - pos) % packet == 0
+            and n_packets > 1
+            and _one_sample_packet(first, ts_fmt)
+        ):
+            # probe the last packet and a few on the way (streaming checks them all)
+            probes = np.unique(np.linspace(0, n_packets - 1, num=min(n_packets, 65)).astype(int))
+            ok = True
+            for k in probes:
+                f.seek(pos + int(k) * packet)
+                ok = ok and _one_sample_packet(f.read(hsize), ts_fmt)
+            if ok:
+                ts0 = struct.unpack(ts_fmt, first)[1]
+                return [DataBlock(ts0, n_packets, pos + hsize, stride=packet)]
         while pos < size:
             f.seek(pos)
-            head = f.read(9)
-            if len(head) < 9:
+            head = f.read(hsize)
+            if len(head) < hsize:
                 raise InputError(
-                    f"{path}: truncated data block header at byte {pos} ({len(head)} of 9 bytes)"
+                    f"{path}: truncated data block header at byte {pos} "
+                    f"({len(head)} of {hsize} bytes)"
                 )
             if head[0] != 1:
                 raise InputError(f"{path}: data block at byte {pos} does not start with 0x01")
-            timestamp, n_samples = struct.unpack_from("<II", head, 1)
-            start = pos + 9
-            end = start + 2 * n_ch * n_samples
+            _, timestamp, n_samples = struct.unpack(ts_fmt, head)
+            start = pos + hsize
+            end = start + frame * n_samples
             if end > size:
                 avail = size - start
                 if (
@@ -187,7 +306,7 @@ def nsx_data_blocks(header: NsxHeader) -> list[DataBlock]:
                         f"{path}: the header lists {n_ch} channels but the data block holds "
                         f"{n_samples} samples of only {avail // (2 * n_samples)} channels"
                     )
-                have = avail // (2 * n_ch) if n_ch else 0
+                have = avail // frame if n_ch else 0
                 raise InputError(
                     f"{path}: truncated: data block {len(blocks) + 1} at byte {pos} declares "
                     f"{n_samples} samples x {n_ch} channels but the file holds only {have} "
@@ -223,6 +342,7 @@ class ChannelSpec:
     label: str = ""
     max_analog: int = 8191  # uV; with +-32764 digital -> gain 0.25 uV
     max_digital: int = 32764
+    units: str = "uV"
 
 
 def nsx_header_bytes(
@@ -232,14 +352,16 @@ def nsx_header_bytes(
     version: tuple[int, int] = (2, 3),
     label: str = "30 kS/s",
     declared_channels: int | None = None,
+    resolution: int = SAMPLING_RATE,
 ) -> bytes:
+    """Basic and channel headers; ``version`` (3, 0) writes a ``BRSMPGRP`` header."""
     when = when or _dt.datetime(2018, 11, 5, 10, 0, 0)
     n = len(channels) if declared_channels is None else declared_channels
-    basic = b"NEURALCD" + bytes(version)
+    basic = (b"BRSMPGRP" if version[0] >= 3 else b"NEURALCD") + bytes(version)
     basic += struct.pack("<I", NSX_BASIC + NSX_CHANNEL * n)
     basic += label.encode().ljust(16, b"\x00")
     basic += b"hippoflow synthetic recording".ljust(256, b"\x00")
-    basic += struct.pack("<II", period, SAMPLING_RATE) + systemtime(when)
+    basic += struct.pack("<II", period, resolution) + systemtime(when)
     basic += struct.pack("<I", n)
     assert len(basic) == NSX_BASIC
     ext = b""
@@ -255,22 +377,24 @@ def nsx_header_bytes(
             -ch.max_analog,
             ch.max_analog,
         )
-        ext += b"uV".ljust(16, b"\x00")
+        ext += ch.units.encode().ljust(16, b"\x00")
         ext += struct.pack("<IIHIIH", 300, 1, 1, 7500000, 3, 1)
     return basic + ext
 
 
-def nsx_block_header(timestamp: int, n_samples: int) -> bytes:
-    return struct.pack("<BII", 1, timestamp, n_samples)
+def nsx_block_header(timestamp: int, n_samples: int, version: tuple[int, int] = (2, 3)) -> bytes:
+    """Data packet header: 32-bit time stamp before spec 3.0, 64-bit from 3.0."""
+    return struct.pack("<BQI" if version[0] >= 3 else "<BII", 1, timestamp, n_samples)
 
 
 def write_nsx(
     path, channels: list[ChannelSpec], blocks: list[tuple[int, np.ndarray]], **kw
 ) -> None:
     """Write an NSx file; ``blocks`` = [(timestamp, int16 array (n_samples, n_channels))]."""
+    version = kw.get("version", (2, 3))
     with open(path, "wb") as f:
         f.write(nsx_header_bytes(channels, **kw))
         for timestamp, data in blocks:
             data = np.ascontiguousarray(data, dtype="<i2")
-            f.write(nsx_block_header(timestamp, data.shape[0]))
+            f.write(nsx_block_header(timestamp, data.shape[0], version))
             f.write(data.tobytes())

@@ -1,5 +1,6 @@
 """RPLSplit: one streaming pass over a session's ``.ns5`` handing every selected channel's
-samples, in microvolts, to a sink.
+samples, in microvolts, to a sink (any file spec :mod:`hippoflow.ripple.nsx` reads: 2.2, 2.3,
+3.0 including one-sample packets; mV channels are scaled to microvolts).
 
 Inputs: the session's ``.ns5`` (and ``.nev`` for the pair check). Outputs: per-channel float32
 chunks through ``sink`` and PyHipp's ``analogInfo`` per channel; memory bounded by the chunk.
@@ -52,6 +53,21 @@ def open_session_ns5(ns5_files: list, nev_path=None):
     return header, blocks
 
 
+def _microvolt_factors(header: nsx.NsxHeader, cols: np.ndarray, ids: list):
+    """(gain, offset) per selected channel, float64; refuses channels that are not voltages."""
+    for c, e in zip(cols, ids, strict=True):
+        ch = header.channels[c]
+        if ch.gain is None:
+            raise InputError(
+                f"{header.path}: electrode {e} has units {ch.units!r}, not a voltage "
+                f"(known: {', '.join(nsx.TO_MICROVOLTS)}): its samples cannot be put in "
+                "microvolts; leave the channel out of the selection"
+            )
+    gains = np.array([header.channels[c].gain for c in cols], dtype=np.float64)
+    offsets = np.array([header.channels[c].offset for c in cols], dtype=np.float64)
+    return gains, offsets
+
+
 def split_stream(
     header: nsx.NsxHeader,
     blocks: list,
@@ -64,46 +80,89 @@ def split_stream(
 
     The array handed to ``sink`` is a reused buffer: copy it to keep it.
     Data blocks (segments) are concatenated in file order.  Returns per-channel (min, max).
+    Microvolts are ``digital * gain + offset`` (the header's range in the channel's units,
+    times 1000 for mV) rounded once to float32, as neo's float64 rescaling then a cast.
     """
     ids = list(electrode_ids)
     cols = np.array([header.channel_index(e) for e in ids], dtype=np.intp)
-    gains = np.array([header.channels[c].gain for c in cols], dtype=np.float32)[:, None]
+    g64, o64 = _microvolt_factors(header, cols, ids)
+    # float32 arithmetic is exact (one rounding) when every gain is a float32 and offsets are 0
+    fast = bool(np.all(o64 == 0) and np.all(g64.astype(np.float32) == g64))
+    gains = g64.astype(np.float32)[:, None]
     n_ch = len(header.channels)
+    frame = 2 * n_ch
     total = sum(b.n_samples for b in blocks)
     lo = np.full(len(ids), np.iinfo(np.int16).max, dtype=np.int64)
     hi = np.full(len(ids), np.iinfo(np.int16).min, dtype=np.int64)
     every = np.array_equal(cols, np.arange(n_ch))
     # reused buffers: plain reads (no memory map, so the file's pages never count as ours)
     buf = np.empty((chunk, n_ch), dtype="<i2")
+    stride = max((b.stride for b in blocks), default=0)
+    packets = np.empty((chunk, stride), dtype=np.uint8) if stride else None
     rows = np.empty((len(ids), chunk), dtype=np.int16)
     volts = np.empty((len(ids), chunk), dtype=np.float32)
+    wide = None if fast else np.empty(chunk, dtype=np.float64)
     done = 0
     with open(header.path, "rb", buffering=0) as f:
         for block in blocks:
-            f.seek(block.offset)
+            # a strided block is read packet by packet, from packet 0's header
+            f.seek(block.offset - (block.stride - frame if block.stride else 0))
             for s in range(0, block.n_samples, chunk):
                 m = min(chunk, block.n_samples - s)
-                view = buf[:m]
-                got = f.readinto(memoryview(view).cast("B"))
-                if got != view.nbytes:
-                    raise InputError(f"{header.path}: file ended inside a data block")
+                if block.stride:
+                    view = buf[:m]
+                    # the sample bytes copied into aligned frames (odd offsets are slow)
+                    view.view(np.uint8)[...] = _read_packets(
+                        f, header, block, s, packets[:m], frame
+                    )
+                else:
+                    view = buf[:m]
+                    got = f.readinto(memoryview(view).cast("B"))
+                    if got != view.nbytes:
+                        raise InputError(f"{header.path}: file ended inside a data block")
                 r = rows[:, :m]
                 _transpose_into(view, cols, every, r)
                 np.minimum(lo, r.min(axis=1), out=lo)
                 np.maximum(hi, r.max(axis=1), out=hi)
                 v = volts[:, :m]
-                np.multiply(r, gains, out=v)
+                if fast:
+                    np.multiply(r, gains, out=v)
+                else:
+                    w = wide[:m]
+                    for j in range(len(ids)):
+                        np.multiply(r[j], g64[j], out=w)
+                        w += o64[j]
+                        v[j] = w
                 for j, e in enumerate(ids):
                     sink(e, done + s, v[j])
                 if progress:
                     progress((done + s + m) / total)
             done += block.n_samples
-    g = gains[:, 0].astype(np.float64)
     ends = {
-        e: (float(np.float32(lo[j] * g[j])), float(np.float32(hi[j] * g[j])))
+        e: (float(np.float32(lo[j] * g64[j] + o64[j])), float(np.float32(hi[j] * g64[j] + o64[j])))
         for j, e in enumerate(ids)
     }
     return {e: (min(a, b), max(a, b)) for e, (a, b) in ends.items()}
+
+
+def _read_packets(f, header, block, s, raw: np.ndarray, frame: int) -> np.ndarray:
+    """Read ``raw.shape[0]`` one-sample packets, packet ``s`` first (the file is positioned at
+    its header); returns their sample bytes, (samples, 2 x channels) uint8.  Checks every
+    packet header (flag 1, one sample)."""
+    hsize = block.stride - frame
+    got = f.readinto(memoryview(raw).cast("B"))
+    if got != raw.nbytes:
+        raise InputError(f"{header.path}: file ended inside data packet {s + got // block.stride}")
+    count = raw[:, hsize - 4 : hsize].copy().view("<u4")[:, 0]
+    bad = np.flatnonzero((raw[:, 0] != 1) | (count != 1))
+    if bad.size:
+        k = s + int(bad[0])
+        pos = block.offset - hsize + k * block.stride
+        raise InputError(
+            f"{header.path}: data packet {k + 1} at byte {pos} is not a one-sample packet "
+            f"(flag {raw[bad[0], 0]}, {count[bad[0]]} samples) in a file of one-sample packets"
+        )
+    return raw[:, hsize:]
 
 
 def _transpose_into(view: np.ndarray, cols: np.ndarray, every: bool, out: np.ndarray) -> None:

@@ -105,6 +105,7 @@ def rpllfp(raw_path, out_path, args) -> None:
             args["ResampleRate"],
             args["LFPOrder"],
             args["LowPassFrequency"],
+            where=raw_path,
         )
     finally:
         raw.file.close()
@@ -125,6 +126,8 @@ def rplhighpass(raw_path, out_path, args, progress=True) -> None:
         fs = info["SampleRate"]
         log.info("%s: %d samples at %g Hz", raw_path, n, fs)
         low, high = args["HighPassFrequency"]
+        # a 30 kHz band at another rate (500-7500 Hz at 2 kHz) is refused, naming the file
+        filters.check_band(low, high, fs, raw_path, "highpass HighPassFrequency")
         sos = filters.bandpass_sos(low, high, args["HighOrder"] // 2, fs)
         new_info = filters.derived_info(
             info, None, fs, args["HighPassFrequency"], args["HighOrder"], "hp"

@@ -123,6 +123,13 @@ def concatenate(sources, dest, log=None, chunk: int = CHUNK, progress=None) -> C
             )
             raise InputError(f"sessions of one day-channel differ in sampling rate ({detail})")
         rate = rates.pop()
+        if rate != FS:
+            raise InputError(
+                f"{by_name[order[0]]}: high-pass data sampled at {rate:g} Hz "
+                f"(analogInfo/SampleRate), but the sort is made for {FS:g} Hz data (spike "
+                f"times to ms, 3 ms templates of {int(0.003 * FS)} samples): sort only "
+                f"{FS:g} Hz recordings"
+            )
         lengths = np.array([d.shape[0] for d, _ in opened], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         total = int(lengths.sum())
