@@ -42,6 +42,7 @@ rule edfsplit:
     params:
         day_dir=day_raw_dir,
         sessions=day_session_names,
+        eye=BEHAVIOUR["eye"],
     script:
         "../scripts/edfsplit.py"
 
@@ -65,6 +66,7 @@ rule eyelink:
         runtime=lambda wc, input, attempt: runtime_for(input.source, 30) * attempt,
     params:
         day_dir=day_raw_dir,
+        eye=BEHAVIOUR["eye"],
     script:
         "../scripts/eyelink.py"
 

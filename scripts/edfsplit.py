@@ -12,6 +12,7 @@ def main(sm, log):
         list(sm.params.sessions),
         sm.output[0],
         log=log,
+        eye=sm.params.eye,
     )
 
 

@@ -13,6 +13,7 @@ def main(sm, log):
         sm.output.missing,
         day_dir=sm.params.day_dir,
         log=log,
+        eye=sm.params.eye,
     )
 
 

@@ -92,18 +92,26 @@ def unity(log_path, rpl_path, out_path, nev=None, log=log_) -> dict:
 # EDFSplit and Eyelink
 
 
+def _str_array(v):
+    """Strings as a numpy array; an empty list stays a list (hickle cannot load an empty
+    string array back)."""
+    return np.array(v, dtype=str) if len(v) else []
+
+
 def recording_to_dict(rec) -> dict:
     """A :class:`hippoflow.behaviour.eyelink.recording.Recording` as plain arrays (hickle-friendly)."""
     d = {}
     for f in fields(rec):
         v = getattr(rec, f.name)
         if f.name == "messages":
-            d["msg_times"] = np.array([t for t, _ in v], dtype=np.int64)
-            d["msg_text"] = np.array([s for _, s in v], dtype=str)
+            d["msg_times"] = np.array([t for t, _ in v], dtype=np.float64)
+            d["msg_text"] = _str_array([s for _, s in v])
         elif f.name == "blocks":
-            d["blocks"] = np.array(v, dtype=np.int64).reshape(-1, 2)
+            d["blocks"] = np.array(v, dtype=np.float64).reshape(-1, 2)
         elif f.name == "header":
-            d["header"] = np.array(v, dtype=str)
+            d["header"] = _str_array(v)
+        elif f.name == "notes":
+            d["notes"] = [str(x) for x in v]
         elif f.name == "bounds":
             d["bounds"] = np.array(v, dtype=np.float64)
         elif v is None:
@@ -120,21 +128,25 @@ def recording_from_dict(d: dict):
     for f in fields(Recording):
         if f.name == "messages":
             kw["messages"] = [
-                (int(t), str(s))
-                for t, s in zip(d["msg_times"].tolist(), d["msg_text"].tolist(), strict=True)
+                (float(t), str(s))
+                for t, s in zip(
+                    np.asarray(d["msg_times"]).ravel().tolist(),
+                    np.asarray(d["msg_text"]).ravel().tolist(),
+                    strict=True,
+                )
             ]
         elif f.name == "blocks":
             kw["blocks"] = [
-                tuple(int(x) for x in b) for b in np.asarray(d["blocks"]).reshape(-1, 2)
+                tuple(float(x) for x in b) for b in np.asarray(d["blocks"]).reshape(-1, 2)
             ]
-        elif f.name == "header":
-            kw["header"] = [str(s) for s in np.asarray(d["header"]).ravel().tolist()]
+        elif f.name in ("header", "notes"):  # notes: absent from objects made before them
+            kw[f.name] = [str(s) for s in np.asarray(d.get(f.name, [])).ravel().tolist()]
         elif f.name == "bounds":
             b = np.asarray(d["bounds"], dtype=np.float64).ravel()
             kw["bounds"] = (float(b[0]), float(b[1]))
         elif f.name == "file_start_ms":
-            v = np.asarray(d.get("file_start_ms", []))
-            kw[f.name] = int(v) if v.size == 1 else None
+            v = np.asarray(d.get("file_start_ms", []), dtype=np.float64)
+            kw[f.name] = float(v.ravel()[0]) if v.size == 1 else None
         elif f.name in ("path", "eye", "format"):
             kw[f.name] = str(d[f.name])
         elif f.name in ("sampling_rate",):
@@ -146,18 +158,36 @@ def recording_from_dict(d: dict):
     return Recording(**kw)
 
 
-def edfsplit(sources, day_dir, day, sessions, out_path, log=log_) -> dict:
-    """EDFSplit: the day's navigation EyeLink file split into its navigation sessions."""
+def _log_eye(rec, eye, log) -> None:
+    """Which eye's gaze the recording gives (the reader already warned of a fallback)."""
+    log.info(
+        "%s: gaze and events of the %s eye (eye: %s asked)%s",
+        rec.path,
+        rec.eye,
+        eye,
+        "" if rec.eye == eye else f": the recording has no {eye} eye",
+    )
+
+
+def edfsplit(sources, day_dir, day, sessions, out_path, log=log_, *, eye="left") -> dict:
+    """EDFSplit: the day's navigation EyeLink file split into its navigation sessions.
+
+    ``eye`` (config ``behaviour.eye``): the eye whose gaze and events are kept where both
+    were recorded.
+    """
     from hippoflow.behaviour.eyelink.sessions import split_navigation, trigger_times
     from hippoflow.behaviour.eyelink.sniff import read_recording
 
     src = _one_file(sources, day_dir, "navigation", expected_navigation_name(day))
     nav = navigation_sessions(sessions)
-    rec = read_recording(src)
+    rec = read_recording(src, eye=eye)
+    _log_eye(rec, eye, log)
     parts = split_navigation(rec, len(nav))
     obj = {
         "source": str(src),
         "format": rec.format,
+        "eye": rec.eye,
+        "notes": list(rec.notes),
         "esr": float(rec.sampling_rate),
         "expTime": float(rec.file_start_ms or 0) / 1000.0,
         "noOfSessions": len(parts),
@@ -173,11 +203,15 @@ def edfsplit(sources, day_dir, day, sessions, out_path, log=log_) -> dict:
     return obj
 
 
-def eyelink(source, rpl_path, session, out_path, missing_csv, *, day_dir=None, log=log_) -> dict:
+def eyelink(
+    source, rpl_path, session, out_path, missing_csv, *, day_dir=None, log=log_, eye="left"
+) -> dict:
     """Eyelink object (unaligned: tracker clock) of one session, and its missingData.csv.
 
     ``source``: the day's ``edfsplit`` object (navigation) or the ``P*`` file (fixation);
-    an empty list means the file is missing (an error naming the expected file).
+    an empty list means the file is missing (an error naming the expected file).  ``eye``
+    (config ``behaviour.eye``) is the eye read from the fixation file; a navigation
+    session keeps the eye its edfsplit object was made with.
     """
     from hippoflow.behaviour.eyelink.objects import session_object
     from hippoflow.behaviour.eyelink.sessions import write_missing_csv
@@ -187,7 +221,8 @@ def eyelink(source, rpl_path, session, out_path, missing_csv, *, day_dir=None, l
     rpl = dpt.load_object(rpl_path)
     if fixation:
         src = _one_file(source, day_dir, "fixation", "P<n>_<m>.edf (or .asc)")
-        rec = read_recording(src)
+        rec = read_recording(src, eye=eye)
+        _log_eye(rec, eye, log)
     else:
         if not source:
             raise InputError(f"{day_dir}: no edfsplit object for {session}")
@@ -198,6 +233,7 @@ def eyelink(source, rpl_path, session, out_path, missing_csv, *, day_dir=None, l
                 f"(it holds {', '.join(split['sessions'])})"
             )
         rec = recording_from_dict(split["sessions"][session])
+        log.info("%s: gaze and events of the %s eye (as edfsplit read them)", session, rec.eye)
     start = None
     raw = np.asarray(rpl.get("rawMarkers", []), dtype=np.float64).ravel()
     if raw.size and int(raw[0]) in SESSION_START_CODES:

@@ -68,7 +68,8 @@ def session_object(
       timestamps        S absolute sample times.
       fix_times         F x 3 [start, end, duration] absolute (fixations overlapping the
                         session); fix_event (F,) and sacc_event (A,) durations in ms
-                        (end - start, as PyHipp).
+                        (end - start, as PyHipp; float64, as the times may be
+                        fractional).
       timeouts          absolute times of the trial ends whose Ripple code is 4x.
       session_start     absolute time of the session start: navigation, the ``Trigger
                         Version 84`` message (the first sample without one); fixation, the
@@ -82,6 +83,8 @@ def session_object(
       missing           rows for missingData.csv (dicts with the MISSING_CSV_COLUMNS keys;
                         Timestamps = filled EyeLink time, absolute ms).
       clock_ratio       EyeLink ms per Ripple ms fitted on the matched messages.
+      eye               the eye whose gaze and events these are ('left' or 'right').
+      notes             the reader's warnings about the file (``Recording.notes``).
     """
     label = rec.label if session is None else f"{rec.label} [{session}]"
     markers = np.asarray(ripple_markers, dtype=np.float64)
@@ -151,8 +154,8 @@ def session_object(
         "eye_pos": np.column_stack([gx, gy]),
         "timestamps": st.astype(np.float64) / 1000.0,
         "fix_times": fix_times,
-        "fix_event": (fx[:, 1] - fx[:, 0]).astype(np.int64),
-        "sacc_event": (rec.saccades[:, 1] - rec.saccades[:, 0]).astype(np.int64),
+        "fix_event": (fx[:, 1] - fx[:, 0]).astype(np.float64),
+        "sacc_event": (rec.saccades[:, 1] - rec.saccades[:, 0]).astype(np.float64),
         "timeouts": timeouts,
         "session_start": float(start_ms) / 1000.0,
         "session_start_index": ss_idx,
@@ -163,6 +166,8 @@ def session_object(
         "discrepancies": res["discrepancies"],
         "clock_ratio": res["clock_ratio"],
         "missing": missing_rows,
+        "eye": str(rec.eye),
+        "notes": list(rec.notes),
     }
     if fixation:
         out["reward_times"] = reward_times(rec) / 1000.0

@@ -63,17 +63,19 @@ def sniff(path) -> str:
     )
 
 
-def read_recording(path, *, isolate: bool = True) -> Recording:
+def read_recording(path, *, isolate: bool = True, eye: str = "left") -> Recording:
     """Read an EyeLink recording, deciding the format by content (not by extension).
 
     ``isolate`` runs the SR Research library in a child process so that a corrupt .edf that
-    crashes it gives an InputError instead of killing the caller.
+    crashes it gives an InputError instead of killing the caller.  ``eye`` (``left``, as
+    PyHipp, or ``right``) is the eye whose gaze and events are kept where a block records
+    both; a block recording one eye gives that eye (warned, and in ``Recording.notes``).
     """
     kind = sniff(path)
     if kind == "eyelink-edf":
-        return read_edf(Path(path), isolate=isolate)
+        return read_edf(Path(path), isolate=isolate, eye=eye)
     if kind == "eyelink-asc":
-        return read_asc(Path(path))
+        return read_asc(Path(path), eye=eye)
     labels = _european_labels(path)
     raise InputError(
         f"{path}: is a European Data Format (EDF/EDF+) file (signals: {labels}), not an "
