@@ -36,3 +36,141 @@ def defaults(section: str | None = None, schema=SCHEMA) -> dict:
     schema's key order."""
     d = copy.deepcopy(_schema_defaults(str(schema)))
     return d if section is None else d[section]
+
+
+# ---------------------------------------------------------------------------------------
+# Values given on the command line
+
+# Snakemake 9 (snakemake/cli.py: parse_config) reads each ``--config key=value`` with int,
+# float, "True"/"False", then YAML's BaseLoader, then str, keeping the first that succeeds.
+# BaseLoader keeps every scalar inside a list or a mapping a string: ``behaviour={eyelink:
+# false}`` arrives as {"eyelink": "false"} and ``lfp={LFPOrder: 6}`` as {"LFPOrder": "6"}.
+# And a plain string with ": " in it is a mapping to YAML: ``notify_command='aws sns publish
+# ... --message "log: {log}"'`` arrives as {'aws sns publish ... "log': {'log': ''}}.
+# These types are what strings are read back into, where the schema accepts no string.
+_READ_BACK = ("boolean", "integer", "number", "null")
+
+
+def _branches(schema: dict) -> list[dict]:
+    """The schema and, recursively, its oneOf/anyOf alternatives."""
+    out = [schema]
+    for key in ("oneOf", "anyOf"):
+        for sub in schema.get(key, []):
+            out += _branches(sub)
+    return out
+
+
+def _types(schema: dict) -> set[str]:
+    """JSON types a schema node accepts (from type, or from the values of enum/const)."""
+    types: set[str] = set()
+    for b in _branches(schema):
+        t = b.get("type")
+        if t is not None:
+            types.update([t] if isinstance(t, str) else t)
+            continue
+        values = b.get("enum", []) + ([b["const"]] if "const" in b else [])
+        for v in values:
+            types.add(
+                "string"
+                if isinstance(v, str)
+                else "boolean"
+                if isinstance(v, bool)
+                else "number"
+                if isinstance(v, int | float)
+                else "null"
+                if v is None
+                else "other"
+            )
+    return types
+
+
+def _fits(value, types: set[str]) -> bool:
+    if isinstance(value, bool):
+        return "boolean" in types
+    if isinstance(value, int):
+        return bool({"integer", "number"} & types)
+    if isinstance(value, float):
+        return "number" in types or ("integer" in types and value.is_integer())
+    return value is None and "null" in types
+
+
+def _read_back(text: str, types: set[str]):
+    """``text`` as the boolean/number/null YAML reads it, or ``text`` itself."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    if _fits(value, types):
+        return value
+    if {"integer", "number"} & types:  # YAML 1.1 reads "1e3" (no dot) as a string
+        for parse in (int, float):
+            try:
+                value = parse(text.strip())
+            except ValueError:
+                continue
+            if _fits(value, types):
+                return value
+    return text
+
+
+def _coerce(value, schema: dict, path: str, changed: list[str]):
+    branches = _branches(schema)
+    if isinstance(value, dict):
+        for key in value:
+            sub = next(
+                (b["properties"][key] for b in branches if key in b.get("properties", {})), None
+            )
+            if sub is not None:
+                value[key] = _coerce(value[key], sub, f"{path}.{key}" if path else key, changed)
+        return value
+    if isinstance(value, list):
+        items = next((b["items"] for b in branches if isinstance(b.get("items"), dict)), None)
+        if items is not None:
+            for i, item in enumerate(value):
+                value[i] = _coerce(item, items, f"{path}[{i}]", changed)
+        return value
+    if isinstance(value, str):
+        types = _types(schema)
+        if "string" in types or not types & set(_READ_BACK):
+            return value
+        new = _read_back(value, types)
+        if new is not value:
+            changed.append(f"{path}: {value!r} -> {new!r}")
+        return new
+    return value
+
+
+def retype_cli_config(config: dict, schema=SCHEMA, cli_args=()) -> list[str]:
+    """Give, in place, the values ``--config`` set the types the schema wants.
+
+    Snakemake's ``--config`` parsing (see above) leaves every value nested in a mapping or a
+    list a string, so without this ``--config 'behaviour={eyelink: false}'`` fails
+    validation (or, unvalidated, means ``bool("false") is True``), and it turns a string
+    holding ": " into a mapping.  Two repairs:
+
+    - a string leaf where the schema wants a boolean, an integer, a number or null and
+      accepts no string is read back with YAML (``"false"`` -> False, ``"6"`` -> 6); a
+      string the schema accepts as a string (a path, ``sorting.scheme: "2"``, the names in
+      ``days``) is left as it is, and one that does not read as the wanted type stays a
+      string, so validation still names the key;
+    - a top-level key the schema wants as a string (or null) whose value is not one gets
+      the text as given on the command line: ``cli_args`` are the raw ``key=value`` items
+      (``workflow.config_settings.config_args``).
+
+    Returns ``["lfp.LFPOrder: '6' -> 6", ...]``, one entry per value changed; idempotent.
+    """
+    if not isinstance(schema, dict):
+        schema = yaml.safe_load(Path(schema).read_text())
+    changed: list[str] = []
+    props = schema.get("properties", {})
+    for arg in cli_args or ():
+        key, sep, text = str(arg).partition("=")
+        if not sep or key not in props or key not in config:
+            continue
+        types = _types(props[key])
+        value = config[key]
+        if types and types <= {"string", "null"} and not isinstance(value, str | None):
+            config[key] = text
+            changed.append(f"{key}: {value!r} -> {text!r}")
+    _coerce(config, schema, "", changed)
+    return changed

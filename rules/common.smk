@@ -6,10 +6,20 @@ from snakemake.utils import validate
 
 from hippoflow import naming as _naming
 from hippoflow import plan as _plan
+from hippoflow.config import retype_cli_config as _retype_cli_config
 from hippoflow.dpt import hkl_name
 from hippoflow.sorting.sort import sort_args as _sort_args
 from hippoflow.sorting.sort import sort_name as _sort_name
 
+# --config leaves values nested in a mapping strings (`behaviour={eyelink: false}` gives
+# "false") and reads a string holding ": " as a mapping: give them the schema's types
+# (hippoflow/config.py).
+for _change in _retype_cli_config(
+    config,
+    os.path.join(workflow.basedir, "config", "schema", "config.schema.yaml"),
+    workflow.config_settings.config_args,
+):
+    logger.debug(f"hippoflow: config {_change}")
 # Fills every default from the schema (the one place defaults are written).
 validate(config, schema="../config/schema/config.schema.yaml", set_default=True)
 

@@ -5,6 +5,9 @@ A log (``RawData_T1-400/session_1_<id>.txt``) is a header followed by one line p
 lines (some versions) and a single JSON line (newest).  The parser does not count header
 lines: it skips lines until one holds five numeric fields, and reads the poster
 locations (``PosterLocations: P1(-5,1.5,-7.55) ...``) from whatever the header holds.
+Bad frame lines are errors naming the file and the line: a line with a field that is not
+a number (also the first frame line, which would otherwise pass for header), a header with
+no frame line after it; only a last line cut short (fewer than five fields) is dropped.
 
 Time conventions (as PyHipp): ``unityTime = [0, cumsum(deltaTime)]`` has one more entry
 than there are frames, and the frame on row ``r`` happens at ``unityTime[r + 1]``; a
@@ -61,6 +64,37 @@ def _numeric_fields(line: str) -> list[float] | None:
         return [float(p) for p in parts]
     except ValueError:
         return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _damaged_frame(line: str) -> bool:
+    """A frame line with a field that is not a number: five fields, at least three of them
+    numbers, no ``Key:`` and no JSON (which header lines have)."""
+    parts = line.split()
+    if len(parts) != 5 or ":" in line or line.lstrip().startswith("{"):
+        return False
+    return sum(map(_is_number, parts)) >= 3
+
+
+def _truncated_frame(line: str) -> bool:
+    """The start of a frame line cut off while the file was being written: fewer than five
+    fields, all but the (cut) last one numbers."""
+    parts = line.split()
+    return 0 < len(parts) < 5 and all(map(_is_number, parts[:-1]))
+
+
+def _not_a_frame(path, number: int, line: str) -> InputError:
+    return InputError(
+        f"{path}: line {number} is not a frame line (marker deltaTime x z yaw): "
+        f"{line.strip()[:80]!r}"
+    )
 
 
 def parse_posters(header: list[str]) -> dict[int, tuple[float, float, float]]:
@@ -143,9 +177,19 @@ def read_log(path) -> UnityLog:
         if _numeric_fields(line) is not None:
             start = i
             break
+    header = lines[: len(lines) if start is None else start]
+    # a damaged first frame line would otherwise pass for a header line
+    for i, line in enumerate(header):
+        if _damaged_frame(line):
+            raise _not_a_frame(path, i + 1, line)
     if start is None:
-        raise InputError(f"{path}: no frame lines (five numeric fields) found in the Unity log")
-    header = lines[:start]
+        if not lines:
+            raise InputError(f"{path}: no frame lines: the Unity log is empty")
+        raise InputError(
+            f"{path}: no frame lines (five numeric fields: marker deltaTime x z yaw) in the "
+            f"Unity log: its {len(lines)} lines are all header, nothing follows line "
+            f"{len(lines)}"
+        )
     notes: list[str] = []
     rows: list[list[float]] = []
     body = lines[start:]
@@ -155,15 +199,12 @@ def read_log(path) -> UnityLog:
             continue
         vals = _numeric_fields(line)
         if vals is None:
-            if k == last:
+            if k == last and _truncated_frame(line):
                 notes.append(
                     f"{path}: dropped an incomplete last line {start + k + 1}: {line.strip()!r}"
                 )
                 continue
-            raise InputError(
-                f"{path}: line {start + k + 1} is not a frame line (marker deltaTime x z yaw): "
-                f"{line.strip()[:80]!r}"
-            )
+            raise _not_a_frame(path, start + k + 1, line)
         rows.append(vals)
     data = np.array(rows, dtype=np.float64).reshape(-1, 5)
     if not np.all(np.isfinite(data)):
