@@ -174,3 +174,17 @@ def retype_cli_config(config: dict, schema=SCHEMA, cli_args=()) -> list[str]:
             changed.append(f"{key}: {value!r} -> {text!r}")
     _coerce(config, schema, "", changed)
     return changed
+
+
+# Words that mean "no value" for a nullable path given on the command line, where Snakemake
+# passes `output_root=null` as the string "null" (the schema also accepts strings there).
+NULL_WORDS = frozenset({"null", "none", "~", ""})
+
+
+def output_root(config: dict) -> str:
+    """Where derived files go: ``output_root``, or ``data_root`` when it is null (also when
+    the command line gave ``output_root=null``, which would otherwise be a folder ``null/``)."""
+    value = config.get("output_root")
+    if value is None or str(value).strip().lower() in NULL_WORDS:
+        return str(config["data_root"])
+    return str(value)

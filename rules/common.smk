@@ -6,6 +6,7 @@ from snakemake.utils import validate
 
 from hippoflow import naming as _naming
 from hippoflow import plan as _plan
+from hippoflow.config import output_root as _output_root
 from hippoflow.config import retype_cli_config as _retype_cli_config
 from hippoflow.dpt import hkl_name
 from hippoflow.sorting.sort import sort_args as _sort_args
@@ -24,7 +25,7 @@ for _change in _retype_cli_config(
 validate(config, schema="../config/schema/config.schema.yaml", set_default=True)
 
 DATA_ROOT = str(config["data_root"])
-OUTPUT_ROOT = str(config["output_root"] or DATA_ROOT)
+OUTPUT_ROOT = _output_root(config)
 BEHAVIOUR = config["behaviour"]
 
 

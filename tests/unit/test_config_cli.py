@@ -105,3 +105,13 @@ def test_values_from_a_config_file_are_untouched():
     before = copy.deepcopy(cfg)
     assert hconfig.retype_cli_config(cfg) == []
     assert cfg == before
+
+
+@pytest.mark.parametrize("given", [None, "null", "NULL", "None", "~", ""])
+def test_null_output_root_means_in_place(given):
+    """`--config output_root=null` arrives as the string "null": it means the raw tree, as
+    null in a config file does, never a folder named null/."""
+    from hippoflow.config import output_root
+
+    assert output_root({"data_root": "/raw", "output_root": given}) == "/raw"
+    assert output_root({"data_root": "/raw", "output_root": "/derived"}) == "/derived"
