@@ -3,7 +3,8 @@
 Data: band-limited Gaussian noise (500-7500 Hz, like rplhighpass output) with four units of
 the generator's waveforms (high-pass filtered), Poisson trains with a 2 ms refractory period,
 written as two rplhighpass-style DPT files (30 + 30 min).  The sort runs in a child process
-limited to one thread (target: <= 0.25 x real time, <= 2 GiB).  Accuracy is SpikeInterface's
+limited to one thread (target: <= 0.25 x real time, <= 2 GiB): the sort step (MountainSort5 in
+its own child process) then the curate step.  Accuracy is SpikeInterface's
 ground-truth comparison, mean over units with SNR >= 5 (tests/unit/test_sorting.py's floor).
 
 Parameter alternatives are compared on shorter data (2 x 90 s, 2 seeds) so the whole file stays
@@ -50,9 +51,11 @@ ALTERNATIVES = {
 SORT = """
 import json, sys
 import numpy as np
+from hippoflow.sorting import curate as curation
 from hippoflow.sorting import sort as sorting
 sources = json.loads(sys.argv[1]); params = json.loads(sys.argv[2])
-res = sorting.sort_day_channel([tuple(s) for s in sources], params, workdir=sys.argv[3])
+raw = sorting.sort_day_channel([tuple(s) for s in sources], params, workdir=sys.argv[3])
+res = curation.curate(raw, params)
 np.savez(sys.argv[4], times=res["spike_times"], cells=res["spike_cells"],
          starts=res["session_starts"], noise=res["noise_uv"])
 """

@@ -4,6 +4,11 @@ DPT names each saved object ``<base>_<hash>.hkl`` where ``<hash>`` is the first 
 digits of an MD5 over ``str(name)`` then ``str(value)`` of every argument, in argument
 order.  The file is a hickle dump of a dict of the object's attributes, which must include
 ``args`` (dict of the arguments) and ``dirs`` (list of directories the object covers).
+
+DPT's ``processDirs`` combines the objects of many directories with ``append``, which extends
+``setidx`` (offsetting the appended object's entries by the last entry + 1) and ``dirs``; the
+object classes add their own fields (``numSets``, PyHipp's Spiketrain its ``spiketimes``
+lists).  Every object therefore also carries :func:`bookkeeping`'s keys.
 """
 
 from __future__ import annotations
@@ -37,6 +42,25 @@ def arg_hash(args: Mapping) -> str:
 def hkl_name(base: str, args: Mapping) -> str:
     """DPT file name of an object, e.g. ``rpllfp_6eca.hkl``."""
     return f"{base}_{arg_hash(args)}.hkl"
+
+
+def bookkeeping(level: str, n_items: int = 1) -> dict:
+    """DPT's bookkeeping keys of one directory's object, to merge into its data.
+
+    ``numSets`` 1 (one directory); ``setidx`` one 0 per item the object plots (one per
+    channel object, cell, trial, ...), so that appending a second object gives its items the
+    index 1; ``plotopts`` ``{"indexer": level}`` and ``current_idx`` None, as DPT's ``create``
+    sets them.  (PyHipp's channel and cell objects left ``setidx`` empty, so an appended object
+    had no index per directory; one entry per item is what DPT's level indexer reads.)
+    """
+    if n_items < 0:
+        raise ValueError(f"n_items must be >= 0, not {n_items}")
+    return {
+        "numSets": 1,
+        "setidx": [0] * int(n_items),
+        "plotopts": {"indexer": str(level)},
+        "current_idx": None,
+    }
 
 
 def save_object(path, data: Mapping, args: Mapping, dirs: list) -> None:

@@ -19,7 +19,9 @@ SUBJECT_RE = r"[a-zA-Z]+"
 DAY_RE = r"[0-9]+"
 SESSION_RE = r"session[a-z0-9]+"
 ARRAY_RE = r"[0-9]{2}"
-CHANNEL_RE = r"[0-9]{3}"
+# the electrode id, at least 3 digits (channel001, channel1000): [0-9]{3,} written so that
+# Snakemake's wildcard parser, which accepts {n} and {n,m} but not {n,}, can read it
+CHANNEL_RE = r"[0-9]{3}[0-9]*"
 
 # ---- Session kinds
 FIXATION_SESSION = "sessioneye"  # the eye-calibration (fixation) session of a day

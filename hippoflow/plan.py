@@ -14,6 +14,7 @@ are recorded, not raised: the workflow turns each into a failing job of its own.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -41,6 +42,10 @@ EYE_SUFFIXES = (".edf", ".asc")
 FIXATION_FILE_PREFIX = "P"  # PyHipp's CalibFileNameChar: P<n>_<m>.edf is the fixation session
 PROBLEM_PREFIX = ".hippoflow-problem-"
 
+log = logging.getLogger(__name__)
+# PyHipp's Waveform reads a day-channel's templates here (relative to the day; no array level)
+WAVEFORM_TEMPLATES = "mountains/channel{channel}/output/templates.hkl"
+
 
 @dataclass
 class Session:
@@ -51,6 +56,7 @@ class Session:
     nev: list[Path] = field(default_factory=list)
     ns5: list[Path] = field(default_factory=list)
     channels: list[tuple[str, str]] = field(default_factory=list)  # (array "01", channel "001")
+    available: list[tuple[str, str]] = field(default_factory=list)  # every electrode of the header
     problems: dict[str, str] = field(default_factory=dict)  # key -> message
 
     @property
@@ -74,16 +80,49 @@ def _selected(name: str, selection) -> bool:
 
 
 def header_channels(ns5: Path) -> list[tuple[str, str]]:
-    """(array, channel) pairs from an .ns5 header; array = 1-based bank (connector)."""
+    """(array, channel) pairs of the electrodes of an .ns5 header, in file order.
+
+    Channel: the electrode id, written with at least 3 digits (``001``, ``033``, ``1000``).
+
+    Array: from the physical-connector byte of the electrodes, with PyHipp's directories as
+    the reference. The rule: **a file in which any electrode is on connector 0 is 0-based
+    and array = connector + 1** (the lab's Ripple files: channels 1-32 on connector 0 are
+    ``array01``, 33-64 on connector 1 ``array02``, as PyHipp's ``connector_ID + 1`` made
+    them); **otherwise the file is 1-based and array = connector** (Blackrock's numbering,
+    bank A = 1 = ``array01``). neo reports the byte unchanged in every version, so this rule
+    is applied here. Only electrodes decide: an analog input's connector does not.
+
+    Channels that are not electrodes (analog inputs, units that are not a voltage: see
+    :func:`hippoflow.ripple.nsx.non_electrode_reason`) are not returned (no job splits
+    them) and are listed in one log line.
+    """
     header = nsx.read_nsx_header(ns5)
-    pairs = []
-    for ch in header.channels:
-        if ch.bank < 1:
-            raise InputError(
-                f"{ns5}: electrode {ch.electrode_id} has bank {ch.bank} (expected 1-based)"
-            )
-        pairs.append((f"{ch.bank:02d}", f"{ch.electrode_id:03d}"))
-    return pairs
+    electrodes = header.electrodes()
+    skipped = header.non_electrodes()
+    if skipped:
+        log.info(
+            "%s: %d channel(s) not electrodes, not split: %s",
+            ns5,
+            len(skipped),
+            nsx.describe_channels(skipped),
+        )
+    zero_based = any(ch.bank == 0 for ch in electrodes)
+    if not zero_based and electrodes and _looks_ripple(header):
+        log.warning(
+            "%s: a Ripple-style file (analog inputs from id %d) with no electrode on "
+            "connector 0: its connectors are taken as 1-based (array = connector; lowest "
+            "connector %d)",
+            ns5,
+            nsx.ANALOG_INPUT_FIRST_ID,
+            min(ch.bank for ch in electrodes),
+        )
+    shift = 1 if zero_based else 0
+    return [(f"{ch.bank + shift:02d}", f"{ch.electrode_id:03d}") for ch in electrodes]
+
+
+def _looks_ripple(header: nsx.NsxHeader) -> bool:
+    """Ripple's NIP numbers analog inputs from 10241 (Blackrock right after its electrodes)."""
+    return any(ch.electrode_id >= nsx.ANALOG_INPUT_FIRST_ID for ch in header.channels)
 
 
 def discover(data_root, subjects="all", days="all", channels="all") -> list[Session]:
@@ -123,6 +162,7 @@ def _session_channels(s: Session, selection) -> None:
     except InputError as exc:
         s.problems["ns5_header"] = str(exc)
         return
+    s.available = available
     if selection in (None, "all"):
         s.channels = available
         return
@@ -145,7 +185,7 @@ def _unknown_channels(day_sessions: list[Session], selection) -> None:
         have.update(int(c) for _, c in s.channels)
     available = set()
     for s in with_header:
-        available.update(int(c) for _, c in header_channels(s.ns5[0]))
+        available.update(int(c) for _, c in s.available)
     for number in selection:
         if int(number) not in have:
             first = with_header[0]
@@ -219,6 +259,25 @@ class Plan:
         for chans in self.day_channels.values():
             for ac in chans:
                 chans[ac] = session_order(chans[ac])
+        # (subject, day, channel) -> arrays holding it (one, unless sessions disagree)
+        self.channel_arrays: dict[tuple[str, str, str], list[str]] = {}
+        for (subject, day), chans in self.day_channels.items():
+            for a, c in sorted(chans):
+                self.channel_arrays.setdefault((subject, day, c), []).append(a)
+        for (subject, day, c), arrays in self.channel_arrays.items():
+            if len(arrays) > 1:
+                first = session_order(
+                    {s for a in arrays for s in self.day_channels[(subject, day)][(a, c)]}
+                )[0]
+                self.problems[((subject, day, first), f"channel{c}_arrays")] = (
+                    f"{subject}/{day}: channel {c} is in arrays "
+                    + ", ".join(
+                        f"array{a} ({', '.join(self.day_channels[(subject, day)][(a, c)])})"
+                        for a in arrays
+                    )
+                    + f": the sessions' .ns5 headers disagree on its bank; its templates file "
+                    f"{WAVEFORM_TEMPLATES.format(channel=c)} has no array level"
+                )
 
     # ---- session kinds
     def neural_sessions(self) -> list[Session]:
@@ -256,6 +315,16 @@ class Plan:
     def sort_sessions(self, day: DayKey, array: str, channel: str) -> list[str]:
         return self.day_channels[day][(array, channel)]
 
+    def channel_array(self, day: DayKey, channel: str) -> str:
+        """The array of a day's channel (for its templates file, which names no array)."""
+        arrays = self.channel_arrays.get((*day, channel), [])
+        if len(arrays) != 1:
+            raise InputError(
+                f"{'/'.join(day)}: channel {channel} is in {len(arrays)} arrays "
+                f"({', '.join(arrays) or 'none'}), expected one"
+            )
+        return arrays[0]
+
     def navigation_eye_files(self, day: DayKey) -> list[str]:
         return [str(p) for p in self.eye_files.get(day, ([], []))[0]]
 
@@ -286,6 +355,9 @@ class Plan:
             for a, c in sorted(chans):
                 base = f"{subject}/{day}/sort/array{a}/channel{c}"
                 targets += [f"{base}/cells.tsv", f"{base}/qc_sort.png"]
+                if len(self.channel_arrays[(subject, day, c)]) == 1:
+                    templates = WAVEFORM_TEMPLATES.format(channel=c)
+                    targets.append(f"{subject}/{day}/{templates}")
             targets.append(f"{subject}/{day}/sort/metrics.html")
         return targets
 

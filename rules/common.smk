@@ -9,6 +9,8 @@ from hippoflow import plan as _plan
 from hippoflow.config import output_root as _output_root
 from hippoflow.config import retype_cli_config as _retype_cli_config
 from hippoflow.dpt import hkl_name
+from hippoflow.sorting.curate import curate_args as _curate_args
+from hippoflow.sorting.curate import curated_name as _curated_name
 from hippoflow.sorting.sort import sort_args as _sort_args
 from hippoflow.sorting.sort import sort_name as _sort_name
 
@@ -41,12 +43,14 @@ wildcard_constraints:
 RAW_ARGS = _naming.RAW_ARGS
 LFP_ARGS = _naming.lfp_args(config["lfp"])
 HIGHPASS_ARGS = _naming.highpass_args(config["highpass"])
-SORT_ARGS = _sort_args(config["sorting"])
+SORT_ARGS = _sort_args(config["sorting"])  # the sorter's keys only: its file's hash
+CURATE_ARGS = _curate_args(config["sorting"])  # the curation limits: the curated file's
 
 RAW_NAME = _naming.RAW_NAME
 LFP_NAME = hkl_name("rpllfp", LFP_ARGS)
 HIGHPASS_NAME = hkl_name("rplhighpass", HIGHPASS_ARGS)
 SORT_NAME = _sort_name(SORT_ARGS)
+CURATED_NAME = _curated_name(CURATE_ARGS)
 RPLPARALLEL_NAME = _naming.RPLPARALLEL_NAME
 UNITY_NAME = _naming.UNITY_NAME
 EDFSPLIT_NAME = _naming.EDFSPLIT_NAME
@@ -133,10 +137,19 @@ def cell_channel_dirs(wc):
     }
 
 
+def templates_sort(wc):
+    """The curated sort of a day's channel, found from the channel alone (PyHipp's mountains/
+    directory has no array level)."""
+    a = PLAN.channel_array(_day(wc), wc.channel)
+    return out(
+        f"{wc.subject}/{wc.day}/sort/array{a}/channel{wc.channel}/{CURATED_NAME}"
+    )
+
+
 def day_sorts(wc):
     chans = PLAN.day_channels.get(_day(wc), {})
     return [
-        out(f"{wc.subject}/{wc.day}/sort/array{a}/channel{c}/{SORT_NAME}")
+        out(f"{wc.subject}/{wc.day}/sort/array{a}/channel{c}/{CURATED_NAME}")
         for a, c in sorted(chans)
     ]
 

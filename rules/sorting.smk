@@ -1,5 +1,9 @@
-# Spike sorting per day-channel (MountainSort5 through SpikeInterface), per-session cells,
-# QC figures.  The sort object and cells: hippoflow/sorting/ (steps.py holds each rule's step).
+# Spike sorting per day-channel (MountainSort5 through SpikeInterface), curation, per-session
+# cells, QC figures.  The sort object and cells: hippoflow/sorting/ (steps.py holds each rule's
+# step).  sort keeps every unit the sorter found and its file's hash covers the sorter's keys
+# only; curate applies merges, satellites and thresholds (curated_<h>.hkl, hash of the curation
+# keys) and numbers the cells: a changed curation limit re-runs curate and what reads it.
+from hippoflow.sorting.sort import sort_runtime_minutes as _sort_runtime
 
 
 rule sort:
@@ -17,7 +21,13 @@ rule sort:
     resources:
         mem_mb=lambda wc, input, attempt: mem_for(input.highpass, factor=1.5, base=800)
         * attempt,
-        runtime=lambda wc, input, attempt: runtime_for(input.highpass, 20) * attempt,
+        # the sorter's own time limit (sorting.time_limit_*, read by the script from the
+        # config so that changing it re-runs nothing) ends the job first, naming the input
+        runtime=lambda wc, input, attempt: max(
+            runtime_for(input.highpass, 20),
+            _sort_runtime(input.highpass, config["sorting"]),
+        )
+        * attempt,
     params:
         sessions=sort_sessions,
         args=SORT_ARGS,
@@ -25,12 +35,33 @@ rule sort:
         "../scripts/sort.py"
 
 
+rule curate:
+    input:
+        sort=out(f"{SORT_DIR}/{SORT_NAME}"),
+    output:
+        out(f"{SORT_DIR}/{CURATED_NAME}"),
+    log:
+        "logs/curate/{subject}/{day}/{array}/{channel}.log",
+    benchmark:
+        "benchmarks/runs/curate/{subject}/{day}/{array}/{channel}.tsv"
+    conda:
+        "../envs/hippoflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: mem_for(input.sort, factor=4) * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    params:
+        args=CURATE_ARGS,
+    script:
+        "../scripts/curate.py"
+
+
 # Cells are numbered once per day-channel; the number of cells is known only after the sort,
 # so the job's declared output is a listing (cells.tsv) and it writes the cellNN/ directories
 # of every session itself: the DAG stays plannable without a checkpoint.
 rule export_cells:
     input:
-        sort=out(f"{SORT_DIR}/{SORT_NAME}"),
+        sort=out(f"{SORT_DIR}/{CURATED_NAME}"),
     output:
         out(f"{SORT_DIR}/cells.tsv"),
     log:
@@ -49,9 +80,30 @@ rule export_cells:
         "../scripts/export_cells.py"
 
 
+# PyHipp's Waveform reads <day>/mountains/channelNNN/output/templates.hkl (the directory names
+# the channel only): a rule of its own, as its path has no {array} for export_cells to share.
+rule waveform_templates:
+    input:
+        sort=templates_sort,
+    output:
+        out(f"{DAY_DIR}/{_plan.WAVEFORM_TEMPLATES}"),
+    log:
+        "logs/waveform_templates/{subject}/{day}/{channel}.log",
+    benchmark:
+        "benchmarks/runs/waveform_templates/{subject}/{day}/{channel}.tsv"
+    conda:
+        "../envs/hippoflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: mem_for(input.sort, factor=2) * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    script:
+        "../scripts/waveform_templates.py"
+
+
 rule qc_sort:
     input:
-        sort=out(f"{SORT_DIR}/{SORT_NAME}"),
+        sort=out(f"{SORT_DIR}/{CURATED_NAME}"),
     output:
         report(
             out(f"{SORT_DIR}/qc_sort.png"),

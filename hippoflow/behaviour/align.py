@@ -92,11 +92,26 @@ def _knots(src_start, src_flat, ref_start, ref_flat):
 # Unity
 
 
-def unity_marker_times(obj: dict) -> tuple[float | None, np.ndarray, np.ndarray]:
-    """(session-start time or None, N x 3 marker times, N x 3 rows) on the object's clock."""
+def unity_marker_times(obj: dict, label="unity") -> tuple[float | None, np.ndarray, np.ndarray]:
+    """(session-start time or None, N x 3 marker times, N x 3 rows) on the object's clock.
+
+    The session start is ``unityTime[0]`` when the log's session-start frame was dropped
+    (``sessionStartFrame`` has its row: PyHipp's row convention, see
+    :mod:`hippoflow.behaviour.unity`); otherwise the time of a session-start frame kept
+    among the rows before the first trial, if any.
+    """
     ut = np.asarray(obj["unityTime"][0], dtype=np.float64)
     trig = np.asarray(obj["unityTriggers"][0], dtype=np.int64)
     data = np.asarray(obj["unityData"][0])
+    if "sessionStartFrame" not in obj:
+        if data.shape[0] and int(data[0, 0]) in SESSION_START_CODES:
+            raise InputError(
+                f"{label}: a Unity object whose row 0 is the session-start frame (made by an "
+                f"older hippoflow, rows one above PyHipp's): remake it "
+                f"(snakemake --forcerun unity)"
+            )
+    elif np.asarray(obj["sessionStartFrame"]).size:
+        return float(ut[0]), ut[trig + 1], trig
     start = None
     first = int(trig[0, 0]) if trig.size else data.shape[0]
     rows84 = np.flatnonzero(np.isin(data[:first, 0], SESSION_START_CODES))
@@ -108,7 +123,7 @@ def unity_marker_times(obj: dict) -> tuple[float | None, np.ndarray, np.ndarray]
 def align_unity(obj: dict, rpl: dict, threshold: float = THRESHOLD_S, label="unity") -> dict:
     """Aligned copy of a Unity object (see module doc); adds alignment keys."""
     ref_start, ref = ripple_reference(rpl, label)
-    src_start, src, trig = unity_marker_times(obj)
+    src_start, src, trig = unity_marker_times(obj, label)
     if src.shape != ref.shape:
         raise InputError(
             f"{label}: {src.shape[0]} Unity trials but {ref.shape[0]} Ripple trials "
@@ -154,17 +169,48 @@ def _is_aligned(x, y) -> bool:
 # EyeLink
 
 
-def eyelink_marker_times(obj: dict) -> tuple[float, np.ndarray]:
-    """(session start, N x k absolute trial times) of an eyelink object, in s."""
-    exp = float(np.asarray(obj["expTime"]).ravel()[0])
+def eyelink_marker_times(obj: dict, label="eyelink") -> tuple[float, np.ndarray]:
+    """(session start, N x k absolute trial times) of an eyelink object, in s, on its clock.
+
+    The absolute times are ``trial_times``; an object without them (a hand-made one) has
+    PyHipp's navigation ``trial_timestamps``, counted from its first sample.
+    """
+    start = float(np.asarray(obj["session_start"]).ravel()[0])
+    if "trial_times" in obj:
+        return start, np.asarray(obj["trial_times"], dtype=np.float64)
+    if "indices" in obj:  # a stored object (eyelink_object) from before trial_times
+        raise InputError(
+            f"{label}: an Eyelink object without trial_times (made by an older hippoflow, "
+            f"trial_timestamps counted from the file start): remake it "
+            f"(snakemake --forcerun eyelink)"
+        )
     tt = np.asarray(obj["trial_timestamps"], dtype=np.float64)
-    return float(np.asarray(obj["session_start"]).ravel()[0]), tt + exp
+    first = float(np.asarray(obj["timestamps"], dtype=np.float64).ravel()[0])
+    return start, tt + first
+
+
+def _relative(obj: dict) -> bool:
+    """Whether the object's ``trial_timestamps`` count from its first sample (PyHipp's
+    navigation sessions) rather than being absolute times (its fixation session)."""
+    origin = obj.get("trial_timestamps_origin")
+    return origin is None or float(np.asarray(origin).ravel()[0]) != 0.0
 
 
 def align_eyelink(obj: dict, rpl: dict, label="eyelink") -> dict:
-    """Aligned copy of an eyelink object: every time key mapped onto Ripple time."""
+    """Aligned copy of an eyelink object: every time key mapped onto Ripple time.
+
+    Reads the arrays of :func:`hippoflow.behaviour.eyelink.objects.session_object` or the
+    stored object's pandas tables and one-element lists alike; the times it rewrites
+    (``timestamps``, ``trial_times``, ``fix_times``/``calib_fix_times``, ``timeouts``,
+    ``reward_times``, ``session_start``, and the fixation session's absolute
+    ``trial_timestamps``) come back as arrays and floats
+    (:func:`~hippoflow.behaviour.eyelink.objects.pyhipp_containers` restores PyHipp's
+    containers before the object is saved).  A navigation session's ``trial_timestamps``
+    (offsets from its first sample, PyHipp's sample rows) and ``expTime`` (the file's first
+    sample, tracker clock) are kept, as PyHipp's alignment keeps them.
+    """
     ref_start, ref = ripple_reference(rpl, label)
-    src_start, src = eyelink_marker_times(obj)
+    src_start, src = eyelink_marker_times(obj, label)
     if src.shape != ref.shape:
         raise InputError(
             f"{label}: EyeLink trial table {src.shape} but Ripple markers {ref.shape}: cannot align"
@@ -185,17 +231,24 @@ def align_eyelink(obj: dict, rpl: dict, label="eyelink") -> dict:
 
     out = dict(obj)
     out["timestamps"] = m(obj["timestamps"])
-    exp = float(m([float(np.asarray(obj["expTime"]).ravel()[0])])[0])
-    out["expTime"] = exp
-    aligned_trials = m(src.ravel()).reshape(src.shape)
-    aligned_trials[:] = ref  # exact at the knots
-    out["trial_timestamps"] = aligned_trials - exp
-    fix = np.array(obj["fix_times"], dtype=np.float64, copy=True).reshape(-1, 3)
-    if fix.size:
-        fix[:, 0] = m(fix[:, 0])
-        fix[:, 1] = m(fix[:, 1])
-        fix[:, 2] = fix[:, 1] - fix[:, 0]
-    out["fix_times"] = fix
+    # expTime (the file's first sample, tracker clock) is kept, as PyHipp's alignment does
+    out["expTime"] = float(np.asarray(obj["expTime"]).ravel()[0])
+    out["trial_times"] = ref.copy()  # the knots: exactly the Ripple times
+    if _relative(obj):
+        # rows into this session's samples (PyHipp): the samples are the same after the
+        # alignment, so these are too
+        out["trial_timestamps"] = np.asarray(obj["trial_timestamps"], dtype=np.float64)
+    else:
+        out["trial_timestamps"] = ref.copy()
+    for key in ("fix_times", "calib_fix_times"):  # calib_: the fixation session's (PyHipp)
+        if key not in obj:
+            continue
+        fix = np.array(obj[key], dtype=np.float64, copy=True).reshape(-1, 3)
+        if fix.size:
+            fix[:, 0] = m(fix[:, 0])
+            fix[:, 1] = m(fix[:, 1])
+            fix[:, 2] = fix[:, 1] - fix[:, 0]
+        out[key] = fix
     out["timeouts"] = m(np.asarray(obj.get("timeouts", []), dtype=np.float64).ravel())
     out["session_start"] = float(m([float(np.asarray(obj["session_start"]).ravel()[0])])[0])
     if "reward_times" in obj:
@@ -211,7 +264,7 @@ def summary(obj: dict, rpl: dict, kind: str) -> dict:
     if kind == "unity":
         _, src, _ = unity_marker_times(obj)
     else:
-        _, src = eyelink_marker_times(obj)
+        _, src = eyelink_marker_times(obj, "eyelink")
     resid = np.asarray(obj.get("alignResiduals", np.zeros((0, 3))))
     return {
         "max_marker_error_ms": float(np.max(np.abs(src - ref)) * 1000.0),

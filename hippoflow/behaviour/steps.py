@@ -12,10 +12,10 @@ Object file names follow PyHipp's default arguments (DataProcessingTools hashes 
 from __future__ import annotations
 
 import logging
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from hippoflow import dpt
 from hippoflow.behaviour import align as alignment
@@ -91,6 +91,9 @@ def unity(log_path, rpl_path, out_path, nev=None, log=log_) -> dict:
 # ---------------------------------------------------------------------------------------
 # EDFSplit and Eyelink
 
+EDFSPLIT_LEVEL = "day"  # DPT level of the EDFSplit object
+EVENT_TYPES = ("fixation", "saccade", "blink")  # the events table's ``type`` (pyedfread's)
+
 
 def _str_array(v):
     """Strings as a numpy array; an empty list stays a list (hickle cannot load an empty
@@ -98,64 +101,109 @@ def _str_array(v):
     return np.array(v, dtype=str) if len(v) else []
 
 
+def _sample_columns(eye: str) -> list[str]:
+    return ["time", f"gx_{eye}", f"gy_{eye}", f"pa_{eye}"]
+
+
 def recording_to_dict(rec) -> dict:
-    """A :class:`hippoflow.behaviour.eyelink.recording.Recording` as plain arrays (hickle-friendly)."""
-    d = {}
-    for f in fields(rec):
-        v = getattr(rec, f.name)
-        if f.name == "messages":
-            d["msg_times"] = np.array([t for t, _ in v], dtype=np.float64)
-            d["msg_text"] = _str_array([s for _, s in v])
-        elif f.name == "blocks":
-            d["blocks"] = np.array(v, dtype=np.float64).reshape(-1, 2)
-        elif f.name == "header":
-            d["header"] = _str_array(v)
-        elif f.name == "notes":
-            d["notes"] = [str(x) for x in v]
-        elif f.name == "bounds":
-            d["bounds"] = np.array(v, dtype=np.float64)
-        elif v is None:
-            d[f.name] = np.array([])
-        else:
-            d[f.name] = v
-    return d
+    """A :class:`hippoflow.behaviour.eyelink.recording.Recording` as PyHipp's EDFSplit tables.
+
+    ``samples`` (DataFrame: ``time`` tracker ms, ``gx_<eye>``, ``gy_<eye>`` pixels,
+    ``pa_<eye>`` pupil), ``messages`` (``time`` ms, ``message`` text) and ``events``
+    (``type`` fixation/saccade/blink, ``start``, ``end`` ms, ``gavx``, ``gavy`` the mean
+    gaze of a fixation, NaN otherwise; in time order), with pyedfread's column names as
+    PyHipp's tables had them; the rest of the recording as plain values.
+    """
+    from hippoflow.behaviour.eyelink.objects import object_labels
+
+    samples = pd.DataFrame(
+        np.column_stack([rec.samples_time, rec.gx, rec.gy, rec.pupil]).astype(np.float64),
+        columns=object_labels(_sample_columns(rec.eye)),
+    )
+    messages = pd.DataFrame(
+        {
+            "time": np.array([t for t, _ in rec.messages], dtype=np.float64),
+            "message": pd.Series([s for _, s in rec.messages], dtype=object),
+        }
+    )
+    messages.columns = object_labels(messages.columns)
+    fix = np.asarray(rec.fixations, dtype=np.float64).reshape(-1, 4)
+    parts = [(EVENT_TYPES[0], fix)]
+    for kind, ev in zip(EVENT_TYPES[1:], (rec.saccades, rec.blinks), strict=True):
+        ev = np.asarray(ev, dtype=np.float64).reshape(-1, 2)
+        parts.append((kind, np.column_stack([ev, np.full((ev.shape[0], 2), np.nan)])))
+    table = np.concatenate([p for _, p in parts]).reshape(-1, 4)
+    types = np.concatenate([np.full(p.shape[0], k, dtype=object) for k, p in parts])
+    order = np.argsort(table[:, 0], kind="stable")
+    events = pd.DataFrame(
+        {
+            "type": pd.Series(types[order].astype(object), dtype=object),
+            "start": table[order, 0],
+            "end": table[order, 1],
+            "gavx": table[order, 2],
+            "gavy": table[order, 3],
+        }
+    )
+    events.columns = object_labels(events.columns)
+    return {
+        "samples": samples,
+        "messages": messages,
+        "events": events,
+        "blocks": np.array(rec.blocks, dtype=np.float64).reshape(-1, 2),
+        "header": _str_array(rec.header),
+        "notes": [str(x) for x in rec.notes],
+        "path": str(rec.path),
+        "eye": str(rec.eye),
+        "format": str(rec.format),
+        "sampling_rate": float(rec.sampling_rate),
+        "file_start_ms": np.array([] if rec.file_start_ms is None else [rec.file_start_ms]),
+        "session_index": int(rec.session_index),
+        "n_sessions": int(rec.n_sessions),
+        "bounds": np.array(rec.bounds, dtype=np.float64),
+    }
 
 
 def recording_from_dict(d: dict):
+    """The Recording of :func:`recording_to_dict`'s tables."""
     from hippoflow.behaviour.eyelink.recording import Recording
 
-    kw = {}
-    for f in fields(Recording):
-        if f.name == "messages":
-            kw["messages"] = [
-                (float(t), str(s))
-                for t, s in zip(
-                    np.asarray(d["msg_times"]).ravel().tolist(),
-                    np.asarray(d["msg_text"]).ravel().tolist(),
-                    strict=True,
-                )
-            ]
-        elif f.name == "blocks":
-            kw["blocks"] = [
-                tuple(float(x) for x in b) for b in np.asarray(d["blocks"]).reshape(-1, 2)
-            ]
-        elif f.name in ("header", "notes"):  # notes: absent from objects made before them
-            kw[f.name] = [str(s) for s in np.asarray(d.get(f.name, [])).ravel().tolist()]
-        elif f.name == "bounds":
-            b = np.asarray(d["bounds"], dtype=np.float64).ravel()
-            kw["bounds"] = (float(b[0]), float(b[1]))
-        elif f.name == "file_start_ms":
-            v = np.asarray(d.get("file_start_ms", []), dtype=np.float64)
-            kw[f.name] = float(v.ravel()[0]) if v.size == 1 else None
-        elif f.name in ("path", "eye", "format"):
-            kw[f.name] = str(d[f.name])
-        elif f.name in ("sampling_rate",):
-            kw[f.name] = float(d[f.name])
-        elif f.name in ("session_index", "n_sessions"):
-            kw[f.name] = int(d[f.name])
-        else:
-            kw[f.name] = np.asarray(d[f.name])
-    return Recording(**kw)
+    eye = str(d["eye"])
+    s = np.asarray(d["samples"][_sample_columns(eye)], dtype=np.float64).reshape(-1, 4)
+    m = d["messages"]
+    ev = d["events"]
+    kinds = np.asarray(ev["type"], dtype=object)
+    table = np.asarray(ev[["start", "end", "gavx", "gavy"]], dtype=np.float64).reshape(-1, 4)
+    by_kind = {k: table[kinds == k] for k in EVENT_TYPES}
+    start = np.asarray(d.get("file_start_ms", []), dtype=np.float64).ravel()
+    b = np.asarray(d["bounds"], dtype=np.float64).ravel()
+    return Recording(
+        path=str(d["path"]),
+        samples_time=s[:, 0],
+        gx=s[:, 1],
+        gy=s[:, 2],
+        pupil=s[:, 3],
+        sampling_rate=float(d["sampling_rate"]),
+        messages=[
+            (float(t), str(text))
+            for t, text in zip(
+                np.asarray(m["time"], dtype=np.float64).tolist(),
+                np.asarray(m["message"], dtype=object).tolist(),
+                strict=True,
+            )
+        ],
+        fixations=by_kind["fixation"],
+        saccades=by_kind["saccade"][:, :2],
+        blinks=by_kind["blink"][:, :2],
+        blocks=[tuple(float(x) for x in r) for r in np.asarray(d["blocks"]).reshape(-1, 2)],
+        eye=eye,
+        format=str(d["format"]),
+        header=[str(x) for x in np.asarray(d.get("header", [])).ravel().tolist()],
+        file_start_ms=float(start[0]) if start.size == 1 else None,
+        session_index=int(d["session_index"]),
+        n_sessions=int(d["n_sessions"]),
+        bounds=(float(b[0]), float(b[1])),
+        notes=[str(x) for x in np.asarray(d.get("notes", [])).ravel().tolist()],
+    )
 
 
 def _log_eye(rec, eye, log) -> None:
@@ -170,12 +218,26 @@ def _log_eye(rec, eye, log) -> None:
 
 
 def edfsplit(sources, day_dir, day, sessions, out_path, log=log_, *, eye="left") -> dict:
-    """EDFSplit: the day's navigation EyeLink file split into its navigation sessions.
+    """EDFSplit: the day's navigation EyeLink file, and where each navigation session lies.
+
+    The object keeps PyHipp's ``samples``, ``messages`` and ``events`` tables (the whole
+    file: :func:`recording_to_dict`), ``timeouts`` (Series of the ``Timeout`` message times,
+    tracker ms), ``noOfTrials`` (``Start Trial`` messages in the file), ``noOfSessions``
+    (sessions found), ``actualSessionNo`` (session folders), ``esr`` (Hz), ``expTime`` (s)
+    and, per navigation session, ``sessions[name]`` = ``bounds`` (the [T_k, T_k+1) limits,
+    ms) and ``samples`` (its [first, end) rows of the samples table); the Eyelink step cuts
+    the session out again with :func:`split_navigation`.  DPT bookkeeping: ``numSets`` 1,
+    ``setidx`` empty (EDFSplit plots nothing, as PyHipp's), ``plotopts``, ``current_idx``.
 
     ``eye`` (config ``behaviour.eye``): the eye whose gaze and events are kept where both
     were recorded.
     """
-    from hippoflow.behaviour.eyelink.sessions import split_navigation, trigger_times
+    from hippoflow.behaviour.eyelink.objects import save_object, series
+    from hippoflow.behaviour.eyelink.sessions import (
+        navigation_trial_messages,
+        split_navigation,
+        trigger_times,
+    )
     from hippoflow.behaviour.eyelink.sniff import read_recording
 
     src = _one_file(sources, day_dir, "navigation", expected_navigation_name(day))
@@ -183,24 +245,51 @@ def edfsplit(sources, day_dir, day, sessions, out_path, log=log_, *, eye="left")
     rec = read_recording(src, eye=eye)
     _log_eye(rec, eye, log)
     parts = split_navigation(rec, len(nav))
+    trials = navigation_trial_messages(rec)
+    rate = float(rec.sampling_rate)
     obj = {
+        **recording_to_dict(rec),
         "source": str(src),
-        "format": rec.format,
-        "eye": rec.eye,
-        "notes": list(rec.notes),
-        "esr": float(rec.sampling_rate),
+        "esr": int(rate) if rate.is_integer() else rate,
         "expTime": float(rec.file_start_ms or 0) / 1000.0,
+        "timeouts": series([t for t, col, code, _ in trials if col == 2 and code // 10 == 4]),
+        "noOfTrials": sum(1 for _, col, _, _ in trials if col == 0),
         "noOfSessions": len(parts),
         "actualSessionNo": len(nav),
         "sessionNames": nav,
         "triggerTimes": np.array(trigger_times(rec), dtype=np.float64) / 1000.0,
-        "sessions": {name: recording_to_dict(p) for name, p in zip(nav, parts, strict=True)},
+        "sessions": {
+            name: {
+                "bounds": np.array(p.bounds, dtype=np.float64),
+                "samples": np.searchsorted(rec.samples_time, p.bounds, "left").astype(np.int64),
+            }
+            for name, p in zip(nav, parts, strict=True)
+        },
+        **dpt.bookkeeping(EDFSPLIT_LEVEL, n_items=0),
     }
     for name, p in zip(nav, parts, strict=True):
         log.info("%s: %s: %d samples, %d messages", src, name, p.samples_time.size, len(p.messages))
     out_path = Path(out_path)
-    dpt.save_object(out_path, obj, EDFSPLIT_ARGS, dirs=[out_path.parent.resolve()])
+    save_object(out_path, obj, EDFSPLIT_ARGS, dirs=[out_path.parent.resolve()])
     return obj
+
+
+def split_session(split: dict, session: str, path="<edfsplit>"):
+    """One navigation session's Recording from the day's EDFSplit object."""
+    from hippoflow.behaviour.eyelink.sessions import split_navigation
+
+    if not isinstance(split.get("samples"), pd.DataFrame):
+        raise InputError(
+            f"{path}: an edfsplit object without PyHipp's samples table (made by an older "
+            f"hippoflow): remake it (snakemake --forcerun edfsplit)"
+        )
+    names = [str(s) for s in split["sessionNames"]]
+    if session not in names:
+        raise InputError(
+            f"{path}: has no navigation session {session} (it holds {', '.join(names)})"
+        )
+    whole = recording_from_dict(split)
+    return split_navigation(whole, len(names))[names.index(session)]
 
 
 def eyelink(
@@ -211,9 +300,10 @@ def eyelink(
     ``source``: the day's ``edfsplit`` object (navigation) or the ``P*`` file (fixation);
     an empty list means the file is missing (an error naming the expected file).  ``eye``
     (config ``behaviour.eye``) is the eye read from the fixation file; a navigation
-    session keeps the eye its edfsplit object was made with.
+    session keeps the eye its edfsplit object was made with.  Returns the object as stored
+    (:func:`hippoflow.behaviour.eyelink.objects.eyelink_object`: PyHipp's containers).
     """
-    from hippoflow.behaviour.eyelink.objects import session_object
+    from hippoflow.behaviour.eyelink.objects import eyelink_object, save_object, session_object
     from hippoflow.behaviour.eyelink.sessions import write_missing_csv
     from hippoflow.behaviour.eyelink.sniff import read_recording
 
@@ -226,13 +316,7 @@ def eyelink(
     else:
         if not source:
             raise InputError(f"{day_dir}: no edfsplit object for {session}")
-        split = dpt.load_object(source[0])
-        if session not in split["sessions"]:
-            raise InputError(
-                f"{source[0]}: has no navigation session {session} "
-                f"(it holds {', '.join(split['sessions'])})"
-            )
-        rec = recording_from_dict(split["sessions"][session])
+        rec = split_session(dpt.load_object(source[0]), session, source[0])
         log.info("%s: gaze and events of the %s eye (as edfsplit read them)", session, rec.eye)
     start = None
     raw = np.asarray(rpl.get("rawMarkers", []), dtype=np.float64).ravel()
@@ -264,9 +348,10 @@ def eyelink(
         float(np.max(obj["discrepancies"])) * 1000.0 if np.size(obj["discrepancies"]) else 0.0,
     )
     write_missing_csv(missing_csv, obj["missing"])
+    stored = eyelink_object(obj, fixation)
     out_path = Path(out_path)
-    dpt.save_object(out_path, obj, EYELINK_ARGS, dirs=[out_path.parent.resolve()])
-    return obj
+    save_object(out_path, stored, EYELINK_ARGS, dirs=[out_path.parent.resolve()])
+    return stored
 
 
 # ---------------------------------------------------------------------------------------
@@ -282,7 +367,9 @@ def align(kind, obj_path, rpl_path, out_path, threshold=alignment.THRESHOLD_S, l
         out = alignment.align_unity(obj, rpl, threshold=threshold, label=label)
         args = UNITY_ARGS
     elif kind == "eyelink":
-        out = alignment.align_eyelink(obj, rpl, label=label)
+        from hippoflow.behaviour.eyelink.objects import pyhipp_containers
+
+        out = pyhipp_containers(alignment.align_eyelink(obj, rpl, label=label))
         args = EYELINK_ARGS
     else:
         raise ValueError(f"align: unknown kind {kind!r}")
@@ -317,7 +404,12 @@ def align(kind, obj_path, rpl_path, out_path, threshold=alignment.THRESHOLD_S, l
     out_path = Path(out_path)
     out.pop("args", None)
     out.pop("dirs", None)
-    dpt.save_object(out_path, out, args, dirs=[out_path.parent.resolve()])
+    if kind == "eyelink":
+        from hippoflow.behaviour.eyelink.objects import save_object
+
+        save_object(out_path, out, args, dirs=[out_path.parent.resolve()])
+    else:
+        dpt.save_object(out_path, out, args, dirs=[out_path.parent.resolve()])
     return out
 
 

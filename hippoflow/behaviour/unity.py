@@ -9,9 +9,20 @@ Bad frame lines are errors naming the file and the line: a line with a field tha
 a number (also the first frame line, which would otherwise pass for header), a header with
 no frame line after it; only a last line cut short (fewer than five fields) is dropped.
 
-Time conventions (as PyHipp): ``unityTime = [0, cumsum(deltaTime)]`` has one more entry
-than there are frames, and the frame on row ``r`` happens at ``unityTime[r + 1]``; a
-marker on row ``r`` therefore has time ``unityTime[r + 1]``.
+Frame rows (as PyHipp, whose reader skipped a fixed 15 lines: the 14 header lines of the
+lab's logs and the session-start frame after them): the Unity object's ``unityData`` holds
+the frames *after* the session-start (84) frame, so row 0 is the frame after it and every
+row index (``unityTriggers``, the trial times) counts from there, whatever the header style.
+Exactly that one frame is dropped, and only when the log's first frame is a session-start
+frame (:func:`session_frames`); a log without one keeps every frame.  The dropped frame is
+kept under ``sessionStartFrame`` (its five fields; no row when the log had none).
+:func:`read_log` itself returns every frame line of the file.
+
+Time conventions (as PyHipp): ``unityTime = [0, cumsum(deltaTime)]`` over the rows of
+``unityData``, one more entry than there are rows: the frame on row ``r`` happens at
+``unityTime[r + 1]``, and ``unityTime[0]`` is the time of the session-start frame (the
+moment before row 0's interval began).  A marker on row ``r`` therefore has time
+``unityTime[r + 1]``; the alignment maps ``unityTime[0]`` onto Ripple's session start.
 
 The object keeps PyHipp's layout, in which every per-session attribute is a list with one
 entry per concatenated log (always one here), so analysis code written for PyHipp
@@ -31,7 +42,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from hippoflow.behaviour import maze
 from hippoflow.errors import InputError
-from hippoflow.naming import SESSION_START
+from hippoflow.naming import SESSION_START, SESSION_START_CODES
 
 
 def _lattice_distances() -> np.ndarray:
@@ -54,6 +65,13 @@ class UnityLog:
     data: np.ndarray  # (frames, 5): marker, deltaTime, x, z, yaw
     first_line: int  # 1-based file line of the first frame
     notes: list[str] = field(default_factory=list)
+    frame_lines: np.ndarray | None = None  # 1-based file line of each frame (data row)
+
+    def line_of(self, row: int) -> int:
+        """1-based file line of frame ``row`` of :attr:`data`."""
+        if self.frame_lines is not None and 0 <= row < self.frame_lines.size:
+            return int(self.frame_lines[row])
+        return self.first_line + row
 
 
 def _numeric_fields(line: str) -> list[float] | None:
@@ -192,6 +210,7 @@ def read_log(path) -> UnityLog:
         )
     notes: list[str] = []
     rows: list[list[float]] = []
+    numbers: list[int] = []
     body = lines[start:]
     last = max((k for k, s in enumerate(body) if s.strip()), default=-1)
     for k, line in enumerate(body):
@@ -206,15 +225,14 @@ def read_log(path) -> UnityLog:
                 continue
             raise _not_a_frame(path, start + k + 1, line)
         rows.append(vals)
+        numbers.append(start + k + 1)
     data = np.array(rows, dtype=np.float64).reshape(-1, 5)
     if not np.all(np.isfinite(data)):
         bad = int(np.flatnonzero(~np.all(np.isfinite(data), axis=1))[0])
-        raise InputError(f"{path}: non-finite value on frame line {_line_of(start, body, bad)}")
+        raise InputError(f"{path}: non-finite value on frame line {numbers[bad]}")
     if np.any(data[:, 1] < 0):
         bad = int(np.flatnonzero(data[:, 1] < 0)[0])
-        raise InputError(
-            f"{path}: negative deltaTime {data[bad, 1]} on line {_line_of(start, body, bad)}"
-        )
+        raise InputError(f"{path}: negative deltaTime {data[bad, 1]} on line {numbers[bad]}")
     if header and header[0].strip().startswith("{"):
         style = "json"
     else:
@@ -223,18 +241,22 @@ def read_log(path) -> UnityLog:
     if not posters:
         notes.append(f"{path}: header lists no PosterLocations; using the standard maze's")
         posters = dict(maze.POSTER_CENTRES)
-    return UnityLog(path, header, style, posters, data, start + 1, notes)
+    return UnityLog(
+        path, header, style, posters, data, start + 1, notes, np.array(numbers, dtype=np.int64)
+    )
 
 
-def _line_of(start: int, body: list[str], row: int) -> int:
-    """1-based file line of frame ``row`` (blank lines are skipped by the parser)."""
-    seen = -1
-    for k, line in enumerate(body):
-        if line.strip():
-            seen += 1
-            if seen == row:
-                return start + k + 1
-    return start + len(body)
+def session_frames(log: UnityLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(session-start frame, the frames after it, file line of each of those frames).
+
+    The session-start frame is the log's first frame when its marker is a session-start
+    code (84, or 204); it comes back as a (1, 5) array and is not one of the frames.  A log
+    whose first frame is anything else keeps all its frames and gives a (0, 5) array.
+    """
+    data = log.data
+    k = 1 if data.shape[0] and int(data[0, 0]) in SESSION_START_CODES else 0
+    lines = np.array([log.line_of(r) for r in range(k, data.shape[0])], dtype=np.int64)
+    return data[:k].copy().reshape(k, 5), data[k:], lines
 
 
 def direction_and_distance(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -252,13 +274,18 @@ def unity_time(delta_time: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(delta_time)])
 
 
-def find_triggers(markers: np.ndarray, path="<unity log>", first_line: int = 1):
+def find_triggers(markers: np.ndarray, path="<unity log>", first_line: int = 1, lines=None):
     """(N, 3) row indices of each trial's 1p, 2p and 3p/4p markers.
 
     An incomplete trailing trial is dropped (reported in the returned notes); any other
-    break of the 1p -> 2p -> 3p/4p sequence is an error naming the line.
+    break of the 1p -> 2p -> 3p/4p sequence is an error naming the line: ``lines[r]`` is the
+    file line of row ``r`` when given, else ``first_line + r``.
     """
     markers = np.asarray(markers)
+
+    def line(r):
+        return int(lines[r]) if lines is not None else first_line + r
+
     rows = np.flatnonzero((markers != 0) & (markers != SESSION_START))
     codes = markers[rows].astype(np.int64)
     trials: list[list[int]] = []
@@ -270,12 +297,12 @@ def find_triggers(markers: np.ndarray, path="<unity log>", first_line: int = 1):
         if kind not in expected or not 1 <= poster <= 9:
             want = "/".join(f"{e}x" for e in expected)
             raise InputError(
-                f"{path}: marker {c} on line {first_line + r} where a {want} marker belongs "
+                f"{path}: marker {c} on line {line(r)} where a {want} marker belongs "
                 f"(trial {len(trials) + 1})"
             )
         if current and poster != int(markers[current[0]]) % 10:
             raise InputError(
-                f"{path}: marker {c} on line {first_line + r} names poster {poster} but trial "
+                f"{path}: marker {c} on line {line(r)} names poster {poster} but trial "
                 f"{len(trials) + 1} started with {int(markers[current[0]])}"
             )
         current.append(r)
@@ -286,7 +313,7 @@ def find_triggers(markers: np.ndarray, path="<unity log>", first_line: int = 1):
         notes.append(
             f"{path}: incomplete last trial (markers "
             + ", ".join(str(int(markers[r])) for r in current)
-            + f" from line {first_line + current[0]}) dropped"
+            + f" from line {line(current[0])}) dropped"
         )
     return np.array(trials, dtype=np.int64).reshape(-1, 3), notes
 
@@ -351,11 +378,22 @@ def grid_position(x: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 
 def unity_object(log: UnityLog, ripple_times: np.ndarray, ripple_path="<rplparallel>") -> dict:
-    """PyHipp's Unity attributes for one session (unaligned: Unity's own clock)."""
-    data = log.data
+    """PyHipp's Unity attributes for one session (unaligned: Unity's own clock).
+
+    Rows are those of :func:`session_frames` (the frames after the session-start frame, as
+    PyHipp's files index them); ``sessionStartFrame`` keeps the dropped frame's five fields
+    ((1, 5), or (0, 5) when the log has no session-start frame), whose moment is
+    ``unityTime[0]``.
+    """
+    start_frame, data, lines = session_frames(log)
     direction, dist = direction_and_distance(data[:, 2], data[:, 3])
     unity_data = np.column_stack([data, direction, dist])
-    triggers, notes = find_triggers(data[:, 0], log.path, log.first_line)
+    triggers, notes = find_triggers(data[:, 0], log.path, lines=lines)
+    if start_frame.shape[0] == 0:
+        notes.append(
+            f"{log.path}: the first frame (line {log.first_line}) is not a session-start "
+            f"frame: every frame kept, rows count from it"
+        )
     ripple_times = np.asarray(ripple_times, dtype=np.float64)
     n_ripple = ripple_times.shape[0] if ripple_times.ndim == 2 else 0
     if triggers.shape[0] != n_ripple or (ripple_times.ndim == 2 and ripple_times.shape[1] != 3):
@@ -390,6 +428,7 @@ def unity_object(log: UnityLog, ripple_times: np.ndarray, ripple_path="<rplparal
         "gridPosition": [grid_position(data[:, 2], data[:, 3])],
         "posterLocations": np.array([log.posters[k] for k in sorted(log.posters)]),
         "headerStyle": log.header_style,
+        "sessionStartFrame": start_frame,
         "setidx": [0] * n,
         "notes": log.notes + notes,
         "aligned": False,

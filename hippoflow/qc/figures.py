@@ -54,20 +54,60 @@ def correlogram(t1, t2, fs, window_ms=50.0, bin_ms=1.0, same=False, max_ref=5000
     return edges, counts
 
 
+def _unit_lines(units: dict) -> list[str]:
+    """The curation's table: every sorter unit's numbers and the decision taken on it."""
+    head = (
+        f"{'unit':>5} {'cell':>6} {'spikes':>7} {'SNR':>6} {'ISI viol.':>9} "
+        f"{'amp. cutoff':>11} {'presence':>8}  decision"
+    )
+    lines = [head]
+    for i, u in enumerate(units["unit_ids"]):
+        c = int(units["cell"][i])
+        lines.append(
+            f"{int(u):>5} {f'cell{c:02d}' if c else '-':>6} {int(units['n_spikes'][i]):>7} "
+            f"{units['snr'][i]:>6.2f} {units['isi_violations_ratio'][i]:>9.3f} "
+            f"{units['amplitude_cutoff'][i]:>11.3f} {units['presence_ratio'][i]:>8.2f}  "
+            f"{units['decision'][i]}"
+        )
+    return lines
+
+
 def sort_summary(sort: dict, path, title: str = "") -> None:
-    """One picture per day-channel: templates, ISIs, PCs, amplitudes over time, correlograms."""
+    """One picture per day-channel: templates, ISIs, PCs, amplitudes over time, the curation's
+    numbers and decision for every sorter unit, correlograms.
+
+    ``sort``: a curated sort (:func:`hippoflow.sorting.curate.curate`); dropped and merged
+    units' templates are drawn grey and dashed.
+    """
     cells = [int(c) for c in sort["cells"]]
     fs = float(sort["sampling_rate"])
     times = np.asarray(sort["spike_times"])
     which = np.asarray(sort["spike_cells"])
     amps = np.asarray(sort["spike_amplitudes"])
+    units = sort.get("units")
+    lines = _unit_lines(units) if units is not None else []
     colors = _colors(len(cells))
     k = min(len(cells), MAX_CCG_CELLS)
-    fig = plt.figure(figsize=(13, 7 + 1.6 * max(k, 1)), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[7, 1.6 * max(k, 1)])
+    table_h = 0.4 + 0.15 * len(lines)
+    fig = plt.figure(figsize=(13, 7 + table_h + 1.6 * max(k, 1)), layout="constrained")
+    top, mid, bottom = fig.subfigures(3, 1, height_ratios=[7, table_h, 1.6 * max(k, 1)])
     axs = top.subplot_mosaic([["tmpl", "isi", "pca"], ["amp", "amp", "amp"]])
     fig.suptitle(title or "sort summary")
     tt = np.asarray(sort["template_times_ms"])
+    if units is not None:
+        for i, c in enumerate(units["cell"]):
+            if not int(c) or "merged" in str(units["decision"][i]):
+                axs["tmpl"].plot(tt, sort["unit_templates"][i], color="0.6", ls="--", lw=0.8)
+    tax = mid.subplots()
+    tax.axis("off")
+    tax.set_title(
+        "curation: every sorter unit (grey dashed templates: dropped or merged)",
+        fontsize=9,
+        loc="left",
+    )
+    tax.text(
+        0, 1, "\n".join(lines), family="monospace", fontsize=7, va="top", transform=tax.transAxes
+    )
     for c, col in zip(cells, colors, strict=True):
         i = c - 1
         axs["tmpl"].plot(tt, sort["templates"][i], color=col, label=f"cell{c:02d}")

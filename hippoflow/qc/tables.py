@@ -1,7 +1,11 @@
-"""The day's quality-metrics table of every cell, as HTML (the report's page) and TSV.
+"""The day's quality-metrics table of every sorter unit, as HTML (the report's page) and TSV.
 
-Input: sort objects' dicts (keys ``cells``, ``n_spikes``, ``metrics``) with a label per sort
-(array, channel, number of sessions).  Output: ``metrics.html`` and ``metrics.tsv``.
+Input: curated sort objects' dicts (:func:`hippoflow.sorting.curate.curate`; key ``units``:
+every unit the sorter found, its numbers and the curation's decision) with a label per sort
+(array, channel, number of sessions).  Output: ``metrics.html`` and ``metrics.tsv``, one row per
+sorter unit: the cell it became (if any), spike count, SNR, ISI-violation ratio, firing rate,
+presence ratio, amplitude cutoff (SpikeInterface's quality metrics of the unit as sorted) and
+the decision in words (kept as cellNN, merged into unit N, dropped and why).
 """
 
 from __future__ import annotations
@@ -23,17 +27,22 @@ METRIC_LABELS = {
 
 
 def metrics_rows(sort: dict, label: dict) -> list[dict]:
+    """One row per sorter unit of a curated sort (a "(no units)" row when there is none)."""
+    units = sort["units"]
     rows = []
-    for i, c in enumerate(sort["cells"]):
+    for i, u in enumerate(units["unit_ids"]):
         row = dict(label)
-        row["cell"] = f"cell{int(c):02d}"
-        row["n_spikes"] = int(sort["n_spikes"][i])
+        row["unit"] = int(u)
+        c = int(units["cell"][i])
+        row["cell"] = f"cell{c:02d}" if c else ""
+        row["n_spikes"] = int(units["n_spikes"][i])
         for m in METRIC_LABELS:
-            row[m] = float(sort["metrics"][m][i])
+            row[m] = float(units[m][i])
+        row["decision"] = str(units["decision"][i])
         rows.append(row)
-    if not len(sort["cells"]):
+    if not len(units["unit_ids"]):
         row = dict(label)
-        row["cell"] = "(no units)"
+        row["unit"] = "(no units)"
         rows.append(row)
     return rows
 
@@ -55,7 +64,8 @@ def write_table(rows: list[dict], html_path, tsv_path=None, title="") -> None:
     doc = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
         f"{html.escape(title)}</title><style>table{{border-collapse:collapse;font:13px sans-serif}}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style></head><body>"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
+        "td:last-child{text-align:left}</style></head><body>"
         f"<h3>{html.escape(title)}</h3><table><tr>{head}</tr>{body}</table></body></html>\n"
     )
     write_text(Path(html_path), doc)

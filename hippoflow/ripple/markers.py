@@ -2,52 +2,88 @@
 
 Inputs: (code, time in s) events as :func:`hippoflow.ripple.nev.read_nev_events` returns
 them. Outputs: the RPLParallel attributes (``markers``, ``timeStamps``, ``trialIndices``,
-``rawMarkers``, ``sessionStartTime``, ``samplingRate``).
+``rawMarkers``, ``sessionStartTime``, ``samplingRate``) with PyHipp's types, and DPT's
+bookkeeping keys.
+
+Types, as PyHipp stores them (the port is 16 bits wide): ``markers`` (N x k) and
+``rawMarkers`` (the whole stream, codes and their 0s) ``uint16``; ``timeStamps`` float64 s;
+``trialIndices`` ``int64``; ``samplingRate`` the int 30000; ``sessionStartTime`` float s.
+Bookkeeping: ``numSets`` 1, ``setidx`` one 0 per trial (row of ``markers``), ``plotopts``
+``{"indexer": "session"}`` and ``current_idx`` None, as DataProcessingTools' ``create``
+sets them.  (PyHipp's RPLParallel left ``setidx`` empty; one entry per trial is what DPT's
+level indexer reads, as for the Unity and Eyelink objects.)
+
+Arrangement (PyHipp's rule, which made the lab's existing files): each code is followed
+by a 0.
+
+* First code 84 or 204: the session-start marker; the pair is dropped and the remaining
+  codes form N x 3 rows (trial start 1p, cue offset 2p, end 3p / timeout 4p).
+* No session marker: N x 3 when the first code is > 1 (navigation codes), or when the first
+  code is 1 and the second is 2 (the fixation task's 1, 2, x triplets); otherwise N x 2.
+
+A navigation table (session marker, or a first code of 10 or more) must hold 1x, 2x and
+3x/4x codes in its three columns.  A stream that cannot be arranged (odd length, a
+non-zero where a 0 belongs, a 0 where a code belongs, a code beyond 16 bits, an incomplete
+last row) is an :class:`~hippoflow.errors.InputError` naming the file and the event
+position (0-based index in the raw stream).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from hippoflow.dpt import bookkeeping
 from hippoflow.errors import InputError
 from hippoflow.naming import SESSION_START_CODES
 from hippoflow.ripple.nsx import SAMPLING_RATE
 
+LEVEL = "session"  # DPT level of the RPLParallel object
+PORT_MAX = np.iinfo(np.uint16).max  # the parallel port's 16 bits
 
-def arrange_markers(raw_codes: np.ndarray, times: np.ndarray, path="<nev>") -> dict:
-    """Arrange a parallel-port stream into PyHipp's RPLParallel attributes.
 
-    Each code is followed by a 0; an optional leading 84 (or 204) marks session start.
-    Trials are rows: (start 1p, cue offset 2p, end 3p / timeout 4p), or two columns for
-    streams that do not start with a 1x, 2x pair.
-    """
-    raw_codes = np.asarray(raw_codes, dtype=np.int64)
-    times = np.asarray(times, dtype=np.float64)
-    if raw_codes.size == 0:
+def table_columns(codes: np.ndarray, has_session_marker: bool) -> int:
+    """Columns of the trial table for the codes after any session marker (PyHipp's rule)."""
+    if has_session_marker or codes[0] > 1:
+        return 3
+    if codes.size >= 2 and codes[1] == 2:
+        return 3
+    return 2
+
+
+def arrange_markers(raw_codes, times, path="<nev>") -> dict:
+    """Arrange a parallel-port stream into PyHipp's RPLParallel attributes (module doc)."""
+    raw = np.asarray(raw_codes).astype(np.int64).ravel()
+    times = np.asarray(times, dtype=np.float64).ravel()
+    if raw.size != times.size:
+        raise InputError(f"{path}: {raw.size} marker codes but {times.size} event times")
+    if raw.size == 0:
         raise InputError(f"{path}: no parallel-port events")
-    if raw_codes.size % 2:
+    out_of_range = np.flatnonzero((raw < 0) | (raw > PORT_MAX))
+    if out_of_range.size:
+        i = int(out_of_range[0])
         raise InputError(
-            f"{path}: marker stream ends with code {raw_codes[-1]} without its trailing 0 "
-            f"(event {raw_codes.size - 1})"
+            f"{path}: event {i} has code {raw[i]}, outside the 16-bit parallel port (0-{PORT_MAX})"
         )
-    nonzero_gaps = np.flatnonzero(raw_codes[1::2] != 0)
+    if raw.size % 2:
+        raise InputError(
+            f"{path}: marker stream ends with code {raw[-1]} without its trailing 0 "
+            f"(event {raw.size - 1})"
+        )
+    nonzero_gaps = np.flatnonzero(raw[1::2] != 0)
     if nonzero_gaps.size:
         i = 2 * int(nonzero_gaps[0]) + 1
-        raise InputError(
-            f"{path}: event {i} is code {raw_codes[i]} where the 0 after a code belongs"
-        )
-    zero_codes = np.flatnonzero(raw_codes[0::2] == 0)
+        raise InputError(f"{path}: event {i} is code {raw[i]} where the 0 after a code belongs")
+    zero_codes = np.flatnonzero(raw[0::2] == 0)
     if zero_codes.size:
         raise InputError(f"{path}: event {2 * int(zero_codes[0])} is a 0 where a code belongs")
-    codes = raw_codes[0::2]
+    codes = raw[0::2]
     code_times = times[0::2]
-    first = 0
-    if codes[0] in SESSION_START_CODES:
-        first = 1
+    has_start = bool(codes[0] in SESSION_START_CODES)
+    first = 1 if has_start else 0
     codes, code_times = codes[first:], code_times[first:]
     if codes.size == 0:
         raise InputError(f"{path}: no trial markers after the session-start marker")
-    ncol = 3 if codes.size >= 2 and codes[0] // 10 == 1 and codes[1] // 10 == 2 else 2
+    ncol = table_columns(codes, has_start)
     if codes.size % ncol:
         k = codes.size - codes.size % ncol
         raise InputError(
@@ -55,7 +91,7 @@ def arrange_markers(raw_codes: np.ndarray, times: np.ndarray, path="<nev>") -> d
             f"starting at event {2 * (k + first)} (code {codes[k]})"
         )
     table = codes.reshape(-1, ncol)
-    if ncol == 3:
+    if ncol == 3 and (has_start or codes[0] >= 10):
         expect = ((1,), (2,), (3, 4))
         for col, allowed in enumerate(expect):
             bad = np.flatnonzero(~np.isin(table[:, col] // 10, allowed))
@@ -68,10 +104,11 @@ def arrange_markers(raw_codes: np.ndarray, times: np.ndarray, path="<nev>") -> d
                 )
     time_table = code_times.reshape(-1, ncol)
     return {
-        "markers": table.astype(np.float64),
+        "markers": table.astype(np.uint16),
         "timeStamps": time_table,
-        "trialIndices": np.floor(time_table * SAMPLING_RATE).astype(np.float64),
-        "rawMarkers": raw_codes.astype(np.float64),
+        "trialIndices": np.floor(time_table * SAMPLING_RATE).astype(np.int64),
+        "rawMarkers": raw.astype(np.uint16),
         "sessionStartTime": float(times[0]),
-        "samplingRate": float(SAMPLING_RATE),
+        "samplingRate": int(SAMPLING_RATE),
+        **bookkeeping(LEVEL, n_items=table.shape[0]),
     }

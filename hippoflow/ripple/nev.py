@@ -2,6 +2,16 @@
 parallel-port (digital input) events read natively for validation and through neo for the
 markers, and a writer for synthetic files.
 
+A Trellis ``.nev`` (file spec 2.3) carries, besides the digital events, 32-byte extended
+headers per electrode (``NEUEVWAV`` waveform/connector, ``NEUEVLBL`` label, ``NEUEVFLT``
+spike filter), the digital input's label (``DIGLABEL``), and data packets of other kinds:
+spike events (packet id = electrode id) and comments (packet id 0xFFFF).  Only the digital
+input port's packets (packet id 0, insertion reason bit 0 set and bit 7, the serial port,
+clear: neo's ``digital_input_port``) are markers; everything else is counted and ignored.
+
+Another vendor's file with a ``.nev`` name (a Neuralynx event file, which starts with a
+16 kB text header ``######## Neuralynx Data File Header``) is refused by its content.
+
 Inputs: a ``.nev`` path (and its session's ``.ns5`` for the pair check). Outputs: the
 (code, time in s) stream of the parallel port; :class:`NevHeader`.
 """
@@ -14,6 +24,7 @@ import os
 import struct
 import tempfile
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +37,39 @@ log = logging.getLogger(__name__)
 
 NEV_BASIC = 336
 NEV_EXTENDED = 32
+NEV_ID = b"NEURALEV"
+COMMENT_PACKET = 0xFFFF
+DIGITAL_PACKET = 0
+SNIFF_BYTES = 16384  # a Neuralynx header's size: enough to recognise every kind below
+
+# What a file that is not a NEV looks like, recognised by how it starts
+_OTHER_KINDS = (
+    (
+        b"######## Neuralynx",
+        "a Neuralynx file (it starts with the 16 kB text header "
+        "'######## Neuralynx Data File Header'; Neuralynx event files also end in .nev)",
+    ),
+    (b"NEURALCD", "a Blackrock/Ripple NSx continuous file (file spec 2.2/2.3), not events"),
+    (b"BRSMPGRP", "a Blackrock NSx continuous file (file spec 3.0), not events"),
+    (b"NEURALSG", "a Blackrock NSx continuous file (file spec 2.1), not events"),
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file (e.g. NWB or a saved object)"),
+    (b"PLEX", "a Plexon file"),
+)
+
+
+def _looks_like(head: bytes) -> str:
+    """What the start of a non-NEV file looks like (for the refusal message)."""
+    if not head:
+        return "an empty file"
+    for magic, kind in _OTHER_KINDS:
+        if head.startswith(magic):
+            return kind
+    if b"Neuralynx" in head[:SNIFF_BYTES]:
+        return "a Neuralynx file (its text header names Neuralynx)"
+    text = head[:512]
+    if all(32 <= c < 127 or c in (9, 10, 13) for c in text):
+        return f"a text file (it starts with {text[:40].decode('ascii')!r})"
+    return f"an unknown file (it starts with {head[:8]!r})"
 
 
 @dataclass
@@ -37,21 +81,60 @@ class NevHeader:
     packet_size: int
     resolution: int
     extended: list[bytes] = field(default_factory=list)
+    application: str = ""
+
+    @property
+    def extended_kinds(self) -> Counter:
+        """Number of extended headers of each kind (``NEUEVWAV``, ``DIGLABEL``...)."""
+        return Counter(_text(e[:8]) for e in self.extended)
+
+    def digital_labels(self) -> list[tuple[str, int]]:
+        """(label, mode) of each ``DIGLABEL`` header (mode 0 serial, 1 parallel)."""
+        return [(_text(e[8:24]), e[24]) for e in self.extended if e[:8] == b"DIGLABEL"]
+
+    def electrode_labels(self) -> dict[int, str]:
+        """Electrode id -> label of the ``NEUEVLBL`` headers."""
+        return {
+            struct.unpack_from("<H", e, 8)[0]: _text(e[10:26])
+            for e in self.extended
+            if e[:8] == b"NEUEVLBL"
+        }
+
+    def electrode_connectors(self) -> dict[int, int]:
+        """Electrode id -> physical connector byte of the ``NEUEVWAV`` headers."""
+        return {
+            struct.unpack_from("<H", e, 8)[0]: e[10] for e in self.extended if e[:8] == b"NEUEVWAV"
+        }
+
+
+def _text(raw: bytes) -> str:
+    return raw.split(b"\x00", 1)[0].decode("latin-1").strip()
 
 
 def read_nev_header(path) -> NevHeader:
+    """The basic and extended headers of a NEV file.
+
+    A file that does not start with ``NEURALEV`` is refused naming what it looks like
+    (a Neuralynx event file, an NSx file renamed, text...).
+    """
     path = Path(path)
     try:
         with open(path, "rb") as f:
             basic = f.read(NEV_BASIC)
+            if basic[:8] != NEV_ID:
+                head = basic + f.read(SNIFF_BYTES - len(basic))
+                raise InputError(
+                    f"{path}: not a Blackrock/Ripple NEV file: it looks like "
+                    f"{_looks_like(head)}. A NEV file starts with {NEV_ID!r}: this workflow "
+                    "reads the .nev that Ripple's Trellis writes beside the session's .ns5"
+                )
             if len(basic) < NEV_BASIC:
                 raise InputError(f"{path}: file is shorter than the {NEV_BASIC}-byte NEV header")
-            if basic[:8] != b"NEURALEV":
-                raise InputError(f"{path}: not a NEV file (starts with {basic[:8]!r})")
             major, minor = basic[8], basic[9]
             flags, bytes_in_headers, packet_size, resolution = struct.unpack_from(
                 "<HIII", basic, 10
             )
+            application = _text(basic[44:76])
             (n_ext,) = struct.unpack_from("<I", basic, 332)
             ext = f.read(NEV_EXTENDED * n_ext)
     except OSError as exc:
@@ -69,21 +152,25 @@ def read_nev_header(path) -> NevHeader:
         )
     extended = [ext[i : i + NEV_EXTENDED] for i in range(0, len(ext), NEV_EXTENDED)]
     return NevHeader(
-        path, (major, minor), flags, bytes_in_headers, packet_size, resolution, extended
+        path,
+        (major, minor),
+        flags,
+        bytes_in_headers,
+        packet_size,
+        resolution,
+        extended,
+        application,
     )
 
 
-def read_nev_digital(path) -> tuple[np.ndarray, np.ndarray]:
-    """Parallel-port events of a NEV file as (timestamps in ticks, values), natively.
-
-    Used for validation with precise messages; the workflow reads markers with neo.
-    """
-    header = read_nev_header(path)
+def _packets(header: NevHeader) -> np.ndarray:
+    """Every whole data packet of the file (memory-mapped): time stamp, packet id, reason,
+    value (the digital input word for digital packets)."""
     path = header.path
     if header.packet_size < 16 or header.packet_size % 4:
         raise InputError(f"{path}: packet size {header.packet_size} is not a valid NEV packet size")
     size = path.stat().st_size
-    n = (size - header.bytes_in_headers) // header.packet_size
+    n = max(0, (size - header.bytes_in_headers) // header.packet_size)
     rec = np.dtype(
         [
             ("timestamp", "<u4"),
@@ -94,9 +181,44 @@ def read_nev_digital(path) -> tuple[np.ndarray, np.ndarray]:
             ("pad", f"V{header.packet_size - 10}"),
         ]
     )
-    packets = np.memmap(path, dtype=rec, mode="r", offset=header.bytes_in_headers, shape=(n,))
-    digital = packets[packets["packet_id"] == 0]
+    if n == 0:
+        return np.zeros(0, dtype=rec)
+    return np.memmap(path, dtype=rec, mode="r", offset=header.bytes_in_headers, shape=(n,))
+
+
+def _digital_mask(packets: np.ndarray) -> np.ndarray:
+    """The digital input port's packets: id 0, reason bit 0 set and bit 7 (serial) clear."""
+    reason = packets["reason"]
+    return (packets["packet_id"] == DIGITAL_PACKET) & ((reason & 1) > 0) & ((reason & 0x80) == 0)
+
+
+def read_nev_digital(path) -> tuple[np.ndarray, np.ndarray]:
+    """Digital input port events of a NEV file as (timestamps in ticks, values), natively.
+
+    The same events neo calls ``digital_input_port``; spike, comment and serial-port packets
+    are left out.  Used for validation with precise messages; the workflow reads markers
+    with neo.
+    """
+    header = read_nev_header(path)
+    packets = _packets(header)
+    digital = packets[_digital_mask(packets)]
     return np.asarray(digital["timestamp"], dtype=np.int64), np.asarray(digital["value"], np.int64)
+
+
+def packet_counts(path) -> dict[str, int]:
+    """Data packets of each kind: digital (the markers), comments, spikes, other."""
+    header = read_nev_header(path)
+    packets = _packets(header)
+    ids = packets["packet_id"]
+    digital = _digital_mask(packets)
+    comments = ids == COMMENT_PACKET
+    spikes = (ids > 0) & (ids < 0x8000)
+    return {
+        "digital": int(digital.sum()),
+        "comments": int(comments.sum()),
+        "spikes": int(spikes.sum()),
+        "other": int((~(digital | comments | spikes)).sum()),
+    }
 
 
 def check_pair(nev_path, ns5_path) -> None:
@@ -134,6 +256,18 @@ def read_nev_events(nev_path) -> tuple[np.ndarray, np.ndarray]:
     if extra:
         log.warning("%s: %d trailing bytes of a truncated final packet ignored", nev_path, extra)
     ticks, _ = read_nev_digital(nev_path)
+    counts = packet_counts(nev_path)
+    ignored = {k: v for k, v in counts.items() if k != "digital" and v}
+    kinds = header.extended_kinds
+    log.info(
+        "%s: file spec %d.%d from %r; extended headers: %s; %d digital input packets%s",
+        nev_path,
+        *header.version,
+        header.application,
+        ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none",
+        counts["digital"],
+        "; ignored: " + ", ".join(f"{n} {k}" for k, n in ignored.items()) if ignored else "",
+    )
     if len(ticks) > 1:
         back = np.flatnonzero(np.diff(ticks) < 0)
         if back.size:
@@ -171,6 +305,86 @@ def read_nev_events(nev_path) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(codes), np.concatenate(times)
 
 
+@dataclass
+class NevElectrode:
+    """One electrode's extended headers as Trellis writes them: ``NEUEVWAV`` (connector, pin,
+    waveform scale and threshold), ``NEUEVLBL`` (label) and ``NEUEVFLT`` (spike filter; corner
+    frequencies in mHz, as the file stores them)."""
+
+    electrode_id: int
+    connector: int
+    pin: int
+    label: str = ""
+    digitization_nv: int = 250  # nV per waveform unit
+    threshold: int = -200  # waveform units
+    spike_width: int = 48  # samples per waveform
+    hi_corner_mhz: int = 250_000
+    hi_order: int = 4
+    hi_type: int = 1  # 1: Butterworth
+    lo_corner_mhz: int = 7_500_000
+    lo_order: int = 3
+    lo_type: int = 1
+
+
+def nev_extended_headers(
+    electrodes=(), digital_label: tuple[str, int] | None = None
+) -> list[bytes]:
+    """32-byte extended headers: per electrode NEUEVWAV, NEUEVLBL, NEUEVFLT (in that order,
+    electrode by electrode), then DIGLABEL ((label, mode): mode 1 parallel, 0 serial)."""
+    out = []
+    for el in electrodes:
+        out.append(
+            b"NEUEVWAV"
+            + struct.pack(
+                "<HBBHHhhBBH8x",
+                el.electrode_id,
+                el.connector,
+                el.pin,
+                el.digitization_nv,
+                0,
+                -el.threshold,
+                el.threshold,
+                0,
+                2,
+                el.spike_width,
+            )
+        )
+        label = (el.label or f"elec {el.electrode_id}").encode()[:16]
+        out.append(b"NEUEVLBL" + struct.pack("<H", el.electrode_id) + label.ljust(22, b"\x00"))
+        out.append(
+            b"NEUEVFLT"
+            + struct.pack(
+                "<HIIHIIH2x",
+                el.electrode_id,
+                el.hi_corner_mhz,
+                el.hi_order,
+                el.hi_type,
+                el.lo_corner_mhz,
+                el.lo_order,
+                el.lo_type,
+            )
+        )
+    if digital_label is not None:
+        label, mode = digital_label
+        out.append(b"DIGLABEL" + label.encode()[:16].ljust(16, b"\x00") + bytes([mode]) + bytes(7))
+    assert all(len(e) == NEV_EXTENDED for e in out)
+    return out
+
+
+def comment_packet(timestamp: int, text: str, packet_size: int, color: int = 0) -> bytes:
+    """A comment packet (file spec 2.3): id 0xFFFF, character set 0 (ANSI), flag 0 (the
+    next field is an RGBA colour), then the text, NUL-padded to the packet size."""
+    raw = text.encode("latin-1")
+    room = packet_size - 12
+    if len(raw) > room:
+        raise ValueError(
+            f"comment of {len(raw)} characters does not fit a {packet_size}-byte packet"
+        )
+    return struct.pack("<IHBBI", int(timestamp), COMMENT_PACKET, 0, 0, color) + raw.ljust(
+        room, b"\x00"
+    )
+
+
 def write_nev(
     path,
     timestamps,
@@ -180,21 +394,40 @@ def write_nev(
     flags: int = 1,
     when: _dt.datetime | None = None,
     resolution: int = SAMPLING_RATE,
+    electrodes=(),
+    digital_label: tuple[str, int] | None = None,
+    comments=(),
+    application: str = "hippoflow generator",
 ) -> None:
     """Write a NEV file holding parallel-port digital events (reason 1); ``resolution``:
-    time-stamp ticks per second (the waveform sample resolution stays 30 kHz)."""
+    time-stamp ticks per second (the waveform sample resolution stays 30 kHz).
+
+    Trellis-style extras: ``electrodes`` (:class:`NevElectrode`: NEUEVWAV, NEUEVLBL,
+    NEUEVFLT headers), ``digital_label`` (DIGLABEL) and ``comments`` ((tick, text) comment
+    packets, placed among the digital events in time order).  The digital events are written
+    in the order given (a test may give them out of order).
+    """
     when = when or _dt.datetime(2018, 11, 5, 10, 0, 0)
-    basic = b"NEURALEV" + bytes(version)
-    basic += struct.pack("<HIIII", flags, NEV_BASIC, packet_size, resolution, SAMPLING_RATE)
+    ext = nev_extended_headers(electrodes, digital_label)
+    basic = NEV_ID + bytes(version)
+    basic += struct.pack(
+        "<HIIII", flags, NEV_BASIC + NEV_EXTENDED * len(ext), packet_size, resolution, SAMPLING_RATE
+    )
     basic += systemtime(when)
-    basic += b"hippoflow generator".ljust(32, b"\x00")
+    basic += application.encode()[:32].ljust(32, b"\x00")
     basic += b"synthetic parallel-port markers".ljust(256, b"\x00")
-    basic += struct.pack("<I", 0)
+    basic += struct.pack("<I", len(ext))
     assert len(basic) == NEV_BASIC
+    pending = sorted(comments, key=lambda c: c[0])
     body = bytearray()
     for ts, val in zip(timestamps, values, strict=True):
-        packet = struct.pack("<IHBBH", int(ts), 0, 1, 0, int(val))
+        while pending and pending[0][0] <= int(ts):
+            body += comment_packet(*pending.pop(0), packet_size)
+        packet = struct.pack("<IHBBH", int(ts), DIGITAL_PACKET, 1, 0, int(val))
         body += packet.ljust(packet_size, b"\x00")
+    for tick, text in pending:
+        body += comment_packet(tick, text, packet_size)
     with open(path, "wb") as f:
         f.write(basic)
+        f.write(b"".join(ext))
         f.write(bytes(body))

@@ -8,6 +8,12 @@ sample per packet) are read; 2.1 (``NEURALSG``) and any other version are refuse
 channel's units (uV, mV, V, nV); the sampling rate is 30 kHz / period in every version (the
 header's time-resolution field is the clock of the packet time stamps only).
 
+Not every channel of an ``.ns5`` is an electrode: Ripple's Trellis stores the NIP's analog
+inputs beside the electrodes (labelled ``ainp1``, ``ainp2``, ... with electrode ids from 10241
+and units mV), and Blackrock's Central its analog inputs (``ainp1``... after the electrodes).
+:func:`non_electrode_reason` says which channels are not electrodes and why (the planner skips
+them; see :func:`hippoflow.plan.header_channels` for the array rule of the electrodes).
+
 Inputs: an ``.nsX`` path. Outputs: :class:`NsxHeader` (channels, gains, rate) and
 :class:`DataBlock` offsets; the samples themselves are streamed by :mod:`hippoflow.ripple.split`.
 The writer makes files neo reads back exactly (synthetic days and bad-input test cases).
@@ -16,6 +22,7 @@ The writer makes files neo reads back exactly (synthetic days and bad-input test
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +39,12 @@ NSX_21_BASIC = 32  # NEURALSG: id, label, period, channel count (then a u32 id p
 READ_VERSIONS = {b"NEURALCD": ((2, 2), (2, 3)), b"BRSMPGRP": ((3, 0),)}
 # factors from a channel's units to microvolts (spelling as Blackrock and Ripple write them)
 TO_MICROVOLTS = {"uV": 1.0, "\u00b5V": 1.0, "\u03bcV": 1.0, "mV": 1e3, "V": 1e6, "nV": 1e-3}
+# Channels that are not electrodes (see non_electrode_reason).  Ripple's NIP numbers the
+# front-end electrodes from 1 and its analog inputs from 10241 (Trellis labels them ainp1,
+# ainp2, ...); Blackrock numbers analog inputs right after the electrodes (129-144 on a
+# 128-channel NSP) and labels them ainp1... too, so for its files the label is what tells.
+ANALOG_INPUT_FIRST_ID = 10241
+ANALOG_INPUT_LABEL = re.compile(r"ainp\s*[0-9]+", re.IGNORECASE)
 
 _NSX_CHANNEL_DTYPE = np.dtype(
     [
@@ -60,7 +73,9 @@ assert _NSX_CHANNEL_DTYPE.itemsize == NSX_CHANNEL
 class NsxChannel:
     electrode_id: int
     label: str
-    bank: int  # 1-based physical connector: 1 = bank A = array01
+    # the header's physical-connector byte as stored: 0-based in Ripple's files (0 = array01),
+    # 1-based in Blackrock's (1 = bank A = array01); plan.header_channels states the rule
+    bank: int
     pin: int
     gain: float | None  # microvolts per digital unit (None: the units are not a voltage)
     units: str
@@ -73,6 +88,38 @@ class NsxChannel:
     max_analog: int
     min_analog: int
     offset: float = 0.0  # microvolts at digital 0 (non-zero only for an asymmetric range)
+
+
+def non_electrode_reason(ch: NsxChannel) -> str | None:
+    """Why a channel of an NSx header is not an electrode to split, or None for an electrode.
+
+    A channel is not an electrode when any of these holds:
+
+    - its units are not a voltage (not one of :data:`TO_MICROVOLTS`: e.g. ``""`` or ``"deg"``);
+    - its label marks an analog input (``ainp1``, ``ainp2``... as Trellis and Central write);
+    - its electrode id is in Ripple's analog-input range (:data:`ANALOG_INPUT_FIRST_ID` = 10241
+      and above; front-end electrodes are numbered below it).
+
+    Electrodes in mV or V are electrodes (their samples are scaled to microvolts: the 128
+    ``elec`` channels of Blackrock's test files are in mV); an electrode id of 1000 or more
+    below 10241 is an electrode.
+    """
+    if ch.gain is None:
+        return f"units {ch.units!r} are not a voltage"
+    if ANALOG_INPUT_LABEL.fullmatch(ch.label.strip()):
+        return "labelled as an analog input"
+    if ch.electrode_id >= ANALOG_INPUT_FIRST_ID:
+        return f"id in the analog-input range ({ANALOG_INPUT_FIRST_ID} and above)"
+    return None
+
+
+def describe_channels(channels: list[NsxChannel]) -> str:
+    """One line listing channels with their ids, units and why they are not electrodes."""
+    return "; ".join(
+        f"{ch.label or '(no label)'} (id {ch.electrode_id}, {ch.units or 'no units'}: "
+        f"{non_electrode_reason(ch) or 'electrode'})"
+        for ch in channels
+    )
 
 
 @dataclass
@@ -99,6 +146,14 @@ class NsxHeader:
         """Data packet header: flag byte, time stamp (u32 before spec 3.0, u64 from 3.0),
         number of samples (u32)."""
         return 1 + (8 if self.version[0] >= 3 else 4) + 4
+
+    def electrodes(self) -> list[NsxChannel]:
+        """The channels that are electrodes (see :func:`non_electrode_reason`), in file order."""
+        return [ch for ch in self.channels if non_electrode_reason(ch) is None]
+
+    def non_electrodes(self) -> list[NsxChannel]:
+        """The other channels (analog inputs, non-voltage units), in file order."""
+        return [ch for ch in self.channels if non_electrode_reason(ch) is not None]
 
     def channel_index(self, electrode_id: int) -> int:
         for i, ch in enumerate(self.channels):

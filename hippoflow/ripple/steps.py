@@ -16,11 +16,13 @@ import numpy as np
 
 from hippoflow import dpt
 from hippoflow.logs import Progress
-from hippoflow.ripple import filters, markers, nev, split
+from hippoflow.ripple import filters, markers, nev, nsx, split
 
 log = logging.getLogger(__name__)
 
 SPLIT_BUDGET = 1 << 24  # values (samples x channels) per streaming step of the split
+# RPLRaw, RPLLFP and RPLHighPass are channel objects: one plotted item (setidx [0]) each
+CHANNEL_LEVEL = "channel"
 
 
 def rplparallel(nev_path, ns5_path, out_path, args, log=log) -> dict:
@@ -48,6 +50,8 @@ def rplsplit(ns5_files, nev_path, electrode_ids, outputs, args=None, progress=Tr
         n / header.sampling_rate,
         header.sampling_rate,
     )
+    if header.non_electrodes():
+        log.info("not electrodes, not split: %s", nsx.describe_channels(header.non_electrodes()))
     ids = list(electrode_ids)
     paths = dict(zip(ids, map(Path, outputs), strict=True))
     # samples per streaming step: a power of two within the budget, also the HDF5 chunk length,
@@ -64,7 +68,7 @@ def rplsplit(ns5_files, nev_path, electrode_ids, outputs, args=None, progress=Tr
                     "data",
                     n,
                     np.float32,
-                    {"analogInfo": info},
+                    {"analogInfo": info, **dpt.bookkeeping(CHANNEL_LEVEL)},
                     args or {},
                     dirs=[paths[e].parent.resolve()],
                     chunk=chunk,
@@ -113,7 +117,8 @@ def rpllfp(raw_path, out_path, args) -> None:
     info = filters.derived_info(
         info, data, args["ResampleRate"], args["LowPassFrequency"], args["LFPOrder"], "lfp"
     )
-    dpt.save_object(out, {"data": data, "analogInfo": info}, args, dirs=[out.parent.resolve()])
+    obj = {"data": data, "analogInfo": info, **dpt.bookkeeping(CHANNEL_LEVEL)}
+    dpt.save_object(out, obj, args, dirs=[out.parent.resolve()])
 
 
 def rplhighpass(raw_path, out_path, args, progress=True) -> None:
@@ -133,7 +138,13 @@ def rplhighpass(raw_path, out_path, args, progress=True) -> None:
             info, None, fs, args["HighPassFrequency"], args["HighOrder"], "hp"
         )
         with dpt.StreamedObject(
-            out, "data", n, np.float32, {"analogInfo": new_info}, args, dirs=[out.parent.resolve()]
+            out,
+            "data",
+            n,
+            np.float32,
+            {"analogInfo": new_info, **dpt.bookkeeping(CHANNEL_LEVEL)},
+            args,
+            dirs=[out.parent.resolve()],
         ) as obj:
             dset = obj.dataset
 

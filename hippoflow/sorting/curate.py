@@ -1,33 +1,63 @@
-"""Curation of a day-channel's MountainSort5 units: merging split units, dropping satellites,
-spike-count and SNR thresholds.
+"""Curation of a day-channel's sort: merging split units, dropping satellites, thresholds, cells.
 
-Inputs: the high-pass concatenation (a 1-D float32 array, microvolts), spike sample indices and
-unit labels on it, and per-unit numbers from the SortingAnalyzer (spike counts, SNR, template
-troughs).  Outputs: new (times, labels) after merging, and which units to keep; nothing is
-written to disk.
+Input: the sort object's dict (:func:`hippoflow.sorting.sort.sort_day_channel`: every unit the
+sorter found, its template, spike amplitudes, PCs and quality metrics) and the curation
+parameters (:data:`CURATION_KEYS` of the config's ``sorting:`` section, completed by
+:func:`curate_args`).  Output: the curated object's dict (:func:`curate`), which
+:mod:`hippoflow.sorting.steps` saves as ``curated_<h>.hkl`` beside the sort (:func:`curated_name`:
+the hash covers the curation parameters only) and which export_cells, the QC figure, the
+metrics table and PyHipp's templates file read.
+
+The rules, in the order they are applied (each can be switched off):
+
+1. ``merge_distance``, ``merge_relative``: units whose templates differ by less than
+   ``merge_distance`` x the noise, or by less than ``merge_relative`` x the larger template's
+   peak, after the best shift of up to 4 samples, are one unit split by MountainSort5 (0
+   switches a test off);
+2. ``min_spikes``, ``min_snr``: units below either are dropped;
+3. ``max_coincidence``: a unit this fraction of whose spikes sit at one lag (0.2 ms window,
+   within 2 ms) of a larger unit's spikes is that unit's secondary trough (1 = keep all).
+
+Every unit's numbers (spike count, SNR, ISI-violation ratio, amplitude cutoff, presence ratio,
+firing rate) and the decision taken on it, in words, go into ``units``; merged units' metrics
+are recomputed from their pooled spikes with SpikeInterface's own metric functions.  The kept
+units are numbered as cells (:func:`hippoflow.sorting.cells.number_cells`: cell 1 = deepest
+trough).
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from hippoflow import dpt
+from hippoflow.sorting.cells import number_cells
 
-def _templates(data, times, labels, units, n_max=300, before=30, after=60):
-    out = {}
-    for u in units:
-        t = times[labels == u]
-        t = t[(t >= before) & (t < data.size - after)]
-        if t.size > n_max:
-            t = t[np.linspace(0, t.size - 1, n_max).astype(int)]
-        if t.size == 0:
-            out[u] = np.zeros(before + after)
-            continue
-        out[u] = data[t[:, None] + np.arange(-before, after)[None, :]].mean(axis=0)
-    return out
+CURATION_KEYS = ("min_spikes", "min_snr", "max_coincidence", "merge_distance", "merge_relative")
+MAX_SHIFT = 4  # samples (0.13 ms) a merged unit's template may be shifted by
+PRESENCE_BIN_S = 60.0  # SpikeInterface's presence-ratio bin
+ISI_THRESHOLD_S = 0.0015  # SpikeInterface's ISI-violation threshold
 
 
-def _shifted_distance(a, b, max_shift=4) -> tuple[float, int]:
+def curate_args(params: dict | None) -> dict:
+    """The curation parameters (:data:`CURATION_KEYS`) completed from the defaults."""
+    from hippoflow.sorting.sort import DEFAULTS, _check_known
+
+    params = dict(params or {})
+    _check_known(params)
+    return {k: params.get(k, DEFAULTS[k]) for k in CURATION_KEYS}
+
+
+def curated_name(params: dict) -> str:
+    """DPT file name of a day-channel's curated sort, e.g. ``curated_1a2b.hkl``."""
+    return dpt.hkl_name("curated", curate_args(params))
+
+
+# ---- rule 1: merges
+def shifted_distance(a, b, max_shift=MAX_SHIFT) -> tuple[float, int]:
     """min over shifts s of max |a(t) - b(t - s)|, and the best s (edges excluded)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     core = slice(2 * max_shift, a.size - 2 * max_shift)
     best = (np.inf, 0)
     for s in range(-max_shift, max_shift + 1):
@@ -37,80 +67,72 @@ def _shifted_distance(a, b, max_shift=4) -> tuple[float, int]:
     return best
 
 
-def merge_similar(data, times, labels, noise, max_distance, log=None):
-    """Merge units whose mean waveforms differ by less than ``max_distance`` x noise.
+def _aligned(a, b, s):
+    """b shifted by s samples onto a's alignment (a's values where b has none)."""
+    out = np.roll(np.asarray(b, np.float64), s)
+    if s > 0:
+        out[:s] = a[:s]
+    elif s < 0:
+        out[s:] = a[s:]
+    return out
 
-    Single-channel MountainSort5 splits one unit into several clusters when noise moves the
-    detected trough by a sample or two (broad troughs): their templates are the same shape,
-    shifted.  The distance is the largest absolute difference between two templates after the
-    best shift of up to 4 samples (0.13 ms), in units of the noise.  The smaller unit joins the
-    larger; its spike times move by the shift so both follow the same alignment.
+
+def merge_units(templates: dict, counts: dict, noise: float, max_distance, max_relative=0.0):
+    """Which units to merge: ([(absorbed unit, into unit, shift, distance in noise SDs,
+    distance as a fraction of the larger template's peak)], {unit: template after the
+    merges}, {unit: spike count after the merges}).
+
+    Two units merge when their templates, after the best shift of up to 4 samples, differ by
+    less than ``max_distance`` x ``noise`` or by less than ``max_relative`` x the larger
+    template's peak |value| (0 switches either test off).  Greedy: the pair closest in the
+    relative distance first; the smaller unit joins the larger, whose template becomes the
+    spike-count weighted mean of the two (the absorbed one shifted onto it).
+    ``templates``/``counts``: {unit: template}, {unit: spike count}.  A shift s means the
+    absorbed unit's spikes sit s samples after the same feature of the larger unit's: its
+    times move by -s.
     """
-    times = np.asarray(times, dtype=np.int64).copy()
-    labels = np.asarray(labels).copy()
-    if not max_distance or max_distance <= 0:
-        return times, labels
-    units = [int(u) for u in np.unique(labels)]
-    tmpl = _templates(data, times, labels, units)
+    tmpl = {u: np.asarray(t, np.float64) for u, t in templates.items()}
+    n = dict(counts)
+    max_distance = float(max_distance or 0)
+    max_relative = float(max_relative or 0)
+    if (max_distance <= 0 or not noise > 0) and max_relative <= 0:
+        return [], tmpl, n
+    units = sorted(tmpl)
+    merges = []
     while len(units) > 1:
-        best = (np.inf, None, None, 0)
+        best = None
         for i, a in enumerate(units):
             for b in units[i + 1 :]:
-                d, sh = _shifted_distance(tmpl[a], tmpl[b])
-                if d < best[0]:
-                    best = (d, a, b, sh)
-        d, a, b, sh = best
-        if d / noise >= max_distance:
+                d, sh = shifted_distance(tmpl[a], tmpl[b])
+                peak = max(np.abs(tmpl[a]).max(), np.abs(tmpl[b]).max())
+                rel = d / peak if peak > 0 else np.inf
+                by_noise = max_distance > 0 and noise > 0 and d / noise < max_distance
+                by_shape = max_relative > 0 and rel < max_relative
+                if (by_noise or by_shape) and (best is None or rel < best[0]):
+                    best = (rel, a, b, sh, d)
+        if best is None:
             break
-        na, nb = int((labels == a).sum()), int((labels == b).sum())
-        if nb > na:  # keep the larger unit's alignment: b(t) ~ a(t + sh)
+        rel, a, b, sh, d = best
+        if n[b] > n[a]:  # keep the larger unit's alignment: b(t) ~ a(t + sh)
             a, b, sh = b, a, -sh
-        sel = labels == b
-        times[sel] -= sh
-        labels[sel] = a
+        tmpl[a] = (n[a] * tmpl[a] + n[b] * _aligned(tmpl[a], tmpl[b], sh)) / (n[a] + n[b])
+        n[a] += n[b]
         units.remove(b)
-        tmpl[a] = _templates(data, times, labels, [a])[a]
-        if log:
-            log.info(
-                "unit %d merged into unit %d (template distance %.2f x noise)", b, a, d / noise
-            )
-    order = np.argsort(times, kind="stable")
-    times, labels = times[order], labels[order]
-    keep = (times >= 0) & (times < data.size)
-    return times[keep], labels[keep]
+        merges.append((int(b), int(a), int(sh), float(d / noise), float(rel)))
+    return merges, tmpl, n
 
 
-def thresholds(ids, counts, snr, min_spikes, min_snr, log=None) -> np.ndarray:
-    """Which units (``ids``, in order) have at least ``min_spikes`` spikes and SNR ``min_snr``.
-
-    ``counts``: {unit: spike count}; ``snr``: SNR of each unit of ``ids``.  Logs every unit.
-    """
-    keep = np.array(
-        [counts[u] >= min_spikes and snr[i] >= min_snr for i, u in enumerate(ids)],
-        dtype=bool,
-    )
-    if log:
-        for i, u in enumerate(ids):
-            log.info(
-                "unit %d: %d spikes, SNR %.1f%s",
-                u,
-                counts[u],
-                snr[i],
-                "" if keep[i] else " (dropped by curation)",
-            )
-    return keep
-
-
-def satellites(times, labels, units, trough, id_index, max_coincidence, fs):
+# ---- rule 3: satellites
+def satellites(times, labels, units, trough: dict, max_coincidence, fs):
     """Units whose spikes mostly sit at one fixed lag (within 2 ms) of a larger unit's spikes.
 
     Such a unit is the larger unit's secondary trough detected as events of its own.
-    ``trough[id_index[u]]``: unit u's template trough depth; ``fs``: sampling rate (Hz).
+    ``trough[u]``: unit u's template trough depth; ``fs``: sampling rate (Hz).
     Returns [(small unit, large unit, fraction)].
     """
     if max_coincidence is None or max_coincidence >= 1:
         return []
-    order = sorted(units, key=lambda u: -trough[id_index[u]])
+    order = sorted(units, key=lambda u: -trough[u])
     w = int(0.002 * fs)
     edges = np.arange(-w, w + 2, 3)  # 0.1 ms bins
     out, dropped = [], set()
@@ -135,3 +157,177 @@ def satellites(times, labels, units, trough, id_index, max_coincidence, fs):
                 dropped.add(small)
                 break
     return out
+
+
+# ---- metrics of a (merged) unit, with SpikeInterface's own functions
+def unit_metrics(times, amplitudes, template, si_noise, total_samples, fs) -> dict:
+    """SNR, ISI-violation ratio, firing rate, presence ratio and amplitude cutoff of one unit.
+
+    Same definitions and parameters as the SortingAnalyzer's quality metrics of the sort
+    (``spikeinterface.metrics.quality.misc_metrics``' functions): SNR = |template extremum| /
+    SpikeInterface's noise level; ISI threshold 1.5 ms; presence over 60 s bins (NaN for data
+    shorter than one bin); amplitude cutoff with 100 bins (NaN below 500 spikes).
+    """
+    from spikeinterface.metrics.quality import misc_metrics as mm
+
+    times = np.asarray(times, np.int64)
+    duration = total_samples / fs
+    ratio, _, _ = mm.isi_violations([times / fs], duration, ISI_THRESHOLD_S, 0)
+    bin_len = int(PRESENCE_BIN_S * fs)
+    if total_samples < bin_len:
+        presence = np.nan
+    else:
+        edges = np.arange(0, total_samples + 1, bin_len)
+        presence = mm.presence_ratio(times, bin_edges=edges) if times.size else np.nan
+    amps = np.asarray(amplitudes, np.float64)
+    if amps.size and np.median(amps) < 0:
+        amps = -amps
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cutoff = mm.amplitude_cutoff(amps, 100, 3, 5) if amps.size else np.nan
+    return {
+        "snr": float(np.max(np.abs(template)) / si_noise) if si_noise > 0 else np.nan,
+        "isi_violations_ratio": float(ratio),
+        "firing_rate": times.size / duration,
+        "presence_ratio": float(presence),
+        "amplitude_cutoff": float(cutoff),
+    }
+
+
+def _fmt_units(units) -> str:
+    return "+".join(str(u) for u in units)
+
+
+def curate(sort: dict, params: dict | None = None, log=None) -> dict:
+    """Apply the curation rules to a sort object; returns the curated object's dict."""
+    from hippoflow.sorting.sort import METRICS
+
+    p = curate_args(params)
+    fs = float(sort["sampling_rate"])
+    total = int(np.sum(sort["session_samples"]))
+    ids = [int(u) for u in sort["unit_ids"]]
+    raw_tmpl = {u: np.asarray(sort["templates"][i], np.float64) for i, u in enumerate(ids)}
+    counts = {u: int(sort["n_spikes"][i]) for i, u in enumerate(ids)}
+    raw_metrics = {m: np.asarray(sort["metrics"][m], np.float64) for m in METRICS}
+    times = np.asarray(sort["spike_times"], np.int64).copy()
+    labels = np.asarray(sort["spike_units"], np.int64).copy()
+    amps = np.asarray(sort["spike_amplitudes"], np.float32)
+    si_noise = float(sort.get("si_noise_uv", np.nan))
+    decision = {u: "" for u in ids}
+
+    # 1. merges (templates in units of the sort's MAD noise, as MountainSort5's threshold)
+    merges, tmpl, n = merge_units(
+        raw_tmpl, counts, float(sort["noise_uv"]), p["merge_distance"], p["merge_relative"]
+    )
+    group = {u: u for u in ids}
+    members = {u: [u] for u in ids}
+    for b, a, sh, d, rel in merges:
+        sel = labels == b
+        times[sel] -= sh
+        labels[sel] = a
+        members[a] += members.pop(b)
+        for u in ids:
+            if group[u] == b:
+                group[u] = a
+        decision[b] = (
+            f"merged into unit {a} (templates {d:.2f} x noise, {100 * rel:.0f}% of the peak "
+            f"apart, shift {sh:+d})"
+        )
+        if log:
+            log.info("unit %d merged into unit %d (template distance %.2f x noise)", b, a, d)
+    order = np.argsort(times, kind="stable")
+    times, labels, amps = times[order], labels[order], amps[order]
+    inside = (times >= 0) & (times < total)
+    times, labels, amps = times[inside], labels[inside], amps[inside]
+    heads = sorted(members)
+    metrics = {}
+    for u in heads:
+        if len(members[u]) == 1:
+            i = ids.index(u)
+            metrics[u] = {m: float(raw_metrics[m][i]) for m in METRICS}
+        else:
+            sel = labels == u
+            metrics[u] = unit_metrics(times[sel], amps[sel], tmpl[u], si_noise, total, fs)
+        n[u] = int(np.sum(labels == u))
+
+    # 2. thresholds
+    keep = {}
+    for u in heads:
+        what = f"unit {u}" if len(members[u]) == 1 else f"units {_fmt_units(members[u])}"
+        snr = metrics[u]["snr"]
+        if n[u] < p["min_spikes"]:
+            keep[u] = False
+            decision[u] = f"dropped: {what} has {n[u]} spikes < min_spikes {p['min_spikes']}"
+        elif not snr >= p["min_snr"]:
+            keep[u] = False
+            decision[u] = f"dropped: {what} has SNR {snr:.2f} < min_snr {p['min_snr']}"
+        else:
+            keep[u] = True
+
+    # 3. satellites among the units still kept
+    trough = {u: float(np.abs(np.min(tmpl[u]))) for u in heads}
+    kept_units = [u for u in heads if keep[u]]
+    for small, big, frac in satellites(times, labels, kept_units, trough, p["max_coincidence"], fs):
+        keep[small] = False
+        decision[small] = (
+            f"dropped: satellite of unit {big} ({100 * frac:.0f}% of its spikes at one lag "
+            f">= max_coincidence {100 * p['max_coincidence']:.0f}%)"
+        )
+    kept = [u for u in heads if keep[u]]
+    cell_of = number_cells(kept, trough)
+    kept = list(cell_of)  # in cell order
+    for u in kept:
+        what = ""
+        if len(members[u]) > 1:
+            what = f" (units {_fmt_units(members[u])}: {n[u]} spikes, SNR {metrics[u]['snr']:.2f})"
+        decision[u] = f"kept as cell{cell_of[u]:02d}{what}"
+    if log:
+        for u in ids:
+            i = ids.index(u)
+            log.info(
+                "unit %d: %d spikes, SNR %.1f, ISI violations %.3f, presence %.2f: %s",
+                u,
+                counts[u],
+                raw_metrics["snr"][i],
+                raw_metrics["isi_violations_ratio"][i],
+                raw_metrics["presence_ratio"][i],
+                decision[u],
+            )
+
+    sel = np.isin(labels, kept)
+    pc_units = np.asarray(sort["pc_units"], np.int64)
+    pc_group = np.array([group[int(u)] for u in pc_units], dtype=np.int64)
+    pc_sel = np.isin(pc_group, kept)
+    t_len = np.asarray(sort["templates"]).shape[1]
+    return {
+        "cells": np.arange(1, len(kept) + 1, dtype=np.int64),
+        "unit_ids": np.array(kept, dtype=np.int64),
+        "cell_units": [_fmt_units(members[u]) for u in kept],
+        "spike_times": times[sel],
+        "spike_cells": np.array([cell_of[int(u)] for u in labels[sel]], dtype=np.int64),
+        "spike_amplitudes": amps[sel].astype(np.float32),
+        "templates": np.array([tmpl[u] for u in kept], dtype=np.float32).reshape(-1, t_len),
+        "template_times_ms": np.asarray(sort["template_times_ms"]),
+        "metrics": {m: np.array([metrics[u][m] for u in kept], dtype=np.float64) for m in METRICS},
+        "n_spikes": np.array([n[u] for u in kept], dtype=np.int64),
+        "pcs": np.asarray(sort["pcs"], np.float32)[pc_sel],
+        "pc_cells": np.array([cell_of[int(u)] for u in pc_group[pc_sel]], dtype=np.int64),
+        "dropped_units": np.array([u for u in ids if group[u] not in cell_of], dtype=np.int64),
+        "units": {
+            "unit_ids": np.array(ids, dtype=np.int64),
+            "n_spikes": np.array([counts[u] for u in ids], dtype=np.int64),
+            **{m: raw_metrics[m].copy() for m in METRICS},
+            "cell": np.array([cell_of.get(group[u], 0) for u in ids], dtype=np.int64),
+            "decision": [decision[u] for u in ids],
+        },
+        "unit_templates": np.asarray(sort["templates"], np.float32),
+        "sessions": list(sort["sessions"]),
+        "inputs": list(sort["inputs"]),
+        "session_starts": np.asarray(sort["session_starts"]),
+        "session_samples": np.asarray(sort["session_samples"]),
+        "sampling_rate": fs,
+        "noise_uv": float(sort["noise_uv"]),
+        "parameters": dict(p),
+        "sort_parameters": dict(sort["parameters"]),
+        "versions": dict(sort.get("versions", {})),
+    }

@@ -2,28 +2,29 @@
 
 Input: the day-channel's high-pass DPT files (``rplhighpass_<h>.hkl``, 1-D ``data`` in
 microvolts and ``analogInfo/SampleRate``), one per session where the channel exists, and the
-sorting parameters (the config's ``sorting:`` section, completed by :func:`sort_args`).
-Output: the sort object's dict (:func:`sort_day_channel`), which :mod:`hippoflow.sorting.steps`
-saves as ``mountainsort_<h>.hkl`` (:func:`sort_name`).
+sorter's parameters (:data:`SORTER_KEYS` of the config's ``sorting:`` section, completed by
+:func:`sort_args`).  Output: the sort object's dict (:func:`sort_day_channel`), which
+:mod:`hippoflow.sorting.steps` saves as ``mountainsort_<h>.hkl`` (:func:`sort_name`; the hash
+covers the sorter's parameters only, so a curation limit never re-runs the sorter).
 
 The sessions are concatenated in :func:`~hippoflow.naming.session_order` (sorted names:
 ``session01 < session02 < ... < sessioneye``) into one float32 binary file, each session's
 first sample recorded in ``session_starts``.  The concatenation is scaled by a robust noise
 estimate (median absolute deviation, outside the spikes' influence) so that MountainSort5's
 detection threshold is in units of the noise standard deviation, then sorted as one recording
-with ``spikeinterface.sorters.run_sorter``.  Similar units are merged and the rest curated
-(:mod:`hippoflow.sorting.curate`); SpikeInterface's SortingAnalyzer gives the unit templates
-(microvolts), per-spike amplitudes, principal components of sampled waveforms and the quality
-metrics; the kept units are numbered as cells (:mod:`hippoflow.sorting.cells`).
-
-A little over 400 lines: concatenation, the MountainSort5 call and the analyzer share the
-:class:`Concatenation` and the parameter set, and read best in one place.
+with ``spikeinterface.sorters.run_sorter`` in a child process killed at a time limit
+(:mod:`hippoflow.sorting.runner`).  SpikeInterface's SortingAnalyzer then gives every unit
+the sorter found its template (microvolts), per-spike amplitudes, principal components of
+sampled waveforms and quality metrics: the sort object keeps every unit; merging, satellite
+removal, thresholds and cell numbers are the ``curate`` step's (:mod:`hippoflow.sorting.curate`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import math
+import os
 import shutil
 import tempfile
 import time
@@ -37,15 +38,48 @@ from hippoflow import dpt
 from hippoflow.config import defaults
 from hippoflow.errors import InputError
 from hippoflow.naming import session_order
-from hippoflow.sorting.cells import FS, number_cells
-from hippoflow.sorting.curate import merge_similar, satellites, thresholds
+from hippoflow.sorting.cells import FS
+from hippoflow.sorting.runner import DEFAULT_SORTER, SorterError, run_sorter
 
 CHUNK = 1 << 20  # samples per copy step (4 MiB of float32)
 
-# Defaults of the config's `sorting:` section, read from the config schema (their one home);
-# the schema's key order is the argument order of the sort file's DPT hash.
+# Defaults of the config's `sorting:` section, read from the config schema (their one home).
 DEFAULTS: dict = defaults("sorting")
+# The sorter's parameters, in the schema's order: the order of the sort file's DPT hash.
+SORTER_KEYS = (
+    "scheme",
+    "detect_threshold",
+    "detect_sign",
+    "normalize",
+    "detect_time_radius_msec",
+    "snippet_T1",
+    "snippet_T2",
+    "npca_per_channel",
+    "npca_per_subdivision",
+    "training_duration_sec",
+    "block_duration_sec",
+)
+# The sorter's time limit: time_limit_factor x the data's duration + time_limit_min_s (s).
+LIMIT_KEYS = ("time_limit_factor", "time_limit_min_s")
 METRICS = ("snr", "isi_violations_ratio", "firing_rate", "presence_ratio", "amplitude_cutoff")
+TEMPLATE_MS = (1.0, 2.0)  # template window before / after the spike (90 samples at 30 kHz)
+
+
+def _check_known(params: dict) -> None:
+    unknown = set(params) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown sorting parameters: {sorted(unknown)}")
+
+
+def sort_args(params: dict | None) -> dict:
+    """The sorter's parameters (:data:`SORTER_KEYS`) completed from DEFAULTS, in hash order.
+
+    ``params`` may be the whole ``sorting:`` section (curation and time-limit keys are left
+    out); an unknown key is an error.
+    """
+    params = dict(params or {})
+    _check_known(params)
+    return {k: params.get(k, DEFAULTS[k]) for k in SORTER_KEYS}
 
 
 def sort_name(params: dict) -> str:
@@ -53,13 +87,29 @@ def sort_name(params: dict) -> str:
     return dpt.hkl_name("mountainsort", sort_args(params))
 
 
-def sort_args(params: dict | None) -> dict:
-    """Complete sorting parameters in DEFAULTS order (unknown keys are an error)."""
+def limit_args(params: dict | None) -> dict:
     params = dict(params or {})
-    unknown = set(params) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown sorting parameters: {sorted(unknown)}")
-    return {k: params.get(k, v) for k, v in DEFAULTS.items()}
+    _check_known(params)
+    return {k: float(params.get(k, DEFAULTS[k])) for k in LIMIT_KEYS}
+
+
+def time_limit_s(seconds: float, params: dict | None = None) -> float:
+    """The sorter's time limit for ``seconds`` of data (``sorting.time_limit_*``)."""
+    lim = limit_args(params)
+    return lim["time_limit_factor"] * float(seconds) + lim["time_limit_min_s"]
+
+
+def runtime_minutes(seconds: float, params: dict | None = None, analysis_min: float = 10.0) -> int:
+    """A job runtime (minutes, for Slurm) that leaves the sorter's own limit room to act:
+    the limit, plus ``analysis_min`` and 1 minute per 10 minutes of data for the rest."""
+    return int(math.ceil(time_limit_s(seconds, params) / 60.0 + analysis_min + seconds / 600.0))
+
+
+def sort_runtime_minutes(highpass, params: dict | None = None) -> int:
+    """:func:`runtime_minutes` of a sort job from its high-pass files' size (float32 at 30 kHz;
+    files not written yet count as empty)."""
+    size = sum(os.path.getsize(p) for p in highpass if os.path.exists(p))
+    return runtime_minutes(size / 4 / FS, params)
 
 
 @dataclass
@@ -209,7 +259,10 @@ def _write_scaled(cat: Concatenation, chunk: int = CHUNK) -> None:
 
 
 def run_mountainsort5(cat: Concatenation, params: dict, workdir: Path, log=None):
-    """Sort the concatenation; returns (spike sample indices, unit labels) sorted by time."""
+    """Sort the concatenation; returns (spike sample indices, unit labels) sorted by time.
+
+    Runs in the sorter's child process (:func:`hippoflow.sorting.runner.run_sorter`).
+    """
     import spikeinterface.sorters as ss
 
     p = sort_args(params)
@@ -243,11 +296,10 @@ def run_mountainsort5(cat: Concatenation, params: dict, workdir: Path, log=None)
             whiten=whiten,
             whitening_seed=0,
         )
-    if log:
-        for line in chatter.getvalue().splitlines():
-            if line.startswith(("Detected", "Found", "Scheme")):
-                log.info("MountainSort5: %s", line.strip())
-        log.info("MountainSort5 scheme %s: %.1f s", p["scheme"], time.monotonic() - t0)
+    for line in chatter.getvalue().splitlines():
+        if line.startswith(("Detected", "Found", "Scheme")):
+            print(line.strip(), flush=True)
+    print(f"Scheme {p['scheme']}: {time.monotonic() - t0:.1f} s", flush=True)
     times, labels = [], []
     for u in sorting.unit_ids:
         st = sorting.get_unit_spike_train(u, segment_index=0)
@@ -259,77 +311,56 @@ def run_mountainsort5(cat: Concatenation, params: dict, workdir: Path, log=None)
     return times[order], labels[order]
 
 
-def analyse(cat: Concatenation, times, labels, params: dict, log=None) -> dict:
-    """Templates, amplitudes, PCs and quality metrics; curation; cell numbering."""
+def analyse(cat: Concatenation, times, labels, log=None) -> dict:
+    """Every unit's template, spike amplitudes, sampled-waveform PCs and quality metrics.
+
+    Keys: ``unit_ids``, ``n_spikes``, ``spike_times``/``spike_units``/``spike_amplitudes``
+    (every spike, by time), ``templates`` (units x 90 samples, µV, -1..2 ms),
+    ``template_times_ms``, ``metrics`` (dict of per-unit arrays, SpikeInterface's quality
+    metrics), ``si_noise_uv`` (SpikeInterface's noise level, the SNR's denominator),
+    ``pcs``/``pc_units`` (first two PCs of up to 500 sampled waveforms per unit).
+    """
     import spikeinterface.core as si
 
     si.set_global_job_kwargs(progress_bar=False, n_jobs=1)
-    p = sort_args(params)
-    empty = _empty_result()
     if times.size == 0:
-        return empty
+        return _empty_result()
     rec = recording(cat, scaled=False)
-    ids = np.unique(labels)
     sorting = si.NumpySorting.from_samples_and_labels([times], [labels], cat.sampling_rate)
+    ids = np.asarray(sorting.unit_ids).astype(np.int64)
     analyzer = si.create_sorting_analyzer(
         sorting, rec, format="memory", sparse=False, seed=0, return_in_uV=True
     )
     analyzer.compute("random_spikes", max_spikes_per_unit=500, seed=0)
-    analyzer.compute("waveforms", ms_before=1.0, ms_after=2.0)
+    analyzer.compute("waveforms", ms_before=TEMPLATE_MS[0], ms_after=TEMPLATE_MS[1])
     analyzer.compute("templates", operators=["average"])
     analyzer.compute("noise_levels", random_slices_kwargs={"seed": 0})
     analyzer.compute("spike_amplitudes")
-    qm = analyzer.compute("quality_metrics", metric_names=list(_metric_families())).get_data()
+    with warnings.catch_warnings():  # few-spike units: NaN amplitude cutoff, said in the table
+        warnings.simplefilter("ignore")
+        qm = analyzer.compute("quality_metrics", metric_names=list(_metric_families())).get_data()
     tmpl = analyzer.get_extension("templates").get_data(operator="average")[:, :, 0]
     amps = analyzer.get_extension("spike_amplitudes").get_data()
     # spike_amplitudes follows the analyzer's spike vector order (by time, then unit)
     vec = sorting.to_spike_vector()
-    unit_of_vec = np.asarray(sorting.unit_ids)[vec["unit_index"]]
-    counts = {u: int((labels == u).sum()) for u in ids}
-    metrics = {m: np.array([_metric(qm, m, u) for u in ids], dtype=np.float64) for m in METRICS}
-    keep = thresholds(ids, counts, metrics["snr"], p["min_spikes"], p["min_snr"], log)
-    trough = np.abs(tmpl.min(axis=1))
-    id_index = {u: i for i, u in enumerate(np.asarray(sorting.unit_ids))}
-    pairs = satellites(
-        times, labels, [u for u in ids[keep]], trough, id_index, p["max_coincidence"], FS
-    )
-    for small, big, frac in pairs:
-        keep[list(ids).index(small)] = False
-        if log:
-            log.info(
-                "unit %d dropped: %.0f%% of its spikes sit at one lag of unit %d's "
-                "(a secondary trough of that unit)",
-                small,
-                100 * frac,
-                big,
-            )
-    kept = ids[keep]
-    if kept.size == 0:
-        out = empty
-        out["dropped_units"] = ids
-        return out
-    cell_of = number_cells(kept, {u: trough[id_index[u]] for u in kept})
-    kept = list(cell_of)
-    vec_sel = np.isin(unit_of_vec, kept)
+    unit_of_vec = ids[vec["unit_index"]]
     wf = analyzer.get_extension("waveforms").get_data()[:, :, 0]
     rs = analyzer.get_extension("random_spikes").get_data()
-    rs_units = unit_of_vec[rs]
-    rs_sel = np.isin(rs_units, kept)
-    pcs = _pcs(wf[rs_sel])
     ms_before = analyzer.get_extension("waveforms").params["ms_before"]
     return {
-        "cells": np.arange(1, len(kept) + 1),
-        "unit_ids": np.array(kept, dtype=np.int64),
-        "spike_times": vec["sample_index"][vec_sel].astype(np.int64),
-        "spike_cells": np.array([cell_of[u] for u in unit_of_vec[vec_sel]], dtype=np.int64),
-        "spike_amplitudes": np.asarray(amps, dtype=np.float32)[vec_sel],
-        "templates": np.array([tmpl[id_index[u]] for u in kept], dtype=np.float32),
-        "template_times_ms": (np.arange(tmpl.shape[1]) / cat.sampling_rate * 1000 - ms_before),
-        "metrics": {m: np.array([metrics[m][list(ids).index(u)] for u in kept]) for m in METRICS},
-        "n_spikes": np.array([counts[u] for u in kept], dtype=np.int64),
-        "pcs": pcs.astype(np.float32),
-        "pc_cells": np.array([cell_of[u] for u in rs_units[rs_sel]], dtype=np.int64),
-        "dropped_units": np.array([u for u in ids if u not in cell_of], dtype=np.int64),
+        "unit_ids": ids,
+        "n_spikes": np.array([int((labels == u).sum()) for u in ids], dtype=np.int64),
+        "spike_times": vec["sample_index"].astype(np.int64),
+        "spike_units": unit_of_vec.astype(np.int64),
+        "spike_amplitudes": np.asarray(amps, dtype=np.float32),
+        "templates": tmpl.astype(np.float32),
+        "template_times_ms": np.arange(tmpl.shape[1]) / cat.sampling_rate * 1000 - ms_before,
+        "metrics": {
+            m: np.array([_metric(qm, m, u) for u in ids], dtype=np.float64) for m in METRICS
+        },
+        "si_noise_uv": float(analyzer.get_extension("noise_levels").get_data()[0]),
+        "pcs": _pcs(wf).astype(np.float32),
+        "pc_units": unit_of_vec[rs].astype(np.int64),
     }
 
 
@@ -352,23 +383,24 @@ def _pcs(wf: np.ndarray) -> np.ndarray:
         return np.zeros((wf.shape[0], 2))
     x = wf - wf.mean(axis=0)
     _, _, vt = np.linalg.svd(x, full_matrices=False)
-    return x @ vt[:2].T
+    pcs = x @ vt[:2].T
+    return pcs if pcs.shape[1] == 2 else np.hstack([pcs, np.zeros((pcs.shape[0], 1))])
 
 
 def _empty_result() -> dict:
+    n = int(round(sum(TEMPLATE_MS) / 1000 * FS))
     return {
-        "cells": np.zeros(0, np.int64),
         "unit_ids": np.zeros(0, np.int64),
-        "spike_times": np.zeros(0, np.int64),
-        "spike_cells": np.zeros(0, np.int64),
-        "spike_amplitudes": np.zeros(0, np.float32),
-        "templates": np.zeros((0, 90), np.float32),
-        "template_times_ms": np.arange(90) / FS * 1000 - 1.0,
-        "metrics": {m: np.zeros(0) for m in METRICS},
         "n_spikes": np.zeros(0, np.int64),
+        "spike_times": np.zeros(0, np.int64),
+        "spike_units": np.zeros(0, np.int64),
+        "spike_amplitudes": np.zeros(0, np.float32),
+        "templates": np.zeros((0, n), np.float32),
+        "template_times_ms": np.arange(n) / FS * 1000 - TEMPLATE_MS[0],
+        "metrics": {m: np.zeros(0) for m in METRICS},
+        "si_noise_uv": float("nan"),
         "pcs": np.zeros((0, 2), np.float32),
-        "pc_cells": np.zeros(0, np.int64),
-        "dropped_units": np.zeros(0, np.int64),
+        "pc_units": np.zeros(0, np.int64),
     }
 
 
@@ -381,22 +413,45 @@ def versions() -> dict:
     }
 
 
-def sort_day_channel(sources, params: dict | None = None, workdir=None, log=None, progress=None):
-    """Concatenate, sort and analyse one day-channel; returns the sort object's dict."""
+def sort_day_channel(
+    sources,
+    params: dict | None = None,
+    workdir=None,
+    log=None,
+    progress=None,
+    label: str = "",
+    sorter: str = DEFAULT_SORTER,
+    threads: int = 1,
+):
+    """Concatenate, sort (in a child process, with a time limit) and analyse one day-channel.
+
+    ``params``: the ``sorting:`` section (its sorter and time-limit keys are used); ``label``
+    names the day-channel in messages.  Returns the sort object's dict: every unit the sorter
+    found.  Raises :class:`~hippoflow.sorting.runner.SorterError` when the sorter runs past its
+    limit or fails.
+    """
     p = sort_args(params)
     tmp_parent = Path(workdir) if workdir else None
     if tmp_parent:
         tmp_parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".sort-", dir=tmp_parent))
+    label = label or ", ".join(str(s[1]) for s in sources)
     try:
         cat = concatenate(sources, tmp / "concat.bin", log=log, progress=progress)
-        times, labels = run_mountainsort5(cat, p, tmp, log=log)
+        seconds = cat.n_samples / cat.sampling_rate
+        limit = time_limit_s(seconds, params)
+        times, labels, sorter_s = run_sorter(
+            cat, p, tmp, limit, label, log=log, sorter=sorter, threads=threads
+        )
         if log:
-            log.info("MountainSort5 found %d units, %d spikes", np.unique(labels).size, times.size)
-        data = np.memmap(cat.path, dtype=np.float32, mode="r")
-        times, labels = merge_similar(data, times, labels, cat.noise_uv, p["merge_distance"], log)
-        del data
-        result = analyse(cat, times, labels, p, log=log)
+            log.info(
+                "%s: %d units, %d spikes in %.1f s of data",
+                "MountainSort5" if sorter == DEFAULT_SORTER else sorter,
+                np.unique(labels).size,
+                times.size,
+                seconds,
+            )
+        result = analyse(cat, times, labels, log=log)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     result.update(
@@ -407,6 +462,11 @@ def sort_day_channel(sources, params: dict | None = None, workdir=None, log=None
         sampling_rate=cat.sampling_rate,
         noise_uv=cat.noise_uv,
         parameters=dict(p),
+        sorter_seconds=float(sorter_s),
+        time_limit_s=float(limit),
         versions=versions(),
     )
     return result
+
+
+__all__ = ["SorterError", "sort_day_channel", "sort_args", "sort_name", "time_limit_s"]

@@ -7,6 +7,16 @@ component and spikes of known units with distinct waveforms; every unit of a day
 fires in every session of that day, and its true spike sample indices are written to
 ``<session>/groundtruth_spikes.npz`` (keys ``channels``, ``times_<ch>``, ``units_<ch>``,
 ``templates_<ch>``).  Everything is deterministic from ``--seed``.
+
+By default the files are shaped like the ones Ripple's Trellis writes for the lab: the
+``.ns5`` stores the physical connectors 0-based (channels 1-32 on connector 0, the lab's
+``array01``) and holds, after the electrodes, two analog inputs (:data:`ANALOG_INPUTS`:
+``ainp1`` a photodiode-like square wave, high from each trial's start to its cue offset,
+``ainp2`` a 1 Hz sine; ids 10241-10242, units mV) that are not channels to split; the
+``.nev`` carries per-electrode ``NEUEVWAV``/``NEUEVLBL``/``NEUEVFLT`` extended headers, the
+digital input's ``DIGLABEL`` and two comment packets (:func:`nev_comments`) besides the
+parallel-port markers.  ``--blackrock-style`` writes Blackrock's 1-based connectors (bank 1 =
+``array01``), no analog inputs, and a ``.nev`` of markers only.
 """
 
 from __future__ import annotations
@@ -26,6 +36,17 @@ from hippoflow.ripple import nev, nsx
 FS = nsx.SAMPLING_RATE
 TEMPLATE_LEN = 60  # 2 ms
 TEMPLATE_PEAK = 20
+
+FIXATION_END_CODE = 4  # trial end of the fixation triplets (the lab's x; start 1, reward 2)
+
+# Ripple-style extras (not with --blackrock-style): analog inputs after the electrodes in the
+# .ns5, as Trellis numbers and labels them: (label, electrode id), units mV over +-5 V
+ANALOG_INPUTS = (("ainp1", 10241), ("ainp2", 10242))
+ANALOG_MAX_MV = 5000
+PHOTODIODE_MV = 2000.0  # ainp1 while a trial's cue is on
+SINE_MV = 500.0  # ainp2: 1 Hz
+DIGITAL_LABEL = ("parallel", 1)  # the .nev's DIGLABEL: (label, mode 1 = parallel port)
+NEV_APPLICATION = "hippoflow synth (Trellis style)"
 
 # Paul Kellet-style 3-pole approximation of a 1/f spectrum
 _PINK_B = np.array([0.049922035, -0.095993537, 0.050612699, -0.004408786])
@@ -49,6 +70,7 @@ class Options:
     amplitude_uv: tuple[float, float] = (90.0, 220.0)
     rate_hz: tuple[float, float] = (3.0, 12.0)
     unity_header: str = "text"  # Unity log header style: text (14 lines), text11, json
+    blackrock_style: bool = False  # 1-based connectors, no analog inputs, markers-only .nev
 
 
 def electrode_ids(n: int) -> list[int]:
@@ -99,7 +121,9 @@ def plan_trials(rng: np.random.Generator, duration: float, navigation: bool = Tr
 
     Navigation: session-start 84 at 0.5 s, then per trial 1p (start), 2p (cue offset),
     3p (reward) or 4p (timeout), poster p in 1..6; the poster repeats after a timeout.
-    Fixation: trials of start code 1 and end code 2.
+    Fixation: the lab's triplets, trial start 1, reward 2 (after the fixation is held) and
+    trial end :data:`FIXATION_END_CODE` (after the reward), which RPLParallel arranges
+    N x 3 (a stream starting 1, 2).
     Returns dict(session_start, codes (N, k), times (N, k), posters (N,)).
     """
     t = 0.5
@@ -123,13 +147,14 @@ def plan_trials(rng: np.random.Generator, duration: float, navigation: bool = Tr
             t = end + rng.uniform(1.0, 2.0)
         else:
             dur = rng.uniform(1.0, 2.5)
-            if t + dur + 0.5 > duration:
+            reward = rng.uniform(0.2, 0.5)
+            if t + dur + reward + 0.5 > duration:
                 break
-            codes.append([1, 2])
-            times.append([t, t + dur])
+            codes.append([1, 2, FIXATION_END_CODE])
+            times.append([t, t + dur, t + dur + reward])
             posters.append(0)
-            t += dur + rng.uniform(0.5, 1.0)
-    k = 3 if navigation else 2
+            t += dur + reward + rng.uniform(0.5, 1.0)
+    k = 3
     return {
         "session_start": session_start,
         "codes": np.array(codes, dtype=np.int64).reshape(-1, k),
@@ -153,11 +178,78 @@ def marker_stream(plan: dict) -> tuple[np.ndarray, np.ndarray]:
     return np.array(ticks, dtype=np.int64), np.array(values, dtype=np.int64)
 
 
-def write_ns5(path: Path, ids, n_samples, rng, templates, trains, opts: Options) -> dict:
-    """Stream a synthetic .ns5 to disk chunk by chunk; returns ground truth per channel."""
-    channels = [nsx.ChannelSpec(e, (e - 1) // 32 + 1, (e - 1) % 32 + 1) for e in ids]
+def connector(electrode_id: int, blackrock_style: bool = False) -> int:
+    """The physical-connector byte of an electrode: its bank of 32, 0-based as Trellis writes
+    it for the lab (1-32 -> 0), 1-based in Blackrock's numbering (1-32 -> 1)."""
+    return (electrode_id - 1) // 32 + (1 if blackrock_style else 0)
+
+
+def ns5_channels(ids, blackrock_style: bool = False) -> list[nsx.ChannelSpec]:
+    """The .ns5 channel headers: the electrodes ("raw <id>", uV), then (Ripple style) the
+    analog inputs of :data:`ANALOG_INPUTS` (mV)."""
+    chans = [
+        nsx.ChannelSpec(e, connector(e, blackrock_style), (e - 1) % 32 + 1, label=f"raw {e}")
+        for e in ids
+    ]
+    if not blackrock_style:
+        chans += [
+            nsx.ChannelSpec(eid, 0, k + 1, label=label, max_analog=ANALOG_MAX_MV, units="mV")
+            for k, (label, eid) in enumerate(ANALOG_INPUTS)
+        ]
+    return chans
+
+
+def analog_inputs(plan: dict, start: int, stop: int) -> np.ndarray:
+    """mV of the analog inputs for samples [start, stop): (stop - start, 2)."""
+    t = np.arange(start, stop) / FS
+    square = np.zeros(t.size)
+    for on, off in plan["times"][:, :2]:
+        square[(t >= on) & (t < off)] = PHOTODIODE_MV
+    return np.stack([square, SINE_MV * np.sin(2 * np.pi * t)], axis=1)
+
+
+def nev_electrodes(ids) -> list[nev.NevElectrode]:
+    """Per-electrode extended headers of a Ripple-style .nev (connectors as in the .ns5)."""
+    return [nev.NevElectrode(e, connector(e), (e - 1) % 32 + 1, label=f"spk {e}") for e in ids]
+
+
+def nev_comments(n_samples: int) -> list[tuple[int, str]]:
+    """The comment packets of a Ripple-style .nev: (tick, text) at the first and last sample."""
+    return [
+        (0, "hippoflow synthetic recording start"),
+        (max(0, n_samples - 1), "hippoflow synthetic recording end"),
+    ]
+
+
+def write_session_nev(path: Path, ticks, values, ids, n_samples, opts: Options) -> None:
+    if opts.blackrock_style:
+        nev.write_nev(path, ticks, values)
+        return
+    nev.write_nev(
+        path,
+        ticks,
+        values,
+        electrodes=nev_electrodes(ids),
+        digital_label=DIGITAL_LABEL,
+        comments=nev_comments(n_samples),
+        application=NEV_APPLICATION,
+    )
+
+
+def write_ns5(
+    path: Path, ids, n_samples, rng, templates, trains, opts: Options, plan: dict | None = None
+) -> dict:
+    """Stream a synthetic .ns5 to disk chunk by chunk; returns ground truth per channel.
+
+    Ripple style (the default) adds the analog inputs after the electrodes (their signals
+    follow ``plan``'s trial times, no random numbers, so the electrodes' data do not depend
+    on the style)."""
+    channels = ns5_channels(ids, opts.blackrock_style)
     gain = channels[0].max_analog / channels[0].max_digital
     n_ch = len(ids)
+    analog = channels[n_ch:]
+    analog_gain = np.array([c.max_analog / c.max_digital for c in analog])
+    plan = plan or {"times": np.zeros((0, 2))}
     with open(path, "wb") as f:
         f.write(nsx.nsx_header_bytes(channels, when=dt.datetime(2018, 11, 5, 10, 0, 0)))
         f.write(nsx.nsx_block_header(0, n_samples))
@@ -187,13 +279,16 @@ def write_ns5(path: Path, ids, n_samples, rng, templates, trains, opts: Options)
                     keep = (idx >= s) & (idx < e)
                     x[idx[keep] - s, j] += templates[e_id][u][keep]
             digital = np.clip(np.round(x / gain), -32767, 32767).astype("<i2")
+            if analog:
+                extra = np.round(analog_inputs(plan, s, e) / analog_gain).astype("<i2")
+                digital = np.concatenate([digital, extra], axis=1)
             f.write(digital.tobytes())
     return {"gain": gain}
 
 
-def write_header_only_ns5(path: Path, ids) -> None:
-    channels = [nsx.ChannelSpec(e, (e - 1) // 32 + 1, (e - 1) % 32 + 1) for e in ids]
-    nsx.write_nsx(path, channels, [(0, np.zeros((30, len(ids)), dtype="<i2"))])
+def write_header_only_ns5(path: Path, ids, blackrock_style: bool = False) -> None:
+    channels = ns5_channels(ids, blackrock_style)
+    nsx.write_nsx(path, channels, [(0, np.zeros((30, len(channels)), dtype="<i2"))])
 
 
 def generate(opts: Options, log=print) -> list[Path]:
@@ -222,12 +317,12 @@ def generate(opts: Options, log=print) -> list[Path]:
             plan = plan_trials(rng, seconds, navigation)
             plans[session] = plan
             ticks, values = marker_stream(plan)
-            nev.write_nev(sdir / f"{base}.nev", ticks, values)
+            write_session_nev(sdir / f"{base}.nev", ticks, values, ids, n_samples, opts)
             if opts.header_only:
-                write_header_only_ns5(sdir / f"{base}.ns5", ids)
+                write_header_only_ns5(sdir / f"{base}.ns5", ids, opts.blackrock_style)
                 continue
             trains = {e: spike_trains(rng, opts.units, n_samples, opts.rate_hz) for e in ids}
-            write_ns5(sdir / f"{base}.ns5", ids, n_samples, rng, templates, trains, opts)
+            write_ns5(sdir / f"{base}.ns5", ids, n_samples, rng, templates, trains, opts, plan)
             gt = {"channels": np.array(ids), "sampling_rate": FS, "n_samples": n_samples}
             for e in ids:
                 gt[f"times_{e}"], gt[f"units_{e}"] = trains[e]
@@ -289,6 +384,13 @@ def parse_args(argv=None) -> Options:
         default="text",
         help="Unity log header style: 14-line text (default), 11-line text, or one JSON line",
     )
+    p.add_argument(
+        "--blackrock-style",
+        action="store_true",
+        help="Blackrock's 1-based connectors (bank 1 = array01), no analog inputs in the .ns5, "
+        "a .nev of markers only (default: Ripple/Trellis style: 0-based connectors, analog "
+        "inputs ainp1-2, .nev extended headers and comments)",
+    )
     a = p.parse_args(argv)
     days = tuple(a.days)
     if a.n_days:
@@ -307,6 +409,7 @@ def parse_args(argv=None) -> Options:
         seed=a.seed,
         header_only=a.header_only,
         unity_header=a.unity_header,
+        blackrock_style=a.blackrock_style,
     )
 
 

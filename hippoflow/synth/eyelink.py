@@ -7,9 +7,13 @@
 * ``<day_dir>/<yymmdd>.asc``: every navigation session (session01, session02 ... in order),
   one recording block each, each starting with a ``Trigger Version 84`` message, then
   ``Start Trial 1p`` / ``Cue Offset 2p`` / ``End Trial 3p`` or ``Timeout 4p`` messages;
-* ``<day_dir>/P<n>_<m>.asc``: the ``sessioneye`` fixation session, trials marked by
-  ``1  0  0  0  0  0  0  0`` (start), ``0  0  0  0  0  0  0  1`` (reward) and
-  ``0  1  0  0  0  0  0  0`` (end);
+* ``<day_dir>/P<n>_<m>.asc``: the ``sessioneye`` fixation session: each Ripple code of the
+  plan's start/reward/end triplets (1, 2, x) written as the 8-digit message of its bits,
+  lowest bit first (:func:`fixation_text`): ``1  0  0  0  0  0  0  0`` (start, the pattern
+  PyHipp reads trials by), ``0  1  0  0  0  0  0  0`` (reward 2), and for the end the
+  plan's code (4: ``0  0  1  0  0  0  0  0``); the reward and end are the trial's next two
+  8-digit messages, as PyHipp's reader takes them.  A plan of 1, 2 pairs writes start and
+  end (2) plus a reward message ``0  0  0  0  0  0  0  1`` 50 ms before the end;
 * ``<day_dir>/groundtruth_eyelink.json``: the clock and what was dropped (below).
 
 The tracker clock is one clock for the whole day: for session s,
@@ -41,9 +45,15 @@ from hippoflow.behaviour.maze import SCREEN
 from hippoflow.naming import EYELINK_TRIGGER, FIXATION_SESSION
 
 RATE = 1000
-FIX_START = "1  0  0  0  0  0  0  0"
-FIX_REWARD = "0  0  0  0  0  0  0  1"
-FIX_END = "0  1  0  0  0  0  0  0"
+FIX_REWARD = "0  0  0  0  0  0  0  1"  # the extra reward message of a plan of 1, 2 pairs
+
+
+def fixation_text(code: int) -> str:
+    """The 8-digit message of a fixation-task code: its bits, lowest first, two spaces apart
+    (MATLAB's ``num2str`` of a bit vector); code 1 gives the trial-start pattern."""
+    if not 0 <= code < 256:
+        raise ValueError(f"fixation code {code} does not fit the 8 bits of a message")
+    return "  ".join(str((code >> b) & 1) for b in range(8))
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -219,10 +229,11 @@ def _session_seconds(plan: dict, opts, navigation: bool) -> float:
 def write_eyelink_day(day_dir, plans: dict, rng: np.random.Generator, opts=None) -> dict:
     """Write the day's EyeLink .asc files and ``groundtruth_eyelink.json``; return the truth.
 
-    ``plans[session]`` = dict(session_start, codes (N, 3) or (N, 2) for 'sessioneye',
-    times (N, k) seconds on the Ripple clock, posters).  ``opts`` (the generator's
-    Options, optional) supplies ``seconds``/``eye_seconds`` and may carry
-    ``eyelink_drop`` (number of navigation messages to drop, default 1).
+    ``plans[session]`` = dict(session_start, codes (N, 3), for 'sessioneye' the 1, 2, x
+    triplets (or (N, 2) start/end pairs), times (N, k) seconds on the Ripple clock,
+    posters).  ``opts`` (the generator's Options, optional) supplies
+    ``seconds``/``eye_seconds`` and may carry ``eyelink_drop`` (number of navigation
+    messages to drop, default 1).
     """
     day_dir = Path(day_dir)
     day = day_dir.name
@@ -270,7 +281,7 @@ def write_eyelink_day(day_dir, plans: dict, rng: np.random.Generator, opts=None)
                 if navigation:
                     text = nav_text(int(codes[r, c]), c)
                 else:
-                    text = FIX_START if c == 0 else FIX_END
+                    text = fixation_text(int(codes[r, c]))
                 if (session, r, c) in drops:
                     truth["dropped"].append(
                         {
@@ -282,7 +293,7 @@ def write_eyelink_day(day_dir, plans: dict, rng: np.random.Generator, opts=None)
                         }
                     )
                     continue
-                if not navigation and c == 1:
+                if not navigation and codes.shape[1] == 2 and c == 1:
                     msgs.append((int(trial_ms[r, c]) - 50, FIX_REWARD))
                 msgs.append((int(trial_ms[r, c]), text))
         truth["sessions"][session] = {

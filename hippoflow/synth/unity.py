@@ -14,7 +14,9 @@ alignment; a trial started after the Ripple recording stopped is left incomplete
 Ground truth: ``<day>/groundtruth_unity.json`` (per session: log path, header style,
 marker rows, ideal and actual route lengths, dubious trials) and
 ``<session>/groundtruth_unity.npz`` (``frame_times``: each frame's time on the Ripple
-clock, s; ``rows``/``codes`` of the markers).
+clock, s; ``rows``/``codes`` of the markers).  Rows here count the log's frame lines
+(``session_start_row`` 0: the first frame line is the session-start 84 frame); the Unity
+object's rows start after that frame (PyHipp's convention), one lower.
 
 Options read from ``opts`` (all optional): ``unity_header`` ("text" 14-line header,
 "text11", "json"), ``unity_freeze`` (bool, default True), ``unity_trailing`` (bool,

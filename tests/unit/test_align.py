@@ -1,4 +1,10 @@
-"""Alignment of Unity and EyeLink onto the Ripple clock (contract section 7)."""
+"""Alignment of Unity and EyeLink onto the Ripple clock (contract section 7).
+
+Unity rows follow PyHipp (contract section 5): the log's first frame, the session-start 84
+frame, is not a row of ``unityData``; ``unityTime[0]`` is its moment and row ``r`` (log
+frame ``r + 1``) happens at ``unityTime[r + 1]``.  So, frame for frame, the aligned
+``unityTime`` is the generator's true Ripple time of every log frame (84 frame first).
+"""
 
 from __future__ import annotations
 
@@ -65,16 +71,18 @@ def test_unity_alignment_on_generated_day(generated, session):
     trig = aligned["unityTriggers"][0]
     # trial markers within 1 ms of the Ripple times read from the .nev
     assert np.max(np.abs(ut[trig + 1] - rpl["timeStamps"])) < 1e-3
-    # session start onto Ripple's 84 marker
-    assert abs(ut[truth["session_start_row"] + 1] - rpl["sessionStartTime"]) < 1e-3
+    # session start onto Ripple's 84 marker: the log's first frame, unityTime[0]
+    assert truth["session_start_row"] == 0
+    assert abs(ut[0] - rpl["sessionStartTime"]) < 1e-3
     # dubious trials: exactly the generated freeze
     np.testing.assert_array_equal(aligned["dubiousTrials"], np.array(truth["dubious_trials"]) + 1)
     # every frame outside dubious trials lands on its true (Ripple-clock) time; the log's
     # 0.1 ms deltaTime resolution accumulates to about a millisecond between markers
+    assert ut.size == frame_times.size  # the 84 frame's moment and one time per row
     keep = np.ones(frame_times.size, bool)
     for i in truth["dubious_trials"]:
-        keep[trig[i, 0] : trig[i, 2]] = False
-    err = np.abs(ut[1:] - frame_times)[keep]
+        keep[trig[i, 0] + 1 : trig[i, 2] + 1] = False
+    err = np.abs(ut - frame_times)[keep]
     assert err.max() < 3e-3, err.max()
     assert np.median(err) < 1e-3
     # deltaTime recomputed from the aligned time; trial time restarts at cue offset
@@ -205,9 +213,16 @@ def test_eyelink_alignment_with_drift_and_dropped_message():
     # the dropped cue offset of trial 2 was reconciled (filled from the Ripple interval)
     assert [(m["Trial"], m["Event"]) for m in obj["missing"]] == [(2, "cue")]
     aligned = align.align_eyelink(obj, rpl)
-    abs_trials = aligned["trial_timestamps"] + aligned["expTime"]
-    assert np.max(np.abs(abs_trials - rpl["timeStamps"])) < 1e-3
+    np.testing.assert_array_equal(aligned["trial_times"], rpl["timeStamps"])
     assert abs(aligned["session_start"] - rpl["sessionStartTime"]) < 1e-3
+    # trial_timestamps are rows of the session's samples (PyHipp): the alignment keeps them,
+    # and the sample on each row is now at the marker's Ripple time (PyHipp's own test of an
+    # aligned object: timestamps[trial_timestamps * 1000] against rplparallel's timeStamps)
+    np.testing.assert_array_equal(aligned["trial_timestamps"], obj["trial_timestamps"])
+    rows = (aligned["trial_timestamps"] * aligned["samplingRate"]).astype(int)
+    assert np.max(np.abs(aligned["timestamps"][rows] - rpl["timeStamps"])) < 1e-3
+    # expTime (the file's first sample, tracker clock) is kept, as PyHipp's alignment does
+    assert aligned["expTime"] == obj["expTime"] == rec.samples_time[0] / 1000.0
     # every sample lands within 1 ms of its true Ripple time (clock offset + 40 ppm drift)
     err = np.abs(aligned["timestamps"] - truth)
     assert err.max() < 1e-3, err.max()
@@ -226,7 +241,7 @@ def test_eyelink_alignment_with_drift_and_dropped_message():
     assert np.max(np.abs(aligned["alignResiduals"])) < 5.0
     # twice changes nothing
     twice = align.align_eyelink(aligned, rpl)
-    for key in ("timestamps", "trial_timestamps", "fix_times", "timeouts"):
+    for key in ("timestamps", "trial_timestamps", "trial_times", "fix_times", "timeouts"):
         np.testing.assert_array_equal(twice[key], aligned[key])
     assert twice["session_start"] == aligned["session_start"]
 
@@ -241,3 +256,39 @@ def test_eyelink_shape_mismatch_fails():
     short["timeStamps"] = rpl["timeStamps"][:-1]
     with pytest.raises(InputError, match="cannot align"):
         align.align_eyelink(obj, short)
+
+
+def test_unity_object_with_the_old_row_layout_is_refused(generated):
+    """An object whose row 0 is the session-start frame (rows one above PyHipp's, as
+    hippoflow wrote them before) must be remade, not aligned one frame off."""
+    rpl, obj, _, _ = generated["session01"]
+    old = copy.deepcopy(obj)
+    start = old.pop("sessionStartFrame")
+    old["unityData"][0] = np.vstack([np.append(start[0], [np.nan, 0.0]), old["unityData"][0]])
+    old["unityTriggers"][0] = old["unityTriggers"][0] + 1
+    with pytest.raises(InputError, match="older hippoflow"):
+        align.align_unity(old, rpl, label="session01/unity")
+
+
+def test_eyelink_object_in_pyhipps_own_form_aligns():
+    """An object holding only PyHipp's keys (navigation ``trial_timestamps`` from the first
+    sample, no ``trial_times``) aligns; a stored object without ``trial_times`` (made when
+    ``trial_timestamps`` counted from the file's start) is refused."""
+    rng = np.random.default_rng(4)
+    plan = generate.plan_trials(rng, 60.0, True)
+    rpl = _plan_rpl(plan)
+    rec, truth = _eye_recording(plan, drop=(-1, -1))
+    full = session_object(
+        rec, rpl["markers"], rpl["timeStamps"], ripple_session_start=rpl["sessionStartTime"]
+    )
+    keys = ("trial_timestamps", "timestamps", "fix_times", "timeouts", "session_start")
+    bare = {k: full[k] for k in keys + ("expTime", "samplingRate")}
+    # PyHipp's convention stated by hand: trial message time minus the first sample's time
+    first = rec.samples_time[0] / 1000.0
+    np.testing.assert_allclose(bare["trial_timestamps"] + first, full["trial_times"], atol=1e-9)
+    aligned = align.align_eyelink(bare, rpl)
+    np.testing.assert_array_equal(aligned["trial_times"], rpl["timeStamps"])
+    assert np.max(np.abs(aligned["timestamps"] - truth)) < 1e-3
+    stored_before = dict(bare, indices=np.zeros((0, 3), np.int64))
+    with pytest.raises(InputError, match="older hippoflow"):
+        align.align_eyelink(stored_before, rpl, label="session01/eyelink")

@@ -56,3 +56,139 @@ def test_failed_write_leaves_nothing(tmp_path):
             o.dataset[:5] = 1
             raise RuntimeError("job killed")
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- DPT bookkeeping: what DataProcessingTools' loader and append read (stated by hand)
+ANALOG_INFO_KEYS = {
+    "SampleRate",
+    "Units",
+    "HighFreqCorner",
+    "HighFreqOrder",
+    "HighFilterType",
+    "LowFreqCorner",
+    "LowFreqOrder",
+    "LowFilterType",
+    "MaxVal",
+    "MinVal",
+    "NumberSamples",
+    "ProbeInfo",
+}
+
+
+def test_bookkeeping_keys_stated_by_hand():
+    assert dpt.bookkeeping("channel") == {
+        "numSets": 1,
+        "setidx": [0],
+        "plotopts": {"indexer": "channel"},
+        "current_idx": None,
+    }
+    assert dpt.bookkeeping("session", n_items=3)["setidx"] == [0, 0, 0]
+    assert dpt.bookkeeping("session", n_items=0)["setidx"] == []
+    with pytest.raises(ValueError):
+        dpt.bookkeeping("cell", n_items=-1)
+
+
+def test_bookkeeping_survives_both_writers(tmp_path):
+    plain = tmp_path / "plain_d41d.hkl"
+    dpt.save_object(plain, {"x": np.zeros(2), **dpt.bookkeeping("cell")}, {}, [tmp_path])
+    streamed = tmp_path / "streamed_d41d.hkl"
+    with dpt.StreamedObject(
+        streamed, "data", 4, np.float32, dpt.bookkeeping("channel"), {}, [tmp_path]
+    ) as o:
+        o.dataset[:] = 1
+        o.commit()
+    for path, level in ((plain, "cell"), (streamed, "channel")):
+        obj = hickle.load(str(path))
+        assert type(obj["numSets"]) is int and obj["numSets"] == 1
+        assert isinstance(obj["setidx"], list) and [int(i) for i in obj["setidx"]] == [0]
+        assert obj["plotopts"] == {"indexer": level}
+        assert obj["current_idx"] is None
+
+
+class DPTLike:
+    """What DataProcessingTools does with a file, written here from its documented behaviour:
+    the loader sets every key as an attribute; the base ``append`` extends ``setidx`` by the
+    appended object's entries offset by (last entry + 1) and extends ``dirs``."""
+
+    def __init__(self, path):
+        for key, value in hickle.load(str(path)).items():
+            setattr(self, key, value)
+
+    def append(self, other):
+        if self.setidx:
+            offset = self.setidx[-1] + 1
+            self.setidx = list(self.setidx) + [s + offset for s in other.setidx]
+        if self.dirs:
+            self.dirs = list(self.dirs) + list(other.dirs)
+
+
+@pytest.fixture(scope="module")
+def channel_objects(small_day, tmp_path_factory):
+    """RPLRaw, RPLLFP and RPLHighPass of channel 1 of session01 and session02, made by the
+    real steps from the generated .ns5 files."""
+    from hippoflow.ripple import steps
+
+    out = tmp_path_factory.mktemp("rplobjects")
+    day = small_day / "picasso" / "20181105"
+    made = {}
+    for session in ("session01", "session02"):
+        chan = out / session / "array01" / "channel001"
+        other = out / session / "array02" / "channel033"
+        raw = chan / naming.RAW_NAME
+        steps.rplsplit(
+            [day / session / "181105_Block1.ns5"],
+            day / session / "181105_Block1.nev",
+            [1, 33],
+            [raw, other / naming.RAW_NAME],
+            naming.RAW_ARGS,
+            progress=False,
+        )
+        lfp = chan / dpt.hkl_name("rpllfp", naming.LFP_ARGS)
+        hp = chan / dpt.hkl_name("rplhighpass", naming.HIGHPASS_ARGS)
+        steps.rpllfp(raw, lfp, naming.LFP_ARGS)
+        steps.rplhighpass(raw, hp, naming.HIGHPASS_ARGS, progress=False)
+        made[session] = {"rplraw": raw, "rpllfp": lfp, "rplhighpass": hp}
+    return made
+
+
+@pytest.mark.parametrize(
+    "kind,args,rate,samples",
+    [
+        ("rplraw", {}, 30000, 20 * 30000),
+        (
+            "rpllfp",
+            {"ResampleRate": 1000, "LFPOrder": 8, "LowPassFrequency": [1, 150]},
+            1000,
+            20000,
+        ),
+        ("rplhighpass", {"HighOrder": 8, "HighPassFrequency": [500, 7500]}, 30000, 20 * 30000),
+    ],
+)
+def test_channel_object_keys_types_and_shapes(channel_objects, kind, args, rate, samples):
+    path = channel_objects["session01"][kind]
+    obj = hickle.load(str(path))
+    assert {"data", "analogInfo", "args", "dirs", "numSets", "setidx"} <= set(obj)
+    assert isinstance(obj["data"], np.ndarray)
+    assert obj["data"].dtype == np.float32 and obj["data"].shape == (samples,)
+    assert isinstance(obj["analogInfo"], dict) and ANALOG_INFO_KEYS <= set(obj["analogInfo"])
+    assert obj["analogInfo"]["SampleRate"] == rate
+    assert obj["args"] == args
+    assert obj["dirs"] == [str(path.parent.resolve())]
+    # a channel object plots one item: setidx [0], one directory
+    assert type(obj["numSets"]) is int and obj["numSets"] == 1
+    assert [int(i) for i in obj["setidx"]] == [0]
+    assert obj["plotopts"] == {"indexer": "channel"} and obj["current_idx"] is None
+
+
+@pytest.mark.parametrize("kind", ["rplraw", "rpllfp", "rplhighpass"])
+def test_channel_objects_append_over_two_sessions(channel_objects, kind):
+    first = DPTLike(channel_objects["session01"][kind])
+    second = DPTLike(channel_objects["session02"][kind])
+    first.append(second)
+    # the second object's item gets index 1 (= the first's numSets), its directory follows
+    assert [int(i) for i in first.setidx] == [0, 1]
+    assert first.dirs == [
+        str(channel_objects[s][kind].parent.resolve()) for s in ("session01", "session02")
+    ]
+    # DPT's level indexer: item i belongs to dirs[setidx[i]]
+    assert [first.dirs[i].split("/")[-3] for i in first.setidx] == ["session01", "session02"]

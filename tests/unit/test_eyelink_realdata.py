@@ -313,7 +313,7 @@ def test_float_times_survive_edfsplit_and_the_eyelink_object(tmp_path):
             (np.asarray(o["trial_timestamps"]) + o["expTime"]) * 1000.0, trials_ms, atol=1e-6
         )
         same(o["timestamps"], whole.samples_time / 1000.0)
-        assert o["session_start"] * 1000.0 == pytest.approx(trig_ms, abs=1e-6)
+        assert o["session_start"][0] * 1000.0 == pytest.approx(trig_ms, abs=1e-6)
         assert o["samplingRate"] == 2000.0 and str(o["eye"]) == "right"
     half = np.isclose(np.asarray(back["timestamps"]) * 1000.0 % 1.0, 0.5, atol=1e-4)
     assert int(half.sum()) == 4488

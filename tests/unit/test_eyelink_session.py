@@ -2,6 +2,15 @@
 
 Expected values come from the generator's ground truth (the Ripple plan mapped through the
 known offset and drift) and from reading the .asc text line by line here in the test.
+
+Conventions stated by hand from PyHipp's Eyelink (contract section 6, consumer notes): a
+navigation session's ``trial_timestamps`` count from that session's first sample, so that
+``int(trial_timestamps * samplingRate)`` is the row of the message's sample in the session's
+``timestamps`` (PyHipp's XT/XY plots index so); the session's first sample is the file's
+first for session01 and the first at or after its ``Trigger Version 84`` for the others.
+The fixation session keeps the messages' absolute times.  The lab's fixation stream is the
+task's 1, 2, x triplets (start, reward, end); its EyeLink trial starts at
+``1  0  0  0  0  0  0  0`` and the next two 8-digit messages are the reward and the end.
 """
 
 from __future__ import annotations
@@ -9,7 +18,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,7 +26,11 @@ import pytest
 from hippoflow.behaviour.eyelink.objects import session_object
 from hippoflow.behaviour.eyelink.recording import Recording
 from hippoflow.behaviour.eyelink.sessions import (
+    FIX_END,
+    FIX_REWARD,
+    FIX_START,
     MISSING_CSV_COLUMNS,
+    fixation_roles,
     fixation_trial_messages,
     navigation_trial_messages,
     reward_times,
@@ -146,7 +158,17 @@ def test_dropped_message_is_reconciled_from_ripple(day, nav):
             ripple_session_start=plan["session_start"],
         )
         truth_ms = np.asarray(day.truth["sessions"][s]["trial_ms"], dtype=float)
-        got_ms = (obj["trial_timestamps"] + obj["expTime"]) * 1000.0
+        first_ms = session_first_sample_ms(day, s)
+        assert obj["timestamps"][0] * 1000 == first_ms
+        assert obj["trial_timestamps_origin"] * 1000 == first_ms
+        got_ms = obj["trial_timestamps"] * 1000.0 + first_ms
+        np.testing.assert_allclose(obj["trial_times"] * 1000.0, got_ms, atol=1e-6)
+        # PyHipp's plots: row int(trial_timestamps * rate) of the session's samples is the
+        # sample at the message's time (1 kHz, one block, messages on whole ms)
+        rows = (obj["trial_timestamps"] * obj["samplingRate"]).astype(int)
+        np.testing.assert_array_equal(obj["timestamps"][rows] * 1000, np.rint(got_ms))
+        # expTime: the file's first sample for every session (PyHipp's)
+        assert obj["expTime"] * 1000 == day.truth["sessions"]["session01"]["block"][0]
         assert obj["noOfTrials"] == plan["codes"].shape[0]
         np.testing.assert_array_equal(obj["trial_codes"], plan["codes"])
         assert obj["discrepancies"].shape == plan["codes"].shape
@@ -172,7 +194,53 @@ def test_dropped_message_is_reconciled_from_ripple(day, nav):
         # intervals now agree with Ripple within rounding and drift
         assert obj["discrepancies"].max() < 0.002
         assert obj["session_start"] * 1000 == day.truth["sessions"][s]["trigger_ms"]
-        assert obj["noOfSessions"] == 2 and obj["samplingRate"] == 1000.0
+        # noOfSessions: the object's own count (one session), not the day's
+        assert obj["noOfSessions"] == 1 and obj["samplingRate"] == 1000.0
+
+
+def session_first_sample_ms(day, session) -> float:
+    """Independent: one sample per ms in each block; session01 owns everything before
+    session02's trigger, session02 starts at its trigger (contract section 6: [T_k, T_k+1),
+    T_1 taken as the start)."""
+    s = day.truth["sessions"]
+    if session == NAV[0]:
+        return float(s[session]["block"][0])
+    return float(s[session]["trigger_ms"])
+
+
+def test_second_session_rows_index_its_own_samples(day, nav):
+    """The XT plot's failure PyHipp showed on session02: times counted from the file's
+    start overran the session's samples; counted from its own first sample they do not."""
+    part = split_navigation(nav, 2)[1]
+    plan = day.plans["session02"]
+    obj = session_object(part, plan["codes"].astype(float), plan["times"])
+    rows = (obj["trial_timestamps"] * obj["samplingRate"]).astype(int)
+    assert rows.min() >= 0 and rows.max() < obj["timestamps"].size
+    truth_ms = np.asarray(day.truth["sessions"]["session02"]["trial_ms"], dtype=float)
+    ok = ~np.isnan(truth_ms)
+    drop = day.truth["dropped"][0]
+    if drop["session"] == "session02":
+        ok[drop["trial"], drop["column"]] = False
+    np.testing.assert_array_equal(obj["timestamps"][rows][ok] * 1000, truth_ms[ok])
+    # and the rows are the samples' own rows: (message - first sample) at 1 per ms
+    first = session_first_sample_ms(day, "session02")
+    np.testing.assert_array_equal(rows[ok], (truth_ms[ok] - first).astype(int))
+
+
+def test_relative_times_truncate_to_their_row():
+    """int(t * rate) must give the row t stands for: k / 1000 * 1000 falls below k for about
+    1 in 100 whole k in floating point; the stored times do not."""
+    from hippoflow.behaviour.eyelink.objects import relative_trial_times
+
+    k = np.arange(0, 2_000_000, dtype=np.float64)
+    assert np.count_nonzero((k / 1000.0 * 1000.0).astype(np.int64) != k) > 10_000
+    t = relative_trial_times(k, 1000.0)
+    np.testing.assert_array_equal((t * 1000.0).astype(np.int64), k)
+    np.testing.assert_allclose(t, k / 1000.0, rtol=1e-15, atol=0)
+    # at 2 kHz half-ms offsets are whole rows; a third of a ms is not and is left alone
+    half = relative_trial_times(np.array([0.5, 1.5, 1234.5]), 2000.0)
+    np.testing.assert_array_equal((half * 2000.0).astype(np.int64), [1, 3, 2469])
+    assert relative_trial_times(np.array([1 / 3]), 1000.0)[0] == (1 / 3) / 1000.0
 
 
 def _nav_recording(times_ms, codes, drop=(), shift=None, path="hand.asc"):
@@ -262,27 +330,142 @@ def test_offsets_and_eight_digit_messages():
     nav_msgs = navigation_trial_messages(rec)
     assert (20_005.0, 0, 14, "-5 Start Trial 14") in nav_msgs
     assert all("0  0" not in m[3] for m in nav_msgs)
+    # start and end (a 1, 2 pair stream): the last other 8-digit message is the end
     fix = fixation_trial_messages(rec)
     assert fix == [
-        (21_000.0, 0, 1, "1  0  0  0  0  0  0  0"),
-        (22_000.0, 1, 2, "0  1  0  0  0  0  0  0"),
+        (21_000.0, 0, FIX_START, "1  0  0  0  0  0  0  0"),
+        (22_000.0, 1, FIX_END, "0  1  0  0  0  0  0  0"),
+    ]
+    # start, reward, end (the triplets): the trial's next two 8-digit messages
+    assert fixation_trial_messages(rec, with_reward=True) == [
+        (21_000.0, 0, FIX_START, "1  0  0  0  0  0  0  0"),
+        (21_500.0, 1, FIX_REWARD, "0  0  0  0  0  0  0  1"),
+        (22_000.0, 2, FIX_END, "0  1  0  0  0  0  0  0"),
     ]
     np.testing.assert_array_equal(reward_times(rec), [21_500.0])
 
 
-def test_fixation_session(day):
+def test_fixation_roles_by_hand():
+    # the lab's triplets, whatever the end code x: start, reward, end
+    np.testing.assert_array_equal(
+        fixation_roles([[1, 2, 4], [1, 2, 3]]), [[FIX_START, FIX_REWARD, FIX_END]] * 2
+    )
+    # 1, 2 pairs as N x 2, and as PyHipp's N x 3 rows of them ([1, 2, 1], [2, 1, 2])
+    np.testing.assert_array_equal(fixation_roles([[1, 2], [1, 2]]), [[FIX_START, FIX_END]] * 2)
+    np.testing.assert_array_equal(
+        fixation_roles([[1, 2, 1], [2, 1, 2]]),
+        [[FIX_START, FIX_END, FIX_START], [FIX_END, FIX_START, FIX_END]],
+    )
+
+
+def test_generated_fixation_stream_is_the_labs_triplets(day):
+    plan = day.plans["sessioneye"]
+    codes = plan["codes"]
+    assert codes.shape[1] == 3 and codes.shape[0] >= 3
+    np.testing.assert_array_equal(codes[:, :2], [[1, 2]] * codes.shape[0])
+    assert np.all(codes[:, 2] == gen.FIXATION_END_CODE)
+    assert np.all(np.diff(plan["times"].ravel()) > 0)
+    # the EyeLink text: per trial the start pattern, then two 8-digit messages (reward, end)
+    text = (day.dir / day.truth["fixation_file"]).read_text().splitlines()
+    eight = [ln.split(None, 2) for ln in text if re.match(r"MSG\t\d+ \d(  \d){7}$", ln)]
+    assert [m[2] for m in eight[:3]] == [
+        "1  0  0  0  0  0  0  0",
+        "0  1  0  0  0  0  0  0",
+        "0  0  1  0  0  0  0  0",
+    ]
+    assert len(eight) == codes.size
+    want = np.rint(true_tracker_ms(day, "sessioneye", plan["times"])).ravel()
+    np.testing.assert_array_equal([int(m[1]) for m in eight], want)
+
+
+def fixation_recording(day, drop=()):
+    """The generated fixation file with the 8-digit messages at ``drop`` (row, column)
+    removed (the text is read here, the message times are the ground truth's)."""
     rec = read_recording(day.dir / day.truth["fixation_file"])
+    truth_ms = np.asarray(day.truth["sessions"]["sessioneye"]["trial_ms"], dtype=float)
+    gone = {float(truth_ms[r, c]) for r, c in drop}
+    rec.messages = [(t, m) for t, m in rec.messages if float(t) not in gone]
+    return rec, truth_ms
+
+
+def test_fixation_session(day):
+    rec, truth_ms = fixation_recording(day)
     plan = day.plans["sessioneye"]
     obj = session_object(rec, plan["codes"].astype(float), plan["times"], fixation=True)
-    truth_ms = np.asarray(day.truth["sessions"]["sessioneye"]["trial_ms"], dtype=float)
-    got = (obj["trial_timestamps"] + obj["expTime"]) * 1000.0
-    np.testing.assert_allclose(got, truth_ms, atol=1e-6)
-    assert obj["trial_timestamps"].shape == plan["codes"].shape == (plan["codes"].shape[0], 2)
+    # absolute message times (PyHipp's fixation trial_timestamps), start/reward/end
+    np.testing.assert_allclose(obj["trial_timestamps"] * 1000.0, truth_ms, atol=1e-6)
+    np.testing.assert_allclose(obj["trial_times"] * 1000.0, truth_ms, atol=1e-6)
+    assert obj["trial_timestamps_origin"] == 0.0
+    assert obj["trial_timestamps"].shape == plan["codes"].shape == (plan["codes"].shape[0], 3)
+    # every Ripple code of the triplets has its message: nothing missing
     assert obj["missing"] == [] and obj["discrepancies"].max() < 0.002
-    np.testing.assert_allclose(obj["reward_times"] * 1000, truth_ms[:, 1] - 50, atol=1e-6)
+    np.testing.assert_allclose(obj["reward_times"] * 1000, truth_ms[:, 1], atol=1e-6)
     assert obj["session_start"] * 1000 == truth_ms[0, 0]
-    with pytest.raises(InputError, match="expected 2"):
-        session_object(rec, np.ones((3, 3)), np.ones((3, 3)), fixation=True)
+    np.testing.assert_array_equal(obj["trial_codes"], plan["codes"])
+    # a fixation table is N x 2 or, by PyHipp's arrangement rule, N x 3; never 4 wide
+    with pytest.raises(InputError, match="expected 2 or 3"):
+        session_object(rec, np.ones((3, 4)), np.ones((3, 4)), fixation=True)
+
+
+@pytest.mark.parametrize(
+    "drop, event, text",
+    [((2, 1), "reward", "reward (8-digit code)"), ((1, 2), "end", "trial end (8-digit code)")],
+)
+def test_fixation_message_dropped_is_filled(day, drop, event, text):
+    rec, truth_ms = fixation_recording(day, drop=[drop])
+    plan = day.plans["sessioneye"]
+    obj = session_object(rec, plan["codes"].astype(float), plan["times"], fixation=True)
+    r, c = drop
+    assert [(m["Trial"], m["Event"], m["Messages"]) for m in obj["missing"]] == [
+        (r + 1, event, text)
+    ]
+    assert abs(obj["trial_timestamps"][r, c] * 1000 - truth_ms[r, c]) <= 1.0
+    keep = np.ones(truth_ms.shape, bool)
+    keep[r, c] = False
+    np.testing.assert_allclose(obj["trial_timestamps"][keep] * 1000, truth_ms[keep], atol=1e-6)
+
+
+def _fixation_pairs_recording(n=6):
+    """A hand fixation file of 1, 2 pairs (start, end), each with a reward message 50 ms
+    before its end; trials 3 s apart, 1.5 s long, on a tracker clock 500 s ahead."""
+    starts = 500_000 + 3000 * np.arange(n)
+    msgs = []
+    for t in starts:
+        msgs += [(int(t), "1  0  0  0  0  0  0  0"), (int(t) + 1450, "0  0  0  0  0  0  0  1")]
+        msgs.append((int(t) + 1500, "0  1  0  0  0  0  0  0"))
+    t = np.arange(starts[0] - 1000, starts[-1] + 3000, dtype=np.int64)
+    z = np.full(t.size, 500.0)
+    rec = Recording(
+        path="P1_1.asc",
+        samples_time=t,
+        gx=z,
+        gy=z,
+        pupil=z,
+        sampling_rate=1000.0,
+        messages=msgs,
+        fixations=np.zeros((0, 4)),
+        saccades=np.zeros((0, 2), np.int64),
+        blinks=np.zeros((0, 2), np.int64),
+        blocks=[(int(t[0]), int(t[-1]) + 1)],
+    )
+    ripple = 10.0 + 3.0 * np.arange(n)
+    return rec, np.column_stack([starts, starts + 1500]), np.column_stack([ripple, ripple + 1.5])
+
+
+def test_fixation_pairs_and_their_three_column_arrangement():
+    """An older 1, 2 pair stream reconciles as start/end, as N x 2 and as PyHipp's N x 3
+    rows of it; the reward messages are not trial markers."""
+    rec, eye_ms, ripple = _fixation_pairs_recording()
+    codes = np.tile([1, 2], (6, 1))
+    obj = session_object(rec, codes.astype(float), ripple, fixation=True)
+    assert obj["missing"] == []
+    np.testing.assert_allclose(obj["trial_timestamps"] * 1000, eye_ms)
+    np.testing.assert_allclose(obj["reward_times"] * 1000, eye_ms[:, 1] - 50)
+    three = session_object(
+        rec, codes.reshape(4, 3).astype(float), ripple.reshape(4, 3), fixation=True
+    )
+    assert three["missing"] == []
+    np.testing.assert_allclose(three["trial_timestamps"].ravel() * 1000, eye_ms.ravel())
 
 
 def test_session_object_arrays(day, nav):
@@ -302,7 +485,8 @@ def test_session_object_arrays(day, nav):
     np.testing.assert_array_equal(obj["fix_event"], fx[:, 1] - fx[:, 0])
     np.testing.assert_array_equal(obj["sacc_event"], part.saccades[:, 1] - part.saccades[:, 0])
     idx = obj["trial_sample_index"]
-    abs_ms = (obj["trial_timestamps"] + obj["expTime"]) * 1000
+    abs_ms = obj["trial_timestamps"] * 1000 + t[0]  # session01: from the file's first sample
+    np.testing.assert_allclose(obj["trial_times"] * 1000, abs_ms, atol=1e-6)
     np.testing.assert_allclose(t[idx], np.ceil(abs_ms - 1e-6))
     is_timeout = plan["codes"][:, 2] // 10 == 4
     np.testing.assert_allclose(obj["timeouts"], abs_ms[is_timeout, 2] / 1000)
@@ -358,8 +542,21 @@ def test_generator_day_reconciles_with_nev_markers(tmp_path):
         obj = session_object(
             part, rpl["markers"], rpl["timeStamps"], ripple_session_start=rpl["sessionStartTime"]
         )
-        got = (obj["trial_timestamps"] + obj["expTime"]) * 1000.0
-        np.testing.assert_allclose(got, truth["sessions"][s]["trial_ms"], atol=1.0)
+        ts = truth["sessions"][s]
+        first = ts["block"][0] if s == NAV[0] else ts["trigger_ms"]  # the session's 1st sample
+        got = obj["trial_timestamps"] * 1000.0 + first
+        np.testing.assert_allclose(got, ts["trial_ms"], atol=1.0)
         filled += len(obj["missing"])
     assert filled == len(truth["dropped"]) == 1
-    assert Path(d / truth["fixation_file"]).exists()
+    # the fixation session: RPLParallel makes N x 3 of the .nev's triplets, all matched
+    nev = next((d / "sessioneye").glob("*.nev"))
+    rpl = markers.arrange_markers(*read_nev_events(nev), nev)
+    assert rpl["markers"].shape[1] == 3
+    np.testing.assert_array_equal(rpl["markers"][:, :2], [[1, 2]] * rpl["markers"].shape[0])
+    eye = session_object(
+        read_recording(d / truth["fixation_file"]), rpl["markers"], rpl["timeStamps"], fixation=True
+    )
+    assert eye["missing"] == []
+    np.testing.assert_allclose(
+        eye["trial_timestamps"] * 1000.0, truth["sessions"]["sessioneye"]["trial_ms"], atol=1e-6
+    )

@@ -176,3 +176,21 @@ def test_resources(tmp_path):
     assert plan.mem_for([a, b], factor=2, base=800) == 800 + 6
     assert plan.mem_for([tmp_path / "absent"]) == 600  # inputs not made yet count 0
     assert plan.runtime_for([a] * 500, minutes_per_gb=10) == 10 + 10
+
+
+def test_lab_ripple_tree_0_based_and_analog_inputs_not_counted(tmp_path):
+    """The lab's Ripple headers: connector 0 = array01; analog inputs are no channels, not even
+    in the message for a channel no header lists."""
+    root = tmp_path / "data"
+    path = root / SUBJECT / DAY / "session01" / "b.ns5"
+    path.parent.mkdir(parents=True)
+    specs = [
+        nsx.ChannelSpec(1, 0, 1, label="raw 1"),
+        nsx.ChannelSpec(33, 1, 1, label="raw 33"),
+        nsx.ChannelSpec(10241, 0, 1, label="ainp1", units="mV"),
+    ]
+    nsx.write_nsx(path, specs, [(0, np.zeros((30, 3), dtype=np.int16))])
+    p = plan.make_plan({"data_root": str(root), "channels": [1, 33, 99]})
+    assert p.channels((SUBJECT, DAY, "session01")) == [("01", "001"), ("02", "033")]
+    (msg,) = p.problems.values()
+    assert "channel 99" in msg and "they list 2 channels: 1, 33)" in msg

@@ -46,6 +46,9 @@ def test_markers_equal_neos_reading(session):
     assert obj["markers"].shape[1] == 3
 
 
+NEO_UNITS_TO_UV = {"uV": 1.0, "mV": 1000.0}
+
+
 def test_split_equals_neo_times_gain_and_banks(session):
     ns5 = session / "181105_Block1.ns5"
     header, blocks = split.open_session_ns5([ns5])
@@ -57,13 +60,20 @@ def test_split_equals_neo_times_gain_and_banks(session):
     chans = r.header["signal_channels"]
     for j, e in enumerate(ids):
         assert int(chans["id"][j]) == e
-        expected = raw[:, j].astype(np.float64) * chans["gain"][j] + chans["offset"][j]
+        # neo's gain is in the channel's units: the analog inputs are in mV
+        scale = NEO_UNITS_TO_UV[str(chans["units"][j])]
+        expected = (raw[:, j].astype(np.float64) * chans["gain"][j] + chans["offset"][j]) * scale
         np.testing.assert_array_equal(np.concatenate(got[e]), expected.astype(np.float32))
-    # array = the header's 1-based physical connector (bank), as neo reports it
-    connectors = r._nsx_ext_header[5]["physical_connector"]
+    # the generated file is Ripple-style: electrodes on connectors 0-3 as neo reads the byte,
+    # so array = connector + 1; the two analog inputs (mV, ids 10241+) are not planned
+    ext = r._nsx_ext_header[5]
+    electrode = np.array([str(u) == "uV" for u in chans["units"]])
+    assert [int(i) for i in ext["electrode_id"][~electrode]] == [10241, 10242]
+    connectors = [int(c) for c in ext["physical_connector"][electrode]]
+    assert min(connectors) == 0
     pairs = discover.header_channels(ns5)
-    assert [int(a) for a, _ in pairs] == [int(c) for c in connectors]
-    assert [int(c) for _, c in pairs] == [int(e) for e in r._nsx_ext_header[5]["electrode_id"]]
+    assert [int(a) for a, _ in pairs] == [c + 1 for c in connectors]
+    assert [int(c) for _, c in pairs] == [int(e) for e in ext["electrode_id"][electrode]]
 
 
 def test_lab_channel_numbering_maps_to_arrays():
@@ -118,11 +128,21 @@ def test_lfp_agrees_with_pyhipp_method():
 
 
 def test_arrange_without_session_marker_two_columns():
-    codes = np.array([1, 0, 2, 0, 1, 0, 2, 0])
+    # PyHipp's rule: first code <= 1 and second code not 2 -> N x 2
+    codes = np.array([1, 0, 3, 0, 1, 0, 3, 0])
     times = np.arange(8) / 10
     obj = markers.arrange_markers(codes, times)
-    np.testing.assert_array_equal(obj["markers"], [[1, 2], [1, 2]])
+    np.testing.assert_array_equal(obj["markers"], [[1, 3], [1, 3]])
     np.testing.assert_allclose(obj["timeStamps"], [[0.0, 0.2], [0.4, 0.6]])
+
+
+def test_arrange_without_session_marker_one_then_two_is_three_columns():
+    # PyHipp's rule: first code 1 and second code 2 -> N x 3, even for 1, 2 pairs
+    codes = np.array([1, 0, 2, 0, 1, 0, 2, 0, 1, 0, 2, 0])
+    times = np.arange(12) / 10
+    obj = markers.arrange_markers(codes, times)
+    np.testing.assert_array_equal(obj["markers"], [[1, 2, 1], [2, 1, 2]])
+    np.testing.assert_allclose(obj["timeStamps"], [[0.0, 0.2, 0.4], [0.6, 0.8, 1.0]])
 
 
 def test_arrange_204_session_marker_and_timeouts():

@@ -18,6 +18,7 @@ from scipy import signal
 from hippoflow import dpt
 from hippoflow.errors import InputError
 from hippoflow.sorting import cells as sort_cells
+from hippoflow.sorting import curate as curation
 from hippoflow.sorting import sort as sorting
 from hippoflow.synth import day as gen
 from hippoflow.synth import groundtruth
@@ -71,7 +72,8 @@ def gt_day(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def sorted_channels(gt_day, tmp_path_factory):
+def raw_sorts(gt_day, tmp_path_factory):
+    """The sort step's objects: every unit MountainSort5 found."""
     day, hp = gt_day
     work = tmp_path_factory.mktemp("sortwork")
     out = {}
@@ -80,6 +82,24 @@ def sorted_channels(gt_day, tmp_path_factory):
         out[ch] = sorting.sort_day_channel(src, workdir=work)
     assert not any(work.iterdir()), "temporary sort files left behind"
     return out
+
+
+@pytest.fixture(scope="module")
+def sorted_channels(raw_sorts):
+    """The curate step's objects (default limits): the cells."""
+    return {ch: curation.curate(res) for ch, res in raw_sorts.items()}
+
+
+def test_sort_keeps_every_unit(raw_sorts, sorted_channels):
+    for ch, raw in raw_sorts.items():
+        cur = sorted_channels[ch]
+        # every spike of the sort belongs to a unit of the curation's table
+        assert list(cur["units"]["unit_ids"]) == list(raw["unit_ids"])
+        assert raw["spike_times"].size == raw["n_spikes"].sum() == raw["spike_units"].size
+        assert raw["templates"].shape == (len(raw["unit_ids"]), 90)
+        # kept cells' spikes are a subset of the sort's (times move by <= 4 samples on merges)
+        assert cur["spike_times"].size <= raw["spike_times"].size
+        assert len(cur["cells"]) <= len(raw["unit_ids"])
 
 
 def test_sessions_concatenated_in_sorted_order(sorted_channels):
@@ -168,8 +188,11 @@ def test_write_cells_same_numbers_everywhere(sorted_channels, tmp_path):
             text = (d / "spiketrain.csv").read_text().strip()
             csv = np.array([float(v) for v in text.split(",")]) if text else np.zeros(0)
             hk = dpt.load_object(d / "spiketrain_d41d.hkl")
-            np.testing.assert_array_equal(hk["spiketimes"], csv)
-            assert hk["args"] == {} and hk["dirs"]
+            # PyHipp's container: a one-element list holding the csv row's times
+            assert isinstance(hk["spiketimes"], list) and len(hk["spiketimes"]) == 1
+            np.testing.assert_array_equal(np.asarray(hk["spiketimes"][0], dtype=float), csv)
+            assert hk["args"] == {} and hk["dirs"] == [str(d.resolve())]
+            assert hk["numSets"] == 1 and list(hk["setidx"]) == [0]
             back_t.append(np.round(csv * FS / 1000).astype(np.int64) + start)
             back_c.append(np.full(csv.size, c))
     bt, bc = np.concatenate(back_t), np.concatenate(back_c)
@@ -193,7 +216,10 @@ def test_silent_unit_gets_empty_train(tmp_path):
     sort_cells.write_cells(res, dirs)
     assert (tmp_path / "sessioneye" / "cell02" / "spiketrain.csv").read_text() == "\n"
     eye = dpt.load_object(tmp_path / "sessioneye" / "cell01" / "spiketrain_d41d.hkl")
-    np.testing.assert_allclose(eye["spiketimes"], [50 / 30])
+    assert len(eye["spiketimes"]) == 1
+    np.testing.assert_allclose(eye["spiketimes"][0], [50 / 30])
+    silent = dpt.load_object(tmp_path / "sessioneye" / "cell02" / "spiketrain_d41d.hkl")
+    assert len(silent["spiketimes"]) == 1 and silent["spiketimes"][0].shape == (0,)
 
 
 def test_zero_units_gives_no_cells(tmp_path):
@@ -201,7 +227,8 @@ def test_zero_units_gives_no_cells(tmp_path):
     noise = (8 * rng.standard_normal(20 * FS)).astype(np.float32)
     b, a = signal.butter(4, [500 / (FS / 2), 7500 / (FS / 2)], "bandpass")
     write_highpass(tmp_path / "hp.hkl", signal.filtfilt(b, a, noise).astype(np.float32))
-    res = sorting.sort_day_channel([("session01", tmp_path / "hp.hkl")], workdir=tmp_path / "w")
+    raw = sorting.sort_day_channel([("session01", tmp_path / "hp.hkl")], workdir=tmp_path / "w")
+    res = curation.curate(raw)
     assert len(res["cells"]) == 0 and res["spike_times"].size == 0
     chan = tmp_path / "session01" / "array01" / "channel001"
     chan.mkdir(parents=True)
@@ -234,3 +261,32 @@ def test_correlogram_matches_brute_force():
     lags = (b[None, :] - a[:, None]).ravel() / FS * 1000
     ref, _ = np.histogram(lags[np.abs(lags) <= 50], edges)
     np.testing.assert_array_equal(counts, ref)
+
+
+def test_plan_templates_target_per_day_channel(tmp_path):
+    from hippoflow import plan
+
+    def session(name, channels):
+        return plan.Session("picasso", "20181105", name, tmp_path / name, channels=channels)
+
+    p = plan.Plan(
+        [
+            session("session01", [("01", "001"), ("02", "033")]),
+            session("sessioneye", [("01", "001"), ("03", "033")]),  # 033 in another bank
+        ],
+        {},
+        {},
+        {},
+    )
+    templates = [t for t in p.sorting_targets() if t.endswith("templates.hkl")]
+    # PyHipp's mountains/ directory names the channel only: one file per day-channel
+    assert templates == ["picasso/20181105/mountains/channel001/output/templates.hkl"]
+    assert p.channel_array(("picasso", "20181105"), "001") == "01"
+    # a channel the sessions put in two arrays gets no templates file but a problem job
+    with pytest.raises(InputError, match="channel 033 is in 2 arrays"):
+        p.channel_array(("picasso", "20181105"), "033")
+    key = (("picasso", "20181105", "session01"), "channel033_arrays")
+    assert "array02 (session01), array03 (sessioneye)" in p.problems[key]
+    assert "picasso/20181105/session01/.hippoflow-problem-channel033_arrays" in (
+        p.problem_targets()
+    )

@@ -1,4 +1,10 @@
-"""Unity log parser and Unity object (contract section 5)."""
+"""Unity log parser and Unity object (contract section 5).
+
+Row convention (contract section 5, PyHipp's fixed 15-line skip): ``unityData`` starts with
+the frame after the session-start (84) frame, so a frame on line L of a log whose header
+has H lines and whose first frame line is the 84 frame is row L - H - 2 (0-based); every
+index (``unityTriggers``, trial times) counts from there.
+"""
 
 from __future__ import annotations
 
@@ -80,20 +86,25 @@ def test_unity_object_against_ground_truth(tmp_path):
     assert np.all(dd[ok] < 5.0)
     for i in dubious:
         assert dd[i] > 20.0
+    # the session-start frame (the log's first frame) is not a row; everything after it is
+    assert truth["session_start_row"] == 0 and log.data[0, 0] == 84
+    frames = log.data[1:]
+    np.testing.assert_array_equal(obj["sessionStartFrame"], log.data[:1])
     ut = obj["unityTime"][0]
-    assert ut[0] == 0 and ut.size == log.data.shape[0] + 1
-    np.testing.assert_allclose(np.diff(ut), log.data[:, 1])
-    assert obj["unityData"][0].shape == (log.data.shape[0], 7)
-    tt = obj["unityTrialTime"][0]
+    # unityTime = [0, cumsum(deltaTime)] over the rows: [0] is the session-start frame
+    assert ut[0] == 0 and ut.size == frames.shape[0] + 1
+    np.testing.assert_allclose(np.diff(ut), frames[:, 1])
+    assert obj["unityData"][0].shape == (frames.shape[0], 7)
+    np.testing.assert_array_equal(obj["unityData"][0][:, :5], frames)
     trig = obj["unityTriggers"][0]
+    np.testing.assert_array_equal(trig, np.array(truth["trigger_rows"]) - 1)
+    tt = obj["unityTrialTime"][0]
     assert tt.shape[1] == n
     for a in range(n):
         length = trig[a, 2] - trig[a, 1] + 1
         assert tt[0, a] == 0
         assert np.isnan(tt[length:, a]).all()
-        assert tt[length - 1, a] == pytest.approx(
-            log.data[trig[a, 1] + 1 : trig[a, 2] + 1, 1].sum()
-        )
+        assert tt[length - 1, a] == pytest.approx(frames[trig[a, 1] + 1 : trig[a, 2] + 1, 1].sum())
 
 
 # ---------------------------------------------------------------------------------------
@@ -161,6 +172,9 @@ HAND_IDEAL = [35.0, 30.0, 10.0, 20.0]
 HAND_ACTUAL = [35.0, 40.0, 10.0, 20.0]
 
 
+HAND_POSTER_TEXT = " ".join(f"P{k}({x},{y},{z})" for k, (x, y, z) in STANDARD_POSTERS.items())
+
+
 def _hand_log(tmp_path, header=None):
     rows = [(84, -10.0, 10.0)] + [(0, -10.0, 10.0)] * 5
     for poster, route, kind in HAND_TRIALS:
@@ -196,6 +210,66 @@ def test_sum_cost_hand_made_paths(tmp_path):
     assert obj["timePerformance"][0] == pytest.approx(3 / 4)
     assert obj["routePerformance"][0] == pytest.approx(2 / 4)
     np.testing.assert_allclose(obj["trialRouteRatio"][0], np.array(HAND_ACTUAL) / HAND_IDEAL)
+
+
+# the hand log's frames (0-based among the frame lines): 84 at 0, five 0s, then trial 1's
+# 13 at 6, ten 0s, 23 at 17, 139 walking frames (7 edges x 20 - 1), 33 at 157; so, one row
+# lower without the session-start frame: rows 5, 16, 156
+HAND_FIRST_TRIAL_ROWS = [5, 16, 156]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        [f"Key{i}: value" for i in range(13)] + ["PosterLocations: " + HAND_POSTER_TEXT],
+        [f"Key{i}: value" for i in range(10)] + ["PosterLocations: " + HAND_POSTER_TEXT],
+        [json.dumps({"Version": "3", "PosterLocations": HAND_POSTER_TEXT})],
+    ],
+    ids=["text14", "text11", "json"],
+)
+def test_rows_count_from_the_frame_after_the_session_start(tmp_path, header):
+    path, rows = _hand_log(tmp_path, header)
+    log = unity.read_log(path)
+    assert log.data[0, 0] == 84 and log.first_line == len(header) + 1
+    times = np.array([[0.0, 1.0, 5.0], [6.0, 7.0, 12.0], [13.0, 14.0, 24.0], [25.0, 26.0, 30.0]])
+    obj = unity.unity_object(log, times)
+    trig = obj["unityTriggers"][0]
+    np.testing.assert_array_equal(trig[0], HAND_FIRST_TRIAL_ROWS)
+    # the same rule from the file's text: line of the marker - header lines - 2
+    text = path.read_text().splitlines()
+    marker_lines = [i + 1 for i, ln in enumerate(text) if ln.split()[0] in ("13", "23", "33")]
+    np.testing.assert_array_equal(trig[0], np.array(marker_lines) - len(header) - 2)
+    data = obj["unityData"][0]
+    assert data.shape[0] == len(rows) - 1 and data[0, 0] == 0 and not np.any(data[:, 0] == 84)
+    np.testing.assert_array_equal(data[trig[0], 0], [13, 23, 33])
+    np.testing.assert_array_equal(obj["sessionStartFrame"], [[84, 0.02, -10.0, 10.0, 0.0]])
+    # unityTime: [0, cumsum(deltaTime)] over the rows (every hand frame lasts 0.02 s)
+    np.testing.assert_allclose(obj["unityTime"][0], 0.02 * np.arange(len(rows)))
+    assert not any("session-start" in n for n in obj["notes"])
+
+
+def test_log_without_session_start_frame_keeps_every_frame(tmp_path):
+    path, rows = _hand_log(tmp_path)
+    lines = path.read_text().splitlines()
+    del lines[2]  # the 84 frame (after the two header lines)
+    path.write_text("\n".join(lines) + "\n")
+    log = unity.read_log(path)
+    times = np.array([[0.0, 1.0, 5.0], [6.0, 7.0, 12.0], [13.0, 14.0, 24.0], [25.0, 26.0, 30.0]])
+    obj = unity.unity_object(log, times)
+    # no frame dropped: rows are the frame lines; the first trial starts on the 6th (row 5)
+    assert obj["unityData"][0].shape[0] == len(rows) - 1
+    np.testing.assert_array_equal(obj["unityTriggers"][0][0], HAND_FIRST_TRIAL_ROWS)
+    assert obj["sessionStartFrame"].shape == (0, 5)
+    assert any("not a session-start frame" in n for n in obj["notes"])
+
+
+def test_marker_errors_name_the_file_line_after_the_dropped_frame(tmp_path):
+    bad = tmp_path / "bad.txt"
+    _write_log(bad, ["h", "h2"], [(84, 0, 0), (0, 0, 0), (23, 0, 0), (33, 0, 0)])
+    log = unity.read_log(bad)
+    # the 23 is the third frame line: file line 2 + 3 = 5
+    with pytest.raises(InputError, match=r"marker 23 on line 5 where a 1x marker"):
+        unity.unity_object(log, np.zeros((0, 3)))
 
 
 def test_back_and_forth_counts_as_shortest(tmp_path):

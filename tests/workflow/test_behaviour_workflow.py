@@ -1,4 +1,11 @@
-"""The behaviour chain (unity, edfsplit, eyelink, align, raycast) through the real snakemake."""
+"""The behaviour chain (unity, edfsplit, eyelink, align, raycast) through the real snakemake.
+
+Conventions stated by hand from PyHipp (contract sections 5 and 6): Unity rows start after
+the log's session-start (84) frame, so a marker on the log's frame row r (0 = the 84
+frame, the generator's ground truth) is row r - 1; a navigation session's Eyelink
+``trial_timestamps`` count from that session's first sample (``* samplingRate`` = rows of
+its samples, kept by the alignment); the fixation session's are absolute times.
+"""
 
 from __future__ import annotations
 
@@ -78,20 +85,25 @@ def test_unity_aligned_to_ripple(behaviour_run):
         u = dpt.load_object(out / DAY / s / UNITY)
         rpl = dpt.load_object(out / DAY / s / "rplparallel_d41d.hkl")
         trig = u["unityTriggers"][0]
-        np.testing.assert_array_equal(trig, np.array(truth[s]["trigger_rows"]))
+        assert truth[s]["session_start_row"] == 0  # the log's first frame: not a row
+        np.testing.assert_array_equal(trig, np.array(truth[s]["trigger_rows"]) - 1)
         assert u["headerStyle"] == "json"
+        assert np.asarray(u["sessionStartFrame"])[0, 0] == 84
         ut = u["unityTime"][0]
         assert np.max(np.abs(ut[trig + 1] - rpl["timeStamps"])) < 1e-3
         np.testing.assert_array_equal(
             np.asarray(u["dubiousTrials"]).ravel(), np.array(truth[s]["dubious_trials"]) + 1
         )
         np.testing.assert_allclose(u["sumCost"][0][:, 0], truth[s]["ideal"])
-        # frames on their true Ripple-clock time (outside dubious trials)
+        # every log frame on its true Ripple-clock time (outside dubious trials):
+        # unityTime[0] the 84 frame, unityTime[r + 1] row r (log frame r + 1)
         ft = np.load(data / DAY / s / "groundtruth_unity.npz")["frame_times"]
+        assert ut.size == ft.size
+        assert abs(ut[0] - rpl["sessionStartTime"]) < 1e-3
         keep = np.ones(ft.size, bool)
         for i in truth[s]["dubious_trials"]:
-            keep[trig[i, 0] : trig[i, 2]] = False
-        assert np.max(np.abs(ut[1:] - ft)[keep]) < 3e-3
+            keep[trig[i, 0] + 1 : trig[i, 2] + 1] = False
+        assert np.max(np.abs(ut - ft)[keep]) < 3e-3
         # aligning the final object again changes nothing
         again = align.align_unity(u, rpl)
         np.testing.assert_array_equal(again["unityTime"][0], ut)
@@ -109,14 +121,22 @@ def test_eyelink_aligned_and_dropped_message_reconciled(behaviour_run):
     for k, s in enumerate(NAV + ("sessioneye",)):
         e = dpt.load_object(out / DAY / s / EYELINK)
         rpl = dpt.load_object(out / DAY / s / "rplparallel_d41d.hkl")
-        trials = np.asarray(e["trial_timestamps"]) + float(e["expTime"])
-        assert np.max(np.abs(trials - rpl["timeStamps"])) < 1e-3, s
+        assert np.max(np.abs(np.asarray(e["trial_times"]) - rpl["timeStamps"])) < 1e-3, s
         if s == "sessioneye":
             tracker = np.arange(*sessions[s]["block"])
         else:
             tracker = nav_ms[(nav_ms >= cuts[k]) & (nav_ms < cuts[k + 1])]
         ts = np.asarray(e["timestamps"])
         assert ts.size == tracker.size, s
+        tt = np.asarray(e["trial_timestamps"])
+        if s == "sessioneye":  # absolute (PyHipp's fixation object), now Ripple times
+            assert np.max(np.abs(tt - rpl["timeStamps"])) < 1e-3
+        else:  # rows of the session's samples: the sample there is at the Ripple marker
+            rows = (tt * e["samplingRate"]).astype(int)
+            assert rows.max() < ts.size, s
+            assert np.max(np.abs(ts[rows] - rpl["timeStamps"])) < 1.5e-3, s
+            trial_ms = np.asarray(sessions[s]["trial_ms"], dtype=float)
+            assert np.max(np.abs(rows - (trial_ms - tracker[0]))) <= 1, s
         # samples of the session's own block land within 1 ms of their true Ripple time
         own = (tracker >= sessions[s]["block"][0]) & (tracker < sessions[s]["block"][1])
         true_s = (tracker - sessions[s]["base_ms"]) / (1000.0 * scale)

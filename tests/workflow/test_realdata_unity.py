@@ -39,6 +39,7 @@ SESSIONS = {"session01": True, "session02": False}  # session-start 84 in the .n
 FS = 30000
 ZERO_AFTER = 3  # ticks from a code to its trailing 0
 SESSION_START = 84
+PYHIPP_SKIP = 15  # PyHipp's Unity FileLineOffset
 
 
 def read_mat():
@@ -48,14 +49,19 @@ def read_mat():
 
 
 def read_log_numpy():
-    """The log's frames with numpy (header: the 14 lines before the first frame) and the
-    row of each trial marker (every nonzero marker but the session start), N x 3."""
-    frames = np.loadtxt(LOG, skiprows=14)
+    """The log read as PyHipp read the lab's logs: numpy skipping a fixed 15 lines (the 14
+    header lines and the session-start 84 frame on line 15), so row 0 is the frame after
+    the 84 frame; the row of each trial marker (every nonzero marker), N x 3; and
+    ``utime = [0, cumsum(deltaTime)]`` over those rows: row r at utime[r + 1], the 84
+    frame's moment at utime[0]."""
+    lines = LOG.read_text().splitlines()
+    assert lines[PYHIPP_SKIP - 1].split()[0] == str(SESSION_START)
+    frames = np.loadtxt(LOG, skiprows=PYHIPP_SKIP)
     markers = frames[:, 0].astype(np.int64)
-    rows = np.flatnonzero((markers != 0) & (markers != SESSION_START)).reshape(-1, 3)
-    start = np.flatnonzero(markers == SESSION_START)
-    utime = np.concatenate([[0.0], np.cumsum(frames[:, 1])])  # frame r at utime[r + 1]
-    return frames, rows, start, utime
+    assert not np.any(markers == SESSION_START)
+    rows = np.flatnonzero(markers != 0).reshape(-1, 3)
+    utime = np.concatenate([[0.0], np.cumsum(frames[:, 1])])
+    return frames, rows, utime
 
 
 def marker_stream(codes, times, with_start, start_time):
@@ -74,10 +80,10 @@ def real_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("realunity")
     data, out = tmp / "data", tmp / "out"
     codes, times, _ = read_mat()
-    _, rows, start, utime = read_log_numpy()
+    _, rows, utime = read_log_numpy()
     # the Ripple time of the session start: the first trial's, minus the log's interval
-    # (on a tick, as the port records it)
-    start_time = round((times[0, 0] - (utime[rows[0, 0] + 1] - utime[start[0] + 1])) * FS) / FS
+    # from its 84 frame (utime[0]) to the first trial frame (on a tick, as the port records)
+    start_time = round((times[0, 0] - (utime[rows[0, 0] + 1] - utime[0])) * FS) / FS
     for session, with_start in SESSIONS.items():
         sdir = data / SUBJECT / DAY / session
         (sdir / "RawData_T1-400").mkdir(parents=True)
@@ -147,12 +153,17 @@ def test_ripple_markers_equal_the_mat(real_run, session):
 def test_unity_trials_equal_the_mat(real_run, session):
     _, _, out, _, _, _ = real_run
     codes, times, _ = read_mat()
-    frames, rows, start, raw_time = read_log_numpy()
+    frames, rows, raw_time = read_log_numpy()
     _, u = session_objects(out, session)
     trig = np.asarray(u["unityTriggers"][0])
     np.testing.assert_array_equal(trig, rows)
+    # by hand from the file's text: the first trial's 16, 26, 36 on lines 66, 90, 272, so
+    # rows 66 - 15 - 1 = 50, 74, 256 (PyHipp's aligning notes "eg. 50 261" on such files)
+    np.testing.assert_array_equal(trig[0], [50, 74, 256])
     data = np.asarray(u["unityData"][0])
-    assert data.shape[0] == 35512
+    assert data.shape[0] == 35512 - 1  # every frame but the session-start frame
+    # marker, x, z, yaw as logged (deltaTime is recomputed on the Ripple clock)
+    np.testing.assert_array_equal(data[:, [0, 2, 3, 4]], frames[:, [0, 2, 3, 4]])
     np.testing.assert_array_equal(data[trig, 0], codes)
     assert u["headerStyle"] == "text14"
     # time performance: trials ending in a 3x code (reward), counted in the .mat
@@ -170,17 +181,20 @@ def test_unity_aligned_to_the_mat_times(real_run, session):
     between consecutive markers, trials disagreeing by more than 20 ms flattened."""
     _, _, out, _, _, start_time = real_run
     codes, times, _ = read_mat()
-    _, rows, start, raw_time = read_log_numpy()
+    _, rows, raw_time = read_log_numpy()
     _, u = session_objects(out, session)
     ut = np.asarray(u["unityTime"][0])
+    assert ut.size == raw_time.size
     np.testing.assert_allclose(ut[rows + 1], times, rtol=0, atol=1e-9)
+    if SESSIONS[session]:  # the 84 frame's moment onto Ripple's session start
+        assert ut[0] == pytest.approx(start_time, abs=1e-9)
     # residuals (Unity interval - Ripple interval, ms) computed here from the log and the .mat
     src, ref = raw_time[rows + 1], times
     resid = np.zeros(src.shape)
     resid[1:, 0] = (src[1:, 0] - src[:-1, 2]) - (ref[1:, 0] - ref[:-1, 2])
     resid[:, 1:] = np.diff(src, axis=1) - np.diff(ref, axis=1)
     if SESSIONS[session]:
-        resid[0, 0] = (src[0, 0] - raw_time[start[0] + 1]) - (ref[0, 0] - start_time)
+        resid[0, 0] = (src[0, 0] - raw_time[0]) - (ref[0, 0] - start_time)
     np.testing.assert_allclose(u["alignResiduals"], resid * 1000, atol=1e-6)
     # no trial of this session is off by 20 ms (the worst is ~2 ms): none dubious
     assert np.max(np.abs(resid[:, 1]) + np.abs(resid[:, 2])) * 1000 < 20
@@ -188,7 +202,7 @@ def test_unity_aligned_to_the_mat_times(real_run, session):
     # every frame between the first and the last knot: piecewise-linear between the knots
     knots_src, knots_ref = src.ravel(), ref.ravel()
     if SESSIONS[session]:
-        knots_src = np.concatenate([[raw_time[start[0] + 1]], knots_src])
+        knots_src = np.concatenate([[raw_time[0]], knots_src])
         knots_ref = np.concatenate([[start_time], knots_ref])
     inside = (raw_time >= knots_src[0]) & (raw_time <= knots_src[-1])
     np.testing.assert_allclose(

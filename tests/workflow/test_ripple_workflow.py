@@ -168,7 +168,7 @@ BAD = {
     "20181106": (
         _header_claims_more_channels,
         ["rplsplit"],
-        "header lists 3 channels but the data",
+        "header lists 5 channels but the data",  # 2 electrodes, 2 analog inputs, 1 added
     ),
 }
 

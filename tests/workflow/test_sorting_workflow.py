@@ -6,19 +6,27 @@ import shutil
 import time
 from pathlib import Path
 
+import hickle
 import numpy as np
 import pytest
 from conftest import generate, job_counts, run_snakemake
 
 from hippoflow import dpt
+from hippoflow.sorting import curate as curation
 from hippoflow.sorting import sort as sorting
 
 DAY = ("picasso", "20181105")
 SORT_NAME = sorting.sort_name(sorting.DEFAULTS)
+CURATED_NAME = curation.curated_name(sorting.DEFAULTS)
 
 
 def sort_dir(root, array, channel):
     return root.joinpath(*DAY, "sort", f"array{array}", f"channel{channel}")
+
+
+def templates_path(root, channel):
+    """Where PyHipp's Waveform reads a day-channel's templates (no array level)."""
+    return root.joinpath(*DAY, "mountains", f"channel{channel}", "output", "templates.hkl")
 
 
 def targets(root, channels, sessions):
@@ -26,6 +34,7 @@ def targets(root, channels, sessions):
     out = [day / "sort" / "metrics.html"]
     for a, c in channels:
         out += [sort_dir(root, a, c) / "cells.tsv", sort_dir(root, a, c) / "qc_sort.png"]
+        out.append(templates_path(root, c))
     for s in sessions:
         out += [day / s / "qc_trials.png", day / s / "qc_lfp_spectrum.png"]
     return [str(p) for p in out]
@@ -67,9 +76,26 @@ def test_dry_run_plans_sort_and_export_jobs(ran):
     _, _, _, dry, plan_seconds = ran
     counts = job_counts(dry.stdout)
     assert counts["sort"] == 3
+    assert counts["curate"] == 3
     assert counts["export_cells"] == 3
     assert counts["qc_sort"] == 3
+    assert counts["waveform_templates"] == 3
     assert plan_seconds < 60
+
+
+def test_curation_limit_reruns_curation_not_the_sort(ran):
+    work, outroot, cfg, _, _ = ran
+    wanted = targets(outroot, CHANNELS, ["session01", "sessioneye"])
+    dry = run_snakemake(work, "-n", *wanted, config={**cfg, "sorting": "{min_snr: 4}"})
+    counts = job_counts(dry.stdout)
+    assert "sort" not in counts
+    assert counts["curate"] == 3 and counts["export_cells"] == 3
+    # the sorter's own keys do name a new sort file
+    dry = run_snakemake(work, "-n", *wanted, config={**cfg, "sorting": "{detect_threshold: 5}"})
+    assert job_counts(dry.stdout)["sort"] == 3
+    # and the time limit re-runs nothing
+    dry = run_snakemake(work, "-n", *wanted, config={**cfg, "sorting": "{time_limit_factor: 1}"})
+    assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
 def test_channel_in_one_session_is_sorted_from_it_alone(ran):
@@ -81,7 +107,8 @@ def test_channel_in_one_session_is_sorted_from_it_alone(ran):
     day = outroot.joinpath(*DAY)
     assert not (day / "sessioneye" / "array03").exists()
     cells = sorted(p.name for p in (day / "session01" / "array03" / "channel065").glob("cell*"))
-    assert cells == [f"cell{c:02d}" for c in sort65["cells"]]
+    cur65 = dpt.load_object(sort_dir(outroot, "03", "065") / CURATED_NAME)
+    assert cells == [f"cell{c:02d}" for c in cur65["cells"]]
     sort1 = dpt.load_object(sort_dir(outroot, "01", "001") / SORT_NAME)
     assert sort1["sessions"] == ["session01", "sessioneye"]
 
@@ -95,7 +122,7 @@ def read_csv(path) -> np.ndarray:
 def test_cells_split_back_per_session(ran, array, channel):
     _, outroot, _, _, _ = ran
     sdir = sort_dir(outroot, array, channel)
-    sort = dpt.load_object(sdir / SORT_NAME)
+    sort = dpt.load_object(sdir / CURATED_NAME)
     day = outroot.joinpath(*DAY)
     names = [f"cell{c:02d}" for c in sort["cells"]]
     assert names, "the generated channel has units: the sort should find some"
@@ -116,7 +143,37 @@ def test_cells_split_back_per_session(ran, array, channel):
             got = read_csv(cdir / name / "spiketrain.csv")
             np.testing.assert_allclose(got, mine)
             hk = dpt.load_object(cdir / name / "spiketrain_d41d.hkl")
-            np.testing.assert_allclose(hk["spiketimes"], got)
+            assert isinstance(hk["spiketimes"], list) and len(hk["spiketimes"]) == 1
+            np.testing.assert_allclose(np.array(hk["spiketimes"][0], dtype=float), got)
+            assert hk["numSets"] == 1 and list(hk["setidx"]) == [0]
+            assert hk["dirs"] == [str((cdir / name).resolve())]
+
+
+def test_plan_targets_include_the_templates(ran):
+    _, _, cfg, _, _ = ran
+    from hippoflow import plan
+
+    wanted = plan.make_plan({"data_root": cfg["data_root"]}).sorting_targets()
+    got = sorted(t for t in wanted if t.endswith("templates.hkl"))
+    assert got == [
+        f"{DAY[0]}/{DAY[1]}/mountains/channel{c}/output/templates.hkl" for _, c in CHANNELS
+    ]
+
+
+@pytest.mark.parametrize("array,channel", CHANNELS)
+def test_templates_where_waveform_reads_them(ran, array, channel):
+    _, outroot, _, _, _ = ran
+    sort = dpt.load_object(sort_dir(outroot, array, channel) / CURATED_NAME)
+    arr = hickle.load(str(templates_path(outroot, channel)))
+    k = len(sort["cells"])
+    # MountainSort's orientation: channels x clip samples x units, one channel; 3 ms clips
+    assert isinstance(arr, np.ndarray) and arr.dtype == np.float32
+    assert arr.shape == (1, 90, k)
+    # unit k-1's column is cellNN k's waveform: the cells' troughs deepen from cell 1 down
+    troughs = -np.squeeze(arr, axis=0).min(axis=0)
+    assert np.all(np.diff(troughs) <= 1e-6)
+    for c in range(k):
+        np.testing.assert_array_equal(arr[0, :, c], sort["templates"][c])
 
 
 def test_qc_outputs_written(ran):
@@ -130,6 +187,14 @@ def test_qc_outputs_written(ran):
     head = table[0].split("\t")
     for m in sorting.METRICS:
         assert m in head
+    # one row per sorter unit, with the curation's decision on it
+    rows = [dict(zip(head, line.split("\t"), strict=True)) for line in table[1:]]
+    for a, c in CHANNELS:
+        cur = dpt.load_object(sort_dir(outroot, a, c) / CURATED_NAME)
+        mine = [r for r in rows if r["channel"] == c]
+        assert [int(r["unit"]) for r in mine] == list(cur["units"]["unit_ids"])
+        assert {r["cell"] for r in mine if r["cell"]} == {f"cell{k:02d}" for k in cur["cells"]}
+        assert all(r["decision"].startswith(("kept as", "merged into", "dropped")) for r in mine)
 
 
 def test_unreadable_highpass_fails_sort_naming_it(ran):
@@ -159,6 +224,39 @@ def test_missing_highpass_is_named(ran):
     assert str(hp) in proc.stdout + proc.stderr
 
 
+def test_sort_time_limit_ends_the_job_and_the_day_goes_on(ran):
+    work, outroot, cfg, _, _ = ran
+    sdir = sort_dir(outroot, "03", "065")
+    for name in (SORT_NAME, CURATED_NAME, "cells.tsv"):
+        (sdir / name).unlink()
+    trials = outroot.joinpath(*DAY, "session01", "qc_trials.png")
+    trials.unlink()
+    proc = run_snakemake(
+        work,
+        "--cores",
+        "2",
+        "--keep-going",
+        str(sdir / "cells.tsv"),
+        str(trials),
+        config={**cfg, "sorting": "{time_limit_factor: 0, time_limit_min_s: 1}"},
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert trials.exists()  # the rest of the day went on
+    assert not (sdir / SORT_NAME).exists()
+    said = "picasso 20181105 array03 channel065: MountainSort5 did not finish within its time limit of 1 s"
+    log = (work / "logs" / "sort" / "picasso" / "20181105" / "03" / "065.log").read_text()
+    assert said in log
+    assert f"hippoflow: sort failed: {said}" in proc.stdout + proc.stderr
+    # killed at the limit: the job's log spans the concatenation, 1 s and the kill
+    stamps = [
+        time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S")) + int(line[20:23]) / 1000
+        for line in log.splitlines()
+        if line[:4].isdigit()
+    ]
+    assert stamps[-1] - stamps[0] < 1 + 3
+
+
 def test_zero_units_gives_no_cells(tmp_path):
     data = tmp_path / "data"
     generate(data, "--channels", 1, "--seconds", 10, "--sessions", 1, "--units", 0, "--no-eye")
@@ -171,4 +269,11 @@ def test_zero_units_gives_no_cells(tmp_path):
     assert (sdir / "cells.tsv").read_text().splitlines() == ["session\tcell\tn_spikes\tdirectory"]
     chan = outroot.joinpath(*DAY, "session01", "array01", "channel001")
     assert chan.is_dir() and not list(chan.glob("cell*"))
-    assert len(dpt.load_object(sdir / SORT_NAME)["cells"]) == 0
+    assert len(dpt.load_object(sdir / SORT_NAME)["unit_ids"]) == 0
+    assert len(dpt.load_object(sdir / CURATED_NAME)["cells"]) == 0
+    log = (tmp_path / "logs" / "sort" / "picasso" / "20181105" / "01" / "001.log").read_text()
+    assert "picasso 20181105 array01 channel001: the sorter found no units" in log
+    # Waveform's file still exists, holding no unit
+    tmpl = templates_path(outroot, "001")
+    run_snakemake(tmp_path, "--cores", "1", str(tmpl), config=cfg)
+    assert hickle.load(str(tmpl)).shape == (1, 90, 0)

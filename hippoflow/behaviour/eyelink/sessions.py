@@ -7,7 +7,8 @@ times (``rplparallel`` ``markers``/``timeStamps``).  Outputs:
 * :func:`trigger_times` (session-start ``EYELINK_TRIGGER`` messages) and
   :func:`split_navigation` (EDFSplit: one Recording per navigation session);
 * :func:`navigation_trial_messages`, :func:`fixation_trial_messages` and
-  :func:`reward_times` (trial and reward messages, tracker ms);
+  :func:`reward_times` (trial and reward messages, tracker ms), and
+  :func:`fixation_roles` (what each Ripple code of the fixation session marks);
 * :func:`reconcile` (EyeLink messages matched in order to the Ripple markers, missing ones
   filled; the order-preserving match itself is :func:`_align_dp`);
 * :func:`write_missing_csv` (``missingData.csv``, columns ``MISSING_CSV_COLUMNS``).
@@ -17,6 +18,16 @@ messages may carry an EyeLink time offset (``MSG 1000 -5 Start Trial 13`` means 
 that is interpreted only for the named navigation messages and ``EYELINK_TRIGGER``
 (``Trigger Version 84``).  The fixation task's ``1  0  0  0  0  0  0  0`` style messages
 are matched by their whole 8-digit pattern and never read as an offset.
+
+The fixation session (``sessioneye``) is matched by what each marker *marks*, not by its
+code: its EyeLink messages need not spell the Ripple code.  The lab's Ripple stream holds
+the task's 1, 2, x triplets (trial start 1, reward 2, trial end x; RPLParallel arranges
+them N x 3), and its EyeLink file marks a trial's start with ``1  0  0  0  0  0  0  0``
+and its reward and end with the next two 8-digit messages: PyHipp's Eyelink reads the
+trial start by that pattern and the reward and end as the two other 8-digit messages of
+the trial (its ``trial_timestamps`` columns start, reward, end).  An older stream of 1, 2
+pairs (start, end) is matched as start and trial end (the last 8-digit message of the
+trial), its other 8-digit messages being rewards.
 """
 
 from __future__ import annotations
@@ -40,6 +51,12 @@ _TRIAL_RE = re.compile(r"^(?:(-?\d+)\s+)?(Start Trial|Cue Offset|End Trial|Timeo
 _TRIGGER_RE = re.compile(r"^(?:(-?\d+)\s+)?" + re.escape(EYELINK_TRIGGER) + "$")
 _EIGHT_RE = re.compile(r"^[0-9](?:\s+[0-9]){7}$")
 _FIX_START_RE = re.compile(r"^1(?:\s+0){7}$")
+
+# What a fixation-session marker marks (the codes the reconciliation matches for it)
+FIX_START, FIX_REWARD, FIX_END, FIX_OTHER = 0, 1, 2, 3
+FIX_REWARD_OR_END = -1  # an EyeLink message that may be either (the trial's only other one)
+FIX_ROLE_NAMES = {FIX_START: "start", FIX_REWARD: "reward", FIX_END: "end", FIX_OTHER: "other"}
+FIXATION_START_CODE = 1  # the Ripple code of a fixation trial's start
 
 
 # ---------------------------------------------------------------------------------------
@@ -122,35 +139,93 @@ def navigation_trial_messages(rec: Recording) -> list[tuple[float, int, int, str
     return out
 
 
-def fixation_trial_messages(rec: Recording) -> list[tuple[float, int, int, str]]:
-    """(time ms, column, code, text) of fixation-task trial starts (code 1) and ends (code 2).
-
-    A trial starts at a message matching ``1  0  0  0  0  0  0  0`` as a whole; the last
-    other 8-digit message before the next trial start (or the end) is the trial end; any
-    8-digit messages in between (reward) are not trial markers.
-    """
-    eight = [(float(t), s) for t, s in rec.messages if _EIGHT_RE.match(s)]
-    out = []
-    pending_end = None
-    for t, s in eight:
+def _fixation_trials(rec: Recording) -> list[tuple[tuple[float, str], list[tuple[float, str]]]]:
+    """(start message, the other 8-digit messages up to the next start) per trial."""
+    trials: list = []
+    for t, s in rec.messages:
+        if not _EIGHT_RE.match(s):
+            continue
         if _FIX_START_RE.match(s):
-            if pending_end is not None:
-                out.append(pending_end)
-                pending_end = None
-            out.append((t, 0, 1, s))
-        elif out:  # ignore end-like messages before the first trial start
-            pending_end = (t, 1, 2, s)
-    if pending_end is not None:
-        out.append(pending_end)
+            trials.append(((float(t), s), []))
+        elif trials:  # 8-digit messages before the first trial start are not trial markers
+            trials[-1][1].append((float(t), s))
+    return trials
+
+
+def fixation_trial_messages(
+    rec: Recording, with_reward: bool = False
+) -> list[tuple[float, int, int, str]]:
+    """(time ms, column, role, text) of the fixation task's trial messages, in order.
+
+    A trial starts at a message matching ``1  0  0  0  0  0  0  0`` as a whole (role
+    ``FIX_START``, column 0).  ``with_reward`` (the Ripple stream holds start, reward, end
+    triplets): the first other 8-digit message of the trial is its reward (``FIX_REWARD``,
+    column 1) and the last its end (``FIX_END``, column 2), as PyHipp reads them; a trial
+    with a single other message (the other one lost) has it as ``FIX_REWARD_OR_END``, which
+    :func:`reconcile` places by its timing.  Without: the last other 8-digit message
+    of the trial is its end (``FIX_END``, column 1) and the ones before it are rewards, not
+    trial markers.  The role is what :func:`reconcile` matches with :func:`fixation_roles`.
+    """
+    out = []
+    for (t0, s0), others in _fixation_trials(rec):
+        out.append((t0, 0, FIX_START, s0))
+        if with_reward and len(others) == 1:
+            out.append((others[0][0], 2, FIX_REWARD_OR_END, others[0][1]))
+            continue
+        if with_reward and len(others) >= 2:
+            out.append((others[0][0], 1, FIX_REWARD, others[0][1]))
+        if others:
+            out.append((others[-1][0], 2 if with_reward else 1, FIX_END, others[-1][1]))
     return out
 
 
 def reward_times(rec: Recording) -> np.ndarray:
-    """Times (ms) of fixation-task 8-digit messages that are neither trial start nor end."""
-    marks = {t for t, *_ in fixation_trial_messages(rec)}
+    """Times (ms) of the fixation task's 8-digit messages other than trial starts and ends
+    (the rewards: the first other message of a trial with two or more)."""
     return np.array(
-        [t for t, s in rec.messages if _EIGHT_RE.match(s) and float(t) not in marks], float
+        [t for _, others in _fixation_trials(rec) for t, _ in others[:-1]], dtype=np.float64
     )
+
+
+def fixation_roles(codes) -> np.ndarray:
+    """What each Ripple code of a fixation session marks, in the table's shape.
+
+    The stream is read in order (the table flattened): a ``FIXATION_START_CODE`` (1) starts
+    a trial; of the codes after it, up to the next start, the last is the trial end and,
+    when there are two or more, the first is the reward (the 1, 2, x triplets: start,
+    reward, end; 1, 2 pairs: start, end), any between them ``FIX_OTHER``.  This holds
+    however RPLParallel arranged the stream (pairs of a stream that begins 1, 2 come as
+    N x 3 rows, as in PyHipp).
+    """
+    table = np.rint(np.asarray(codes, dtype=np.float64)).astype(np.int64)
+    flat = table.ravel()
+    roles = np.full(flat.size, FIX_OTHER, dtype=np.int64)
+    starts = np.flatnonzero(flat == FIXATION_START_CODE)
+    bounds = [0, *starts.tolist(), flat.size]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if b <= a:
+            continue
+        rest = a + 1 if flat[a] == FIXATION_START_CODE else a
+        if rest > a:
+            roles[a] = FIX_START
+        if b > rest:
+            roles[b - 1] = FIX_END
+            if b - rest >= 2:
+                roles[rest] = FIX_REWARD
+    return roles.reshape(table.shape)
+
+
+def fixation_has_reward(roles) -> bool:
+    """Whether the Ripple fixation stream marks rewards (start, reward, end triplets)."""
+    return bool(np.any(np.asarray(roles) == FIX_REWARD))
+
+
+def _codes_match(r_codes: np.ndarray, e_code: int) -> np.ndarray:
+    """Which Ripple slots an EyeLink event may take: equal code (``FIX_REWARD_OR_END``
+    takes a fixation reward or end slot)."""
+    if e_code == FIX_REWARD_OR_END:
+        return (r_codes == FIX_REWARD) | (r_codes == FIX_END)
+    return r_codes == e_code
 
 
 def _align_dp(e_codes, e_t, r_codes, r_t, anchor_cost) -> tuple[np.ndarray, float]:
@@ -162,13 +237,13 @@ def _align_dp(e_codes, e_t, r_codes, r_t, anchor_cost) -> tuple[np.ndarray, floa
     m, n = len(e_codes), len(r_codes)
     D = n - m
     ds = np.arange(D + 1)
-    cost = np.where(r_codes[ds] == e_codes[0], anchor_cost(ds), np.inf)
+    cost = np.where(_codes_match(r_codes[ds], e_codes[0]), anchor_cost(ds), np.inf)
     if not np.isfinite(cost).any():
         return np.full(m, -1), 0.0
     back = np.zeros((m, D + 1), dtype=np.int64)
     for j in range(1, m):
         slots = j + ds  # slot of event j for each d
-        ok = r_codes[slots] == e_codes[j]
+        ok = _codes_match(r_codes[slots], e_codes[j])
         de = e_t[j] - e_t[j - 1]
         dr = r_t[slots][:, None] - r_t[j - 1 + ds][None, :]  # [d, d']
         step = cost[None, :] + np.abs(de - dr)

@@ -1,0 +1,293 @@
+"""Sort / curate split: file names, each curation rule on a hand-made sort, the sorter's time
+limit, and the QC table of the curation's decisions.
+
+The hand-made sort below states its expected outcome by construction: unit 2 is unit 1's
+template one sample later (MountainSort5's split of a broad trough), so it merges into unit 1
+and its spike times move one sample later; unit 4 has 10 spikes, unit 5 an SNR of 2, and 80 of
+unit 6's 100 spikes sit 0.5 ms after unit 1's (a secondary trough).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from hippoflow import dpt
+from hippoflow.errors import InputError
+from hippoflow.qc import figures, tables
+from hippoflow.sorting import curate as curation
+from hippoflow.sorting import sort as sorting
+from hippoflow.sorting import steps
+from hippoflow.sorting.runner import SorterError, run_sorter
+
+FS = 30000
+NOISE = 5.0
+SECONDS = 120
+SORTER_KEYS = [
+    "scheme",
+    "detect_threshold",
+    "detect_sign",
+    "normalize",
+    "detect_time_radius_msec",
+    "snippet_T1",
+    "snippet_T2",
+    "npca_per_channel",
+    "npca_per_subdivision",
+    "training_duration_sec",
+    "block_duration_sec",
+]
+
+
+def dpt_hash(args: dict) -> str:
+    """DataProcessingTools' rule: MD5 over str(name) then str(value) of every argument."""
+    md5 = hashlib.md5()
+    for k, v in args.items():
+        md5.update(str(k).encode())
+        md5.update(str(v).encode())
+    return md5.hexdigest()[:4]
+
+
+# ---- file names: the sort's hash covers the sorter only, the curated file's the curation
+def test_sort_name_covers_the_sorter_keys_only():
+    d = sorting.DEFAULTS
+    assert sorting.sort_name({}) == f"mountainsort_{dpt_hash({k: d[k] for k in SORTER_KEYS})}.hkl"
+    assert sorting.sort_name({"min_snr": 9.0, "merge_distance": 0}) == sorting.sort_name({})
+    assert sorting.sort_name({"time_limit_factor": 3.0}) == sorting.sort_name({})
+    assert sorting.sort_name({"detect_threshold": 5.0}) != sorting.sort_name({})
+    cur = ["min_spikes", "min_snr", "max_coincidence", "merge_distance", "merge_relative"]
+    assert curation.curated_name({}) == f"curated_{dpt_hash({k: d[k] for k in cur})}.hkl"
+    assert curation.curated_name({"min_snr": 4}) != curation.curated_name({})
+    assert curation.curated_name({"detect_threshold": 5.0}) == curation.curated_name({})
+    with pytest.raises(ValueError, match="detect_treshold"):
+        sorting.sort_name({"detect_treshold": 5.0})
+
+
+def test_time_limit_from_the_data_length():
+    assert sorting.time_limit_s(3600, {"time_limit_factor": 0.1, "time_limit_min_s": 120}) == 480
+    assert sorting.time_limit_s(10, {"time_limit_factor": 0, "time_limit_min_s": 1}) == 1
+    # the Slurm runtime leaves the sorter's own limit room to end the job first
+    assert sorting.runtime_minutes(3600, sorting.DEFAULTS) * 60 > sorting.time_limit_s(3600)
+
+
+# ---- curation rules on a hand-made sort
+def _shape(width, bump_at, bump=0.25, n=90):
+    """A trough at sample 30 (1 ms) and a later bump; peak |value| 1."""
+    i = np.arange(n)
+    x = -np.exp(-0.5 * ((i - 30) / width) ** 2) + bump * np.exp(
+        -0.5 * ((i - bump_at) / (2 * width)) ** 2
+    )
+    return x / np.abs(x).max()
+
+
+def _handmade():
+    total = SECONDS * FS
+    t1 = 1000 + 9000 * np.arange(400)
+    t2_true = 4500 + 12000 * np.arange(300)
+    t2_true[:3] = t1[[10, 20, 30]] + 30  # three ISI violations (1 ms) once merged
+    t2_true = np.sort(t2_true)
+    t3 = 2000 + 17900 * np.arange(200)
+    t4 = 5000 + 300000 * np.arange(10)
+    t5 = 7000 + 35000 * np.arange(100)
+    t6 = np.sort(np.r_[t1[:80] + 15, 6000 + 170000 * np.arange(20)])
+    a = 100 * _shape(3.0, 45)
+    tmpl = {
+        1: a,
+        2: np.roll(a, 1),  # unit 1 one sample later: its spikes were detected 1 sample early
+        3: 60 * _shape(1.5, 36, bump=0.6),
+        4: 50 * _shape(6.0, 60, bump=0.1),
+        5: 10 * _shape(2.0, 40, bump=0.9),
+        6: 40 * _shape(2.5, 55, bump=1.2),
+    }
+    trains = {1: t1, 2: t2_true - 1, 3: t3, 4: t4, 5: t5, 6: t6}
+    t = np.concatenate(list(trains.values()))
+    u = np.concatenate([np.full(v.size, k) for k, v in trains.items()])
+    o = np.argsort(t, kind="stable")
+    ids = np.arange(1, 7)
+    sort = {
+        "unit_ids": ids,
+        "n_spikes": np.array([trains[k].size for k in ids]),
+        "spike_times": t[o],
+        "spike_units": u[o],
+        "spike_amplitudes": np.array([tmpl[k].min() for k in u[o]], np.float32),
+        "templates": np.array([tmpl[k] for k in ids], np.float32),
+        "template_times_ms": np.arange(90) / 30 - 1.0,
+        "metrics": {
+            "snr": np.array([np.abs(tmpl[k]).max() / NOISE for k in ids]),
+            "isi_violations_ratio": np.zeros(6),
+            "firing_rate": np.array([trains[k].size / SECONDS for k in ids]),
+            "presence_ratio": np.ones(6),
+            "amplitude_cutoff": np.full(6, np.nan),
+        },
+        "si_noise_uv": NOISE,
+        "noise_uv": NOISE,
+        "pcs": np.zeros((30, 2), np.float32),
+        "pc_units": np.repeat(ids, 5),
+        "sessions": ["session01", "session02"],
+        "inputs": ["a", "b"],
+        "session_starts": np.array([0, total // 2]),
+        "session_samples": np.array([total // 2, total // 2]),
+        "sampling_rate": float(FS),
+        "parameters": sorting.sort_args({}),
+        "versions": {},
+    }
+    return sort, trains, t2_true
+
+
+def test_each_rule_does_what_it_says():
+    sort, trains, t2_true = _handmade()
+    cur = curation.curate(sort, {"min_snr": 3.0})
+    dec = dict(zip(cur["units"]["unit_ids"], cur["units"]["decision"], strict=True))
+    assert dec[2].startswith("merged into unit 1") and "shift -1" in dec[2]
+    assert dec[1].startswith("kept as cell01 (units 1+2: 700 spikes")
+    assert dec[3] == "kept as cell02"
+    assert dec[4] == "dropped: unit 4 has 10 spikes < min_spikes 20"
+    assert dec[5] == "dropped: unit 5 has SNR 2.00 < min_snr 3.0"
+    assert dec[6].startswith("dropped: satellite of unit 1 (80% of its spikes at one lag")
+    np.testing.assert_array_equal(cur["units"]["cell"], [1, 1, 2, 0, 0, 0])
+    np.testing.assert_array_equal(cur["cells"], [1, 2])
+    np.testing.assert_array_equal(cur["unit_ids"], [1, 3])
+    # unit 2's spikes moved onto unit 1's clock: the true times, one sample later
+    c1 = cur["spike_times"][cur["spike_cells"] == 1]
+    np.testing.assert_array_equal(np.sort(c1), np.sort(np.r_[trains[1], t2_true]))
+    np.testing.assert_array_equal(cur["spike_times"][cur["spike_cells"] == 2], trains[3])
+    np.testing.assert_array_equal(cur["n_spikes"], [700, 200])
+    # the merged cell's metrics, by hand: 3 violations < 1.5 ms among 700 spikes in 120 s
+    # (Hill et al.: violations x T / (2 n^2 x 1.5 ms)), rate 700 / 120 s
+    assert cur["metrics"]["isi_violations_ratio"][0] == pytest.approx(
+        3 * 120 / (2 * 700**2 * 0.0015)
+    )
+    assert cur["metrics"]["firing_rate"][0] == pytest.approx(700 / 120)
+    assert cur["metrics"]["presence_ratio"][0] == 1.0  # spikes in both 60 s bins
+    # the merged template is the spike-count weighted mean of unit 1 and shifted unit 2: = unit 1
+    np.testing.assert_allclose(cur["templates"][0][4:-4], sort["templates"][0][4:-4], atol=1e-4)
+    assert cur["metrics"]["snr"][0] == pytest.approx(100 / NOISE, rel=1e-3)
+    # unmerged cell: the sort's (SpikeInterface's) numbers unchanged
+    assert cur["metrics"]["snr"][1] == pytest.approx(sort["metrics"]["snr"][2])
+    np.testing.assert_array_equal(cur["dropped_units"], [4, 5, 6])
+
+
+def test_rules_switched_off_keep_every_unit():
+    sort, _, _ = _handmade()
+    off = {
+        "merge_distance": 0,
+        "merge_relative": 0,
+        "max_coincidence": 1.0,
+        "min_snr": 0,
+        "min_spikes": 0,
+    }
+    cur = curation.curate(sort, off)
+    assert len(cur["cells"]) == 6
+    # cells by decreasing trough: units 1, 2 (100 uV), 3 (60), 4 (50), 6 (40), 5 (10)
+    np.testing.assert_array_equal(cur["unit_ids"], [1, 2, 3, 4, 6, 5])
+    assert cur["spike_times"].size == sort["spike_times"].size
+    # only the merge off: unit 6 is still a satellite, of unit 1
+    cur = curation.curate(sort, {"merge_distance": 0, "merge_relative": 0, "min_snr": 3.0})
+    dec = dict(zip(cur["units"]["unit_ids"], cur["units"]["decision"], strict=True))
+    assert dec[2] == "kept as cell02" and "satellite of unit 1" in dec[6]
+
+
+def test_relative_merge_alone_merges_the_shifted_copy():
+    sort, _, _ = _handmade()
+    cur = curation.curate(sort, {"merge_distance": 0, "merge_relative": 0.2, "min_snr": 3.0})
+    dec = dict(zip(cur["units"]["unit_ids"], cur["units"]["decision"], strict=True))
+    assert dec[2].startswith("merged into unit 1")
+    # different shapes are >= 20 % of the larger peak apart: nothing else merged
+    assert sum(d.startswith("merged") for d in dec.values()) == 1
+
+
+# ---- the QC table and figure show the decisions
+def test_metrics_table_lists_every_unit_and_why(tmp_path):
+    sort, _, _ = _handmade()
+    cur = curation.curate(sort, {"min_snr": 3.0})
+    rows = tables.metrics_rows(cur, {"array": "01", "channel": "001"})
+    assert [r["unit"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [r["cell"] for r in rows] == ["cell01", "cell01", "cell02", "", "", ""]
+    assert rows[4]["snr"] == pytest.approx(2.0) and "min_snr" in rows[4]["decision"]
+    tables.write_table(rows, tmp_path / "m.html", tmp_path / "m.tsv")
+    tsv = (tmp_path / "m.tsv").read_text().splitlines()
+    head = tsv[0].split("\t")
+    for col in ("unit", "cell", "snr", "isi_violations_ratio", "amplitude_cutoff", "decision"):
+        assert col in head
+    assert "satellite of unit 1" in tsv[6]
+    assert "merged into unit 1" in (tmp_path / "m.html").read_text()
+    lines = figures._unit_lines(cur["units"])
+    assert len(lines) == 7 and "merged into unit 1" in lines[2]
+    figures.sort_summary(cur, tmp_path / "qc.png", title="hand-made")
+    assert (tmp_path / "qc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---- the sorter's time limit
+def _highpass(path, seconds=20.0, seed=0):
+    rng = np.random.default_rng(seed)
+    b, a = signal.butter(4, [500 / (FS / 2), 7500 / (FS / 2)], "bandpass")
+    x = signal.filtfilt(b, a, 8 * rng.standard_normal(int(seconds * FS))).astype(np.float32)
+    x[np.arange(100, x.size - 100, 3000)[:, None] + np.arange(-5, 5)[None, :]] -= 80
+    dpt.save_object(path, {"data": x, "analogInfo": {"SampleRate": float(FS)}}, {}, [path.parent])
+    return path
+
+
+@pytest.fixture
+def cat(tmp_path):
+    hp = _highpass(tmp_path / "session01" / "rplhighpass_b59f.hkl")
+    return sorting.concatenate([("session01", hp)], tmp_path / "c.bin")
+
+
+def test_hanging_sorter_is_killed_at_the_limit(cat, tmp_path):
+    work = tmp_path / "w"
+    t0 = time.monotonic()
+    with pytest.raises(SorterError) as exc:
+        run_sorter(
+            cat, {}, work, 3.0, "picasso 1105 array01 channel007", sorter="sorter_standins:sleepy"
+        )
+    elapsed = time.monotonic() - t0
+    assert 3.0 <= elapsed < 4.5, f"killed after {elapsed:.1f} s, the limit is 3 s"
+    msg = str(exc.value)
+    assert msg.startswith("picasso 1105 array01 channel007: sorter_standins:sleepy did not finish")
+    assert "time limit of 3 s" in msg
+    pid = int((work / "sleepy.pid").read_text())
+    with pytest.raises(ProcessLookupError):  # the child is gone, not left running
+        os.kill(pid, 0)
+
+
+def test_crashing_sorter_is_named_with_its_output(cat, tmp_path):
+    with pytest.raises(SorterError) as exc:
+        run_sorter(cat, {}, tmp_path / "w", 60, "day-channel X", sorter="sorter_standins:crashing")
+    msg = str(exc.value)
+    assert msg.startswith("day-channel X: sorter_standins:crashing failed (exit code 1) after ")
+    assert (
+        ": RuntimeError: isosplit exploded on purpose; its last output: Detected 12 spikes" in msg
+    )
+
+
+def test_real_mountainsort5_killed_at_a_tiny_limit(tmp_path):
+    hp = _highpass(tmp_path / "session01" / "rplhighpass_b59f.hkl", seconds=30)
+    out = tmp_path / "sort" / sorting.sort_name({})
+    t0 = time.monotonic()
+    with pytest.raises(SystemExit) as exc:
+        steps.sort(
+            [hp],
+            ["session01"],
+            sorting.sort_args({}),
+            out,
+            limits={"time_limit_factor": 0.0, "time_limit_min_s": 1.0},
+            label="picasso 20181105 array01 channel001",
+        )
+    elapsed = time.monotonic() - t0
+    assert str(exc.value).startswith(
+        "hippoflow: sort failed: picasso 20181105 array01 channel001: MountainSort5 did not "
+        "finish within its time limit of 1 s"
+    )
+    assert elapsed < 1.0 + 3.0  # concatenating 30 s + 1 s + the kill, not MountainSort5's run
+    assert not out.exists() and not list(out.parent.glob(".sort-*"))
+
+
+def test_bad_input_still_reported_as_bad_input(tmp_path):
+    bad = tmp_path / "rplhighpass_b59f.hkl"
+    bad.write_bytes(b"not hdf5")
+    with pytest.raises(InputError, match=str(bad)):
+        steps.sort([bad], ["session01"], sorting.sort_args({}), tmp_path / "s.hkl")
