@@ -111,6 +111,22 @@ def test_template_queue_names_match_profile_partitions():
     assert used and used <= queues, (used, queues)
 
 
+def test_every_cluster_rule_has_a_partition_and_groups_name_real_rules():
+    """Every rule that runs on a node names its queue in the profile (a new rule without one
+    lands on the default queue), and every grouped rule exists. Rule names are read from the
+    rule files' text, not from the workflow."""
+    import re
+
+    text = "\n".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
+    rules = set(re.findall(r"^rule (\w+):", text, flags=re.M))
+    rules.add("rplsplit")  # made in a loop: `name: "rplsplit"`
+    local = set(re.findall(r"^rule (\w+):(?:(?!^rule ).)*?localrule: True", text, re.M | re.S))
+    prof = yaml.safe_load((PROFILE / "config.yaml").read_text())
+    with_partition = {r for r, v in prof["set-resources"].items() if "slurm_partition" in v}
+    assert rules - local - with_partition == set()
+    assert set(prof["groups"]) <= rules
+
+
 def _mutations() -> dict[str, callable]:
     def unknown_key(d):
         d["HeadNode"]["Colour"] = "blue"
