@@ -42,6 +42,18 @@ def generate(root: Path, *, channels=2, seconds=20, sessions=1, seed=7, extra=()
     return data
 
 
+def cut_last_marker(nev: Path) -> None:
+    """Cut a .nev inside its last digital-event (marker) packet, dropping whatever follows it
+    (Ripple-style files end with a comment packet): rplparallel must then reject the file."""
+    import struct
+
+    raw = nev.read_bytes()
+    headers, size = struct.unpack_from("<II", raw, 12)
+    starts = range(headers, len(raw) - size + 1, size)
+    last = max(i for i in starts if struct.unpack_from("<H", raw, i + 4)[0] == 0)
+    nev.write_bytes(raw[: last + size - 7])
+
+
 def snakemake_cmd(
     profile: str,
     data: Path,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .clusterutil import (
     STATUS_OVERRIDES,
+    cut_last_marker,
     generate,
     run,
     run_id,
@@ -112,8 +113,7 @@ def test_failing_session_does_not_stop_others(slurm_cluster, tmp_path):
     data = generate(tmp_path, channels=2, seconds=20, sessions=2)
     nev = next((data / "picasso" / DAY / "session02").glob("*.nev"))
     # cut the digital-event stream in the middle of a record: rplparallel must reject it
-    raw = nev.read_bytes()
-    nev.write_bytes(raw[: len(raw) - 7])
+    cut_last_marker(nev)
     out, work = tmp_path / "out", tmp_path / "work"
     work.mkdir()
     notice = tmp_path / "notice.txt"
