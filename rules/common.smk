@@ -2,6 +2,7 @@
 # around hippoflow.plan (discovery of the raw tree, targets) and hippoflow.naming (file names).
 import os
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from hippoflow import naming as _naming
@@ -9,6 +10,7 @@ from hippoflow import plan as _plan
 from hippoflow.config import output_root as _output_root
 from hippoflow.config import retype_cli_config as _retype_cli_config
 from hippoflow.dpt import hkl_name
+from hippoflow.errors import InputError as _InputError
 from hippoflow.sorting.curate import curate_args as _curate_args
 from hippoflow.sorting.curate import curated_name as _curated_name
 from hippoflow.sorting.sort import sort_args as _sort_args
@@ -75,7 +77,12 @@ def out(path):
     return os.path.join(OUTPUT_ROOT, path)
 
 
-PLAN = _plan.make_plan(config)
+try:
+    PLAN = _plan.make_plan(config)
+except _InputError as _exc:  # e.g. data_root missing: one line, not a traceback
+    raise WorkflowError(
+        f"hippoflow: {_exc} (set data_root, or run `make demo` for the demo tree)"
+    )
 if not PLAN.sessions:
     logger.warning(
         f"hippoflow: no sessions found under {DATA_ROOT} for the selected subjects/days"
