@@ -1,6 +1,7 @@
 import hickle
 import numpy as np
 import pytest
+from dptlike import DPTLike
 
 from hippoflow import dpt, naming
 
@@ -103,23 +104,6 @@ def test_bookkeeping_survives_both_writers(tmp_path):
         assert isinstance(obj["setidx"], list) and [int(i) for i in obj["setidx"]] == [0]
         assert obj["plotopts"] == {"indexer": level}
         assert obj["current_idx"] is None
-
-
-class DPTLike:
-    """What DataProcessingTools does with a file, written here from its documented behaviour:
-    the loader sets every key as an attribute; the base ``append`` extends ``setidx`` by the
-    appended object's entries offset by (last entry + 1) and extends ``dirs``."""
-
-    def __init__(self, path):
-        for key, value in hickle.load(str(path)).items():
-            setattr(self, key, value)
-
-    def append(self, other):
-        if self.setidx:
-            offset = self.setidx[-1] + 1
-            self.setidx = list(self.setidx) + [s + offset for s in other.setidx]
-        if self.dirs:
-            self.dirs = list(self.dirs) + list(other.dirs)
 
 
 @pytest.fixture(scope="module")

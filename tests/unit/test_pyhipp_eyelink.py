@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from dptlike import DPTLike
 
 from hippoflow import dpt, naming
 from hippoflow.behaviour import steps
@@ -264,7 +265,7 @@ def test_saccfix_consumer_calls(made):
         assert cut.ndim == 1 and cut.size > 0, key
 
 
-class DPTAppend:
+class DPTAppend(DPTLike):
     """DataProcessingTools' loader and append, restated from their documented behaviour, with
     the Eyelink class's own part: tables concatenated row-wise (``trial_timestamps`` with its
     columns relabelled 0, 1, 2; ``indices`` and ``trial_codes`` side by side) and the
@@ -272,17 +273,10 @@ class DPTAppend:
 
     ROWS = ("eye_pos", "calib_eye_pos", "calib_fix_event", "calib_sacc_event", "timestamps")
     ROWS += ("timeouts", "fix_times")
-
-    def __init__(self, path):
-        for key, value in dpt.load_object(path).items():
-            setattr(self, key, value)
+    load = staticmethod(dpt.load_object)
 
     def append(self, other):
-        if self.setidx:
-            offset = self.setidx[-1] + 1
-            self.setidx = list(self.setidx) + [s + offset for s in other.setidx]
-        if self.dirs:
-            self.dirs = list(self.dirs) + list(other.dirs)
+        super().append(other)
         for key in self.ROWS:
             setattr(self, key, pd.concat([getattr(self, key), getattr(other, key)]))
         other.trial_timestamps.columns = [0, 1, 2]

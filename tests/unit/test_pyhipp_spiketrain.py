@@ -17,6 +17,7 @@ import csv
 import hickle
 import numpy as np
 import pytest
+from dptlike import DPTLike
 
 from hippoflow import dpt
 from hippoflow.sorting import steps
@@ -150,21 +151,12 @@ def test_silent_cell_has_one_empty_row(tmp_path):
     assert np.array(obj["spiketimes"][0], dtype=float).size == 0
 
 
-class SpiketrainLike:
-    """DPT's loader (every key an attribute) and Spiketrain's append as documented: the base
-    append extends setidx (entries offset by the last + 1) and dirs; Spiketrain adds numSets
-    and concatenates the spiketimes lists."""
-
-    def __init__(self, path):
-        for key, value in hickle.load(str(path)).items():
-            setattr(self, key, value)
+class SpiketrainLike(DPTLike):
+    """DPT's base append plus Spiketrain's own part, as documented: numSets added and the
+    spiketimes lists concatenated."""
 
     def append(self, other):
-        if self.setidx:
-            offset = self.setidx[-1] + 1
-            self.setidx = list(self.setidx) + [s + offset for s in other.setidx]
-        if self.dirs:
-            self.dirs = list(self.dirs) + list(other.dirs)
+        super().append(other)
         self.numSets += other.numSets
         self.spiketimes = self.spiketimes + other.spiketimes
 
