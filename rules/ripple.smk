@@ -32,7 +32,10 @@ for _i, (_chans, _rels) in enumerate(PLAN.channel_sets.items()):
             ns5=lambda wc: PLAN.ns5(tuple(wc.sp.split("/"))),
             nev=lambda wc: PLAN.nev(tuple(wc.sp.split("/")))[:1],
         output:
-            [out(f"{{sp}}/array{a}/channel{c}/{RAW_NAME}") for a, c in _chans],
+            [
+                intermediate(f"{{sp}}/array{a}/channel{c}/{RAW_NAME}", "split")
+                for a, c in _chans
+            ],
         log:
             "logs/rplsplit/{sp}.log",
         benchmark:
@@ -58,7 +61,7 @@ for _i, (_chans, _rels) in enumerate(PLAN.channel_sets.items()):
 
 rule rpllfp:
     input:
-        raw=out(f"{CHANNEL_DIR}/{RAW_NAME}"),
+        raw=intermediate_path(f"{CHANNEL_DIR}/{RAW_NAME}", "split"),
     output:
         out(f"{CHANNEL_DIR}/{LFP_NAME}"),
     log:
@@ -79,9 +82,9 @@ rule rpllfp:
 
 rule rplhighpass:
     input:
-        raw=out(f"{CHANNEL_DIR}/{RAW_NAME}"),
+        raw=intermediate_path(f"{CHANNEL_DIR}/{RAW_NAME}", "split"),
     output:
-        out(f"{CHANNEL_DIR}/{HIGHPASS_NAME}"),
+        intermediate(f"{CHANNEL_DIR}/{HIGHPASS_NAME}", "highpass"),
     log:
         "logs/rplhighpass/{subject}/{day}/{session}/{array}/{channel}.log",
     benchmark:
@@ -90,7 +93,9 @@ rule rplhighpass:
         "../envs/hippoflow.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: mem_for(input.raw, factor=0.2) * attempt,
+        # the forward pass (4 bytes a sample, ~ the uncompressed input) is held in memory so
+        # that the output is written once; a smaller budget puts it on node-local scratch
+        mem_mb=lambda wc, input, attempt: mem_for(input.raw, factor=1.1) * attempt,
         runtime=lambda wc, input, attempt: runtime_for(input.raw, 10) * attempt,
     params:
         args=HIGHPASS_ARGS,

@@ -107,6 +107,57 @@ def filtfilt_stream(
             progress(0.5 + 0.5 * (n - s) / n)
 
 
+def filtfilt_once(
+    sos: np.ndarray,
+    n: int,
+    read: Callable[[int, int], np.ndarray],
+    write: Callable[[int, np.ndarray], None],
+    forward: np.ndarray,
+    padlen: int,
+    chunk: int = CHUNK,
+    progress: Callable[[float], None] | None = None,
+    dtype=np.float64,
+) -> tuple[float, float]:
+    """:func:`filtfilt_stream` writing its output once: the forward pass goes into
+    ``forward`` (a float32 array of ``n`` values: memory, or a memory map on node-local
+    scratch), the backward pass reads it and hands each finished slice to ``write``.
+
+    Slices are ``[k * chunk, (k + 1) * chunk)`` (the last one shorter), handed over from the
+    last to the first: a store whose chunk length divides ``chunk`` gets every chunk written
+    exactly once.  The values equal :func:`filtfilt_stream`'s bit for bit (the same float32
+    forward values, the same recursion; a recursion carried across slices does not depend on
+    where they are cut).  Returns the output's (min, max).
+    """
+    if n <= padlen:
+        raise ValueError(f"signal of {n} samples is too short for padding {padlen}")
+    if forward.shape != (n,) or forward.dtype != np.float32:
+        raise ValueError(f"forward buffer must be float32 of shape ({n},), not {forward.shape}")
+    sos = np.asarray(sos, dtype=dtype)
+    zi0 = signal.sosfilt_zi(sos.astype(np.float64)).astype(dtype)
+    left = _odd_ext_left(read, n, padlen).astype(dtype)
+    right = _odd_ext_right(read, n, padlen).astype(dtype)
+    _, zi = signal.sosfilt(sos, left, zi=zi0 * left[0])
+    for s in range(0, n, chunk):
+        e = min(n, s + chunk)
+        y, zi = signal.sosfilt(sos, np.asarray(read(s, e), dtype=dtype), zi=zi)
+        forward[s:e] = y
+        if progress:
+            progress(0.5 * e / n)
+    yr, zi = signal.sosfilt(sos, right, zi=zi)
+    _, zb = signal.sosfilt(sos, yr[::-1], zi=zi0 * yr[-1])
+    lo, hi = np.inf, -np.inf
+    for s in range(((n - 1) // chunk) * chunk, -1, -chunk):
+        e = min(n, s + chunk)
+        seg = np.asarray(forward[s:e], dtype=dtype)[::-1]
+        y, zb = signal.sosfilt(sos, seg, zi=zb)
+        out = y[::-1].astype(np.float32)
+        lo, hi = min(lo, float(out.min())), max(hi, float(out.max()))
+        write(s, out)
+        if progress:
+            progress(0.5 + 0.5 * (n - s) / n)
+    return lo, hi
+
+
 def resample_stream(
     n: int,
     read: Callable[[int, int], np.ndarray],
