@@ -19,6 +19,8 @@ def main(sm, log):
         log=log,
         limits=limits,
         label=label,
+        scratch_dir=sm.config.get("scratch_dir"),
+        left_out=sm.params.left_out,
     )
 
 

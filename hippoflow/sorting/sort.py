@@ -38,6 +38,7 @@ from hippoflow import dpt
 from hippoflow.config import defaults
 from hippoflow.errors import InputError
 from hippoflow.naming import session_order
+from hippoflow.scratch import scratch_root
 from hippoflow.sorting.cells import FS
 from hippoflow.sorting.runner import DEFAULT_SORTER, SorterError, run_sorter
 
@@ -426,15 +427,16 @@ def sort_day_channel(
     """Concatenate, sort (in a child process, with a time limit) and analyse one day-channel.
 
     ``params``: the ``sorting:`` section (its sorter and time-limit keys are used); ``label``
-    names the day-channel in messages.  Returns the sort object's dict: every unit the sorter
+    names the day-channel in messages; ``workdir``: the scratch directory for the temporary
+    files (the ``scratch_dir`` config key; None = ``$TMPDIR`` or the system's temporary
+    directory, see :func:`hippoflow.scratch.scratch_root`).  Returns the sort object's dict: every unit the sorter
     found.  Raises :class:`~hippoflow.sorting.runner.SorterError` when the sorter runs past its
     limit or fails.
     """
     p = sort_args(params)
-    tmp_parent = Path(workdir) if workdir else None
-    if tmp_parent:
-        tmp_parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".sort-", dir=tmp_parent))
+    # the day-channel's copies (concatenation, scaled copy, the sorter's files) go to
+    # node-local scratch, never beside the outputs (on a cluster those are shared storage)
+    tmp = Path(tempfile.mkdtemp(prefix=".sort-", dir=scratch_root(workdir)))
     label = label or ", ".join(str(s[1]) for s in sources)
     try:
         cat = concatenate(sources, tmp / "concat.bin", log=log, progress=progress)

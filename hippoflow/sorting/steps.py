@@ -47,22 +47,31 @@ def sort(
     limits: dict | None = None,
     label: str = "",
     sorter: str = DEFAULT_SORTER,
+    scratch_dir=None,
+    left_out: dict | None = None,
 ) -> None:
     """Sort one day-channel: ``highpass[i]`` is session ``sessions[i]``'s high-pass file.
 
     ``args``: the sorter's parameters; ``limits``: ``time_limit_factor``/``time_limit_min_s``
-    (defaults from the schema); ``label`` names the day-channel in messages.
+    (defaults from the schema); ``label`` names the day-channel in messages;
+    ``scratch_dir``: node-local directory for the sort's temporary copies (None = $TMPDIR);
+    ``left_out``: the day's sessions the sort goes without and why
+    (:meth:`hippoflow.plan.Plan.sort_left_out`), logged as warnings and kept in the object as
+    ``sessions_left_out``.
     """
     log = log or log_
     out = Path(out_path)
     sources = list(zip(sessions, highpass, strict=True))
     label = label or str(out.parent)
+    left_out = {str(k): str(v) for k, v in dict(left_out or {}).items()}
+    for session, reason in left_out.items():
+        log.warning("%s: session %s left out of the sort: %s", label, session, reason)
     try:
         with threadpool_limits(limits=threads):  # BLAS/OpenMP: the job's threads only
             result = sort_day_channel(
                 sources,
                 {**dict(args), **dict(limits or {})},
-                workdir=out.parent,
+                workdir=scratch_dir,
                 log=log,
                 progress=Progress(log, "concatenate"),
                 label=label,
@@ -87,6 +96,7 @@ def sort(
         result["sorter_seconds"],
         result["time_limit_s"],
     )
+    result["sessions_left_out"] = left_out
     dpt.save_object(out, result, dict(args), [out.parent.resolve()])
 
 
@@ -94,8 +104,10 @@ def curate(sort_path, args, out_path, log=None) -> None:
     """Curate a day-channel's sort: merges, satellites, thresholds, cell numbers."""
     log = log or log_
     out = Path(out_path)
-    result = curate_sort(dpt.load_object(sort_path), dict(args), log=log)
+    sort = dpt.load_object(sort_path)
+    result = curate_sort(sort, dict(args), log=log)
     result["sort_file"] = str(sort_path)
+    result["sessions_left_out"] = dict(sort.get("sessions_left_out") or {})
     log.info(
         "%d cells kept of %d units (%d dropped or merged), %d spikes",
         len(result["cells"]),
