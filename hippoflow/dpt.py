@@ -105,6 +105,7 @@ class StreamedObject:
         dirs: list,
         chunk: int = 1 << 18,
         cache_bytes: int | None = None,
+        filters: Mapping | None = None,
     ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +123,10 @@ class StreamedObject:
         attrs = dict(self.h5[name].attrs)
         del self.h5[name]
         chunk = min(max(length, 1), chunk)
-        self.dataset = self.h5.create_dataset(name, shape=(length,), dtype=dtype, chunks=(chunk,))
+        # filters: h5py's create_dataset filter options (shuffle, compression, scaleoffset)
+        self.dataset = self.h5.create_dataset(
+            name, shape=(length,), dtype=dtype, chunks=(chunk,), **dict(filters or {})
+        )
         for attr, value in attrs.items():
             self.dataset.attrs[attr] = value
         self.committed = False

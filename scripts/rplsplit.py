@@ -6,7 +6,11 @@ from hippoflow.ripple.steps import rplsplit
 
 def main(sm, log):
     nev = sm.input.nev[0] if sm.input.nev else None
-    rplsplit(sm.input.ns5, nev, sm.params.channels, sm.output, sm.params.args)
+    # read from the config, not params: compressing or not changes no value, re-runs nothing
+    compression = sm.config.get("split_compression", "none")
+    rplsplit(
+        sm.input.ns5, nev, sm.params.channels, sm.output, sm.params.args, compression=compression
+    )
 
 
 run_job(main, snakemake)  # noqa: F821

@@ -38,6 +38,47 @@ def channel_info(ch: nsx.NsxChannel, rate: float, n_samples: int, vmin, vmax) ->
     }
 
 
+# split_compression: HDF5 filters built into every HDF5 library (h5py, hickle, MATLAB, HDFView)
+COMPRESSION = ("none", "gzip", "scaleoffset")
+GZIP = {"shuffle": True, "compression": "gzip", "compression_opts": 1}
+
+
+def decimal_grid(gain: float, offset: float = 0.0, max_digits: int = 4) -> int | None:
+    """The decimal digits D at which every ``k * gain + offset`` (k integer) is an integer
+    after scaling by 10**D and exactly a float32, or None.  Ripple's 0.25 uV step gives 2.
+
+    HDF5's scale-offset filter stores ``round(x * 10**D)`` for floats: lossless exactly when
+    the values are multiples of 10**-D that float32 holds exactly, i.e. a dyadic step
+    (0.25, 0.5, 1) with a decimal scale and no offset."""
+    if offset != 0.0 or gain <= 0:
+        return None
+    for d in range(max_digits + 1):
+        scaled = gain * 10**d
+        if abs(scaled - round(scaled)) < 1e-9 and float(np.float32(gain)) == gain:
+            m, _ = np.frexp(gain)
+            # dyadic: gain = m * 2**e with m * 2**24 an integer (float32 holds every k * gain)
+            if float(m * 2**24).is_integer():
+                return d
+    return None
+
+
+def split_filters(mode: str, gains, offsets) -> tuple[dict, str]:
+    """h5py dataset options of the split files for ``split_compression`` ``mode``, and a
+    sentence for the log.  ``scaleoffset`` falls back to lossless gzip when a channel's
+    values are not on a decimal grid float32 holds exactly."""
+    if mode not in COMPRESSION:
+        raise ValueError(f"split_compression must be one of {', '.join(COMPRESSION)}, not {mode!r}")
+    if mode == "none":
+        return {}, "uncompressed (PyHipp's layout)"
+    if mode == "gzip":
+        return dict(GZIP), "shuffle + deflate 1 (lossless)"
+    digits = {decimal_grid(float(g), float(o)) for g, o in zip(gains, offsets, strict=True)}
+    if None in digits or not digits:
+        return dict(GZIP), "shuffle + deflate 1: a channel's step is not on a decimal grid"
+    d = max(digits)
+    return {"scaleoffset": d}, f"scale-offset at 10^-{d} (lossless on the recording's grid)"
+
+
 def open_session_ns5(ns5_files: list, nev_path=None):
     """The session's single .ns5: header plus validated data blocks."""
     if len(ns5_files) != 1:

@@ -38,8 +38,14 @@ def rplparallel(nev_path, ns5_path, out_path, args, log=log) -> dict:
     return obj
 
 
-def rplsplit(ns5_files, nev_path, electrode_ids, outputs, args=None, progress=True) -> None:
-    """RPLSplit: one pass over the session's .ns5 writing each channel's rplraw file."""
+def rplsplit(
+    ns5_files, nev_path, electrode_ids, outputs, args=None, progress=True, compression="none"
+) -> None:
+    """RPLSplit: one pass over the session's .ns5 writing each channel's rplraw file.
+
+    ``compression`` (``split_compression``): ``none`` (PyHipp's layout), ``gzip`` or
+    ``scaleoffset`` (:func:`hippoflow.ripple.split.split_filters`); every HDF5 reader reads
+    the values unchanged."""
     header, blocks = split.open_session_ns5(list(ns5_files), nev_path)
     n = sum(b.n_samples for b in blocks)
     log.info(
@@ -58,6 +64,11 @@ def rplsplit(ns5_files, nev_path, electrode_ids, outputs, args=None, progress=Tr
     # samples per streaming step: a power of two within the budget, also the HDF5 chunk length,
     # so every write fills whole chunks and no chunk cache is needed
     chunk = 1 << max(15, (SPLIT_BUDGET // max(1, len(header.channels))).bit_length() - 1)
+    chans = [header.channels[header.channel_index(e)] for e in ids]
+    filters_, how = split.split_filters(
+        compression, [c.gain or 0.0 for c in chans], [c.offset or 0.0 for c in chans]
+    )
+    log.info("split files: %s", how)
     with ExitStack() as stack:
         objects = {}
         for e in ids:
@@ -74,6 +85,7 @@ def rplsplit(ns5_files, nev_path, electrode_ids, outputs, args=None, progress=Tr
                     dirs=[paths[e].parent.resolve()],
                     chunk=chunk,
                     cache_bytes=0,
+                    filters=filters_,
                 )
             )
 
