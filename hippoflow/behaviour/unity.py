@@ -336,15 +336,25 @@ def nearest_vertex(xz: np.ndarray) -> np.ndarray:
     return np.argmin(d2, axis=1)
 
 
-def sum_cost(data: np.ndarray, triggers: np.ndarray, posters: dict) -> np.ndarray:
-    """PyHipp's sumCost (N, 6): ideal, actual, excess, target, end code - target, shortest flag."""
+def sum_cost(
+    data: np.ndarray, triggers: np.ndarray, posters: dict, path="<unity log>", lines=None
+) -> np.ndarray:
+    """PyHipp's sumCost (N, 6): ideal, actual, excess, target, end code - target, shortest flag.
+
+    ``path`` and ``lines`` (file line of each row of ``data``) only name the place in messages.
+    """
     n = triggers.shape[0]
     out = np.zeros((n, 6))
     for a, (_, cue, end) in enumerate(triggers):
         end_code = int(data[end, 0])
         target = end_code % 10
         if target not in posters:
-            raise InputError(f"trial {a + 1} targets poster {target}, absent from the header")
+            where = f" on line {int(lines[end])}" if lines is not None else ""
+            raise InputError(
+                f"{path}: trial {a + 1} (end marker {end_code}{where}) targets poster "
+                f"{target}, absent from the header (its PosterLocations list posters "
+                f"{', '.join(map(str, sorted(posters))) or 'none'})"
+            )
         px, _, pz = posters[target]
         start_v = int(nearest_vertex(data[cue, 2:4])[0])
         target_v = int(nearest_vertex(np.array([px, pz]))[0])
@@ -405,7 +415,7 @@ def unity_object(log: UnityLog, ripple_times: np.ndarray, ripple_path="<rplparal
     if triggers.shape[0] == 0:
         raise InputError(f"{log.path}: no complete trial in the Unity log")
     utime = unity_time(data[:, 1])
-    cost = sum_cost(data, triggers, log.posters)
+    cost = sum_cost(data, triggers, log.posters, log.path, lines)
     n = triggers.shape[0]
     end_codes = data[triggers[:, 2], 0]
     within = np.count_nonzero((end_codes > 30) & (end_codes < 40))

@@ -40,6 +40,8 @@ NEV_EXTENDED = 32
 NEV_ID = b"NEURALEV"
 COMMENT_PACKET = 0xFFFF
 DIGITAL_PACKET = 0
+PACKET_MIN = 12  # the file spec's range of 'bytes in data packets'
+PACKET_MAX = 1024
 SNIFF_BYTES = 16384  # a Neuralynx header's size: enough to recognise every kind below
 
 # What a file that is not a NEV looks like, recognised by how it starts
@@ -111,6 +113,41 @@ def _text(raw: bytes) -> str:
     return raw.split(b"\x00", 1)[0].decode("latin-1").strip()
 
 
+def _check_header_sizes(path, size: int, bytes_in_headers: int, n_ext: int, packet_size: int):
+    """The basic header's size fields against each other and against the file's size."""
+    ext_bytes = NEV_EXTENDED * n_ext
+    if NEV_BASIC + ext_bytes > size:
+        raise InputError(
+            f"{path}: header field 'number of extended headers' says {n_ext} "
+            f"({n_ext} x {NEV_EXTENDED} = {ext_bytes} bytes after the {NEV_BASIC}-byte basic "
+            f"header) but the file is only {size} bytes: the field is corrupt or the file "
+            "truncated"
+        )
+    if bytes_in_headers > size:
+        raise InputError(
+            f"{path}: header field 'bytes in headers' says {bytes_in_headers} but the file is "
+            f"only {size} bytes: the field is corrupt or the file truncated"
+        )
+    if bytes_in_headers != NEV_BASIC + ext_bytes:
+        raise InputError(
+            f"{path}: header field 'bytes in headers' says {bytes_in_headers} but "
+            f"{n_ext} extended headers make {NEV_BASIC + ext_bytes} "
+            f"({NEV_BASIC} + {n_ext} x {NEV_EXTENDED}): one of the two fields is corrupt"
+        )
+    if not PACKET_MIN <= packet_size <= PACKET_MAX or packet_size % 4:
+        raise InputError(
+            f"{path}: header field 'bytes in data packets' says {packet_size}: a NEV packet "
+            f"is a multiple of 4 bytes from {PACKET_MIN} to {PACKET_MAX}; the field is corrupt"
+        )
+    data = size - bytes_in_headers
+    if data and packet_size > data:
+        raise InputError(
+            f"{path}: header field 'bytes in data packets' says {packet_size} but only {data} "
+            f"bytes follow the {bytes_in_headers} header bytes: not one whole packet; the "
+            "field is corrupt or the file truncated"
+        )
+
+
 def read_nev_header(path) -> NevHeader:
     """The basic and extended headers of a NEV file.
 
@@ -136,13 +173,12 @@ def read_nev_header(path) -> NevHeader:
             )
             application = _text(basic[44:76])
             (n_ext,) = struct.unpack_from("<I", basic, 332)
+            size = os.fstat(f.fileno()).st_size
+            # sizes from the header are checked against the file before anything is read
+            _check_header_sizes(path, size, bytes_in_headers, n_ext, packet_size)
             ext = f.read(NEV_EXTENDED * n_ext)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    if bytes_in_headers != NEV_BASIC + NEV_EXTENDED * n_ext:
-        raise InputError(
-            f"{path}: header size {bytes_in_headers} does not match {n_ext} extended headers"
-        )
     if len(ext) < NEV_EXTENDED * n_ext:
         raise InputError(f"{path}: truncated inside the extended headers")
     if resolution == 0:
@@ -184,6 +220,77 @@ def _packets(header: NevHeader) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype=rec)
     return np.memmap(path, dtype=rec, mode="r", offset=header.bytes_in_headers, shape=(n,))
+
+
+def _packet_fields(path: Path, offset: int, packet_size: int, limit: int | None = None):
+    """Time stamp, packet id and reason byte of every whole packet (at most ``limit``) read at
+    a given packet size (memory-mapped)."""
+    size = path.stat().st_size
+    n = max(0, (size - offset) // packet_size)
+    if limit is not None:
+        n = min(n, limit)
+    rec = np.dtype(
+        [
+            ("timestamp", "<u4"),
+            ("packet_id", "<u2"),
+            ("reason", "u1"),
+            ("rest", f"V{packet_size - 7}"),
+        ]
+    )
+    if n == 0:
+        return np.zeros(0, dtype=rec)
+    return np.memmap(path, dtype=rec, mode="r", offset=offset, shape=(n,))
+
+
+def _stream_faults(packets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(packets going back in time, packets that cannot be packets: id 0 with reason 0, i.e.
+    a digital event that reports no change, which is what zero padding read as a packet
+    looks like)."""
+    back = np.flatnonzero(np.diff(packets["timestamp"].astype(np.int64)) < 0) + 1
+    empty = np.flatnonzero((packets["packet_id"] == DIGITAL_PACKET) & (packets["reason"] == 0))
+    return back, empty
+
+
+def check_packet_size(header: NevHeader) -> None:
+    """Refuse a corrupt 'bytes in data packets' field.
+
+    Read at their true size, a file's packets (all kinds) are in time order and none is a
+    digital packet without a reason.  When at the declared size they are not, but at another
+    size they are (sizes that are multiples of the declared one are no evidence: any good
+    stream also reads well at them), the field is wrong; when at the declared size packets
+    both go back in time and read as empty digital packets, the field or the file is damaged.
+    A stream that is only out of time order is left to the digital-event check.
+    """
+    packets = _packet_fields(header.path, header.bytes_in_headers, header.packet_size)
+    back, empty = _stream_faults(packets)
+    if not back.size and not empty.size:
+        return
+    where = header.packet_size
+    for size in range(max(PACKET_MIN, 8), PACKET_MAX + 1, 4):
+        if size % header.packet_size == 0:
+            continue
+        other = _packet_fields(header.path, header.bytes_in_headers, size, limit=4096)
+        if other.size >= 2 and not any(f.size for f in _stream_faults(other)):
+            i = int(back[0]) if back.size else int(empty[0])
+            raise InputError(
+                f"{header.path}: header field 'bytes in data packets' says {where}, but read "
+                f"at that size {_fault(packets, i, back)}, while at {size} bytes every packet "
+                "reads well and in time order: the field is corrupt"
+            )
+    if back.size and empty.size:
+        i = int(min(back[0], empty[0]))
+        raise InputError(
+            f"{header.path}: read at the header's packet size ({where} bytes: field 'bytes in "
+            f"data packets') {_fault(packets, i, back)}: the field is corrupt or the file "
+            "damaged"
+        )
+
+
+def _fault(packets: np.ndarray, i: int, back: np.ndarray) -> str:
+    ts = packets["timestamp"]
+    if i in set(back.tolist()):
+        return f"packet {i} goes back in time ({ts[i - 1]} then {ts[i]} ticks)"
+    return f"packet {i} is a digital packet with no reason bit (not a packet)"
 
 
 def _digital_mask(packets: np.ndarray) -> np.ndarray:
@@ -252,6 +359,7 @@ def read_nev_events(nev_path) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"{nev_path}: header flag bit 0 (16-bit spike waveforms) is clear")
     if header.packet_size < 16 or header.packet_size % 4 or header.packet_size == 16:
         raise InputError(f"{nev_path}: unsupported packet size {header.packet_size} bytes")
+    check_packet_size(header)
     extra = (nev_path.stat().st_size - header.bytes_in_headers) % header.packet_size
     if extra:
         log.warning("%s: %d trailing bytes of a truncated final packet ignored", nev_path, extra)

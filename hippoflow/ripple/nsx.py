@@ -22,6 +22,7 @@ The writer makes files neo reads back exactly (synthetic days and bad-input test
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
 import struct
 from dataclasses import dataclass
@@ -233,10 +234,26 @@ def read_nsx_header(path) -> NsxHeader:
             label = _text(basic[14:30])
             period, resolution = struct.unpack_from("<II", basic, 286)
             (n_channels,) = struct.unpack_from("<I", basic, 310)
+            # sizes from the header are checked against the file before anything is read
+            size = os.fstat(f.fileno()).st_size
+            if NSX_BASIC + NSX_CHANNEL * n_channels > size:
+                raise InputError(
+                    f"{path}: header field 'channel count' says {n_channels} ({n_channels} x "
+                    f"{NSX_CHANNEL} = {NSX_CHANNEL * n_channels} bytes of channel headers after "
+                    f"the {NSX_BASIC}-byte basic header) but the file is only {size} bytes: the "
+                    "field is corrupt or the file truncated"
+                )
+            if bytes_in_headers > size:
+                raise InputError(
+                    f"{path}: header field 'bytes in headers' says {bytes_in_headers} but the "
+                    f"file is only {size} bytes: the field is corrupt or the file truncated"
+                )
             if bytes_in_headers != NSX_BASIC + NSX_CHANNEL * n_channels:
                 raise InputError(
                     f"{path}: header says {n_channels} channels but {bytes_in_headers} header bytes "
-                    f"(expected {NSX_BASIC + NSX_CHANNEL * n_channels})"
+                    f"(expected {NSX_BASIC + NSX_CHANNEL * n_channels} = {NSX_BASIC} + "
+                    f"{n_channels} x {NSX_CHANNEL}: field 'bytes in headers' or 'channel count' "
+                    "is corrupt)"
                 )
             ext = f.read(NSX_CHANNEL * n_channels)
     except OSError as exc:
@@ -365,7 +382,8 @@ def nsx_data_blocks(header: NsxHeader) -> list[DataBlock]:
                 raise InputError(
                     f"{path}: truncated: data block {len(blocks) + 1} at byte {pos} declares "
                     f"{n_samples} samples x {n_ch} channels but the file holds only {have} "
-                    f"(file is {size} bytes, needs {end})"
+                    f"(file is {size} bytes, needs {end}; or the block header's field 'number "
+                    "of samples' is corrupt)"
                 )
             blocks.append(DataBlock(timestamp, n_samples, start))
             pos = end
