@@ -388,6 +388,25 @@ class Plan:
     def edfsplit_path(self, day: DayKey) -> str:
         return f"{day[0]}/{day[1]}/{EDFSPLIT_NAME}"
 
+    def sort_left_out(self, day: DayKey, array: str, channel: str) -> dict[str, str]:
+        """Sessions of the day that a day-channel's sort goes without, each with the reason
+        (in session order): no .ns5, an .ns5 with a planning problem (its problem's message),
+        or a header without this channel.  The sort runs on :meth:`sort_sessions`."""
+        used = set(self.day_channels.get(day, {}).get((array, channel), []))
+        out = {}
+        for name in session_order(self.day_sessions.get(day, [])):
+            if name in used:
+                continue
+            s = self.by_key[(*day, name)]
+            ns5_problems = [m for k, m in s.problems.items() if k.startswith("ns5")]
+            if not s.ns5:
+                out[name] = f"{s.path}: no .ns5 file"
+            elif ns5_problems:
+                out[name] = "; ".join(ns5_problems)
+            else:
+                out[name] = f"{s.ns5[0]}: no electrode {int(channel)} on array{array} in its header"
+        return out
+
 
 def selection(config: Mapping, key: str):
     """A config selection (``subjects``, ``days``, ``channels``): "all" or a list of names

@@ -30,6 +30,10 @@ rule sort:
         * attempt,
     params:
         sessions=sort_sessions,
+        # the day's sessions this sort goes without, and why (its log, object and figure say)
+        left_out=lambda wc: PLAN.sort_left_out(
+            (wc.subject, wc.day), wc.array, wc.channel
+        ),
         args=SORT_ARGS,
     script:
         "../scripts/sort.py"

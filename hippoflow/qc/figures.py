@@ -20,10 +20,10 @@ from hippoflow.atomic import atomic_output  # noqa: E402
 MAX_CCG_CELLS = 6
 
 
-def _save(fig, path) -> None:
+def _save(fig, path, metadata: dict | None = None) -> None:
     try:
         with atomic_output(path) as tmp:
-            fig.savefig(tmp, dpi=90)
+            fig.savefig(tmp, dpi=90, metadata=metadata)
     finally:
         plt.close(fig)
 
@@ -86,6 +86,11 @@ def sort_summary(sort: dict, path, title: str = "") -> None:
     amps = np.asarray(sort["spike_amplitudes"])
     units = sort.get("units")
     lines = _unit_lines(units) if units is not None else []
+    # sessions of the day the sort went without (Plan.sort_left_out), below the table
+    left_out = dict(sort.get("sessions_left_out") or {})
+    if left_out:
+        lines += ["", "sessions left out of this sort:"]
+        lines += [f"  {s}: {reason}" for s, reason in left_out.items()]
     colors = _colors(len(cells))
     k = min(len(cells), MAX_CCG_CELLS)
     table_h = 0.4 + 0.15 * len(lines)
@@ -159,7 +164,9 @@ def sort_summary(sort: dict, path, title: str = "") -> None:
                 if b == 0:
                     ax.set_ylabel(f"cell{cells[a]:02d}", fontsize=8)
         bottom.suptitle("auto- and cross-correlograms (±50 ms)", fontsize=9)
-    _save(fig, path)
+    # the left-out sessions also in the PNG's text (tEXt "Description"), one per line
+    description = "\n".join(f"session left out: {s}: {r}" for s, r in left_out.items())
+    _save(fig, path, metadata={"Description": description} if description else None)
 
 
 def trial_timeline(markers, timestamps, path, title="", session_start=None) -> None:
