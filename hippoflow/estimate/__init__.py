@@ -1,0 +1,366 @@
+"""A plan before the run: jobs, Slurm submissions, core-hours, bytes through shared storage,
+storage needed, wall time and dollars for a raw tree on a ParallelCluster file.
+
+Inputs: the raw tree (only ``.ns5`` headers and data-block headers are read, through
+:func:`hippoflow.plan.make_plan` and :mod:`hippoflow.ripple.nsx`), a Snakemake profile (its
+``groups`` / ``group-components``), a cluster file (``cluster-config.yaml``: queues, instance
+types, head node, shared storage), ``config/prices.yaml`` (instance figures and prices, dated)
+and ``benchmarks/rates.json`` (per-job rates measured by ``make bench``).  Output:
+:func:`estimate`'s dict, printed by ``python -m hippoflow.estimate``.
+
+The model (every rate from rates.json, every instance figure from prices.yaml):
+* jobs per rule counted from the plan as the dry run makes them; submissions = ungrouped jobs
+  + ceil(connected components of each group / its group-components);
+* CPU seconds per job = start-up + rate x channel-hours of its data;
+* bytes through shared storage: every byte a job reads or writes on the shared volume
+  (``default``: split, high-pass and LFP files live there; ``nodelocal``: a day's split and
+  high-pass files stay on the node, only the raw input and the LFP cross it);
+* wall time = max(core-seconds / compute cores, shared bytes / shared-storage throughput)
+  + per-submission overhead / concurrent jobs; dollars = compute node-hours for that wall time
+  (nodes wait on storage while it is the limit) + the head node, on-demand and spot.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+from hippoflow import naming
+from hippoflow.plan import make_plan
+from hippoflow.ripple import nsx
+
+REPO = Path(__file__).resolve().parents[2]
+PRICES = REPO / "config" / "prices.yaml"
+RATES = REPO / "benchmarks" / "rates.json"
+MODES = ("default", "nodelocal")
+LOCAL = ("all", "input_problem")
+
+
+# ----------------------------------------------------------------------------- the tree
+def session_lengths(plan, assume_seconds: float | None = None) -> dict:
+    """(subject, day, session) -> (samples, rate, channels in the file) from the headers."""
+    out = {}
+    for s in plan.neural_sessions():
+        header = nsx.read_nsx_header(s.ns5[0])
+        n = sum(b.n_samples for b in nsx.nsx_data_blocks(header))
+        fs = header.sampling_rate
+        if assume_seconds is not None:
+            n = int(round(assume_seconds * fs))
+        out[s.key] = (n, fs, len(header.channels))
+    return out
+
+
+def count_jobs(plan) -> dict[str, dict]:
+    """Per (subject, day): jobs per rule as the dry run makes them."""
+    days: dict = defaultdict(lambda: defaultdict(int))
+    for s in plan.sessions:
+        d = days[(s.subject, s.day)]
+        if len(s.nev) == 1:
+            d["rplparallel"] += 1
+            d["qc_trials"] += 1
+        if s.channels:
+            d["rplsplit"] += 1
+            d["qc_lfp"] += 1
+            d["rpllfp"] += len(s.channels)
+            d["rplhighpass"] += len(s.channels)
+    for s in plan.unity_sessions():
+        days[(s.subject, s.day)]["unity"] += 1
+        days[(s.subject, s.day)]["align_unity"] += 1
+    eye_days = set()
+    for s in plan.eyelink_sessions():
+        d = days[(s.subject, s.day)]
+        d["eyelink"] += 1
+        d["align_eyelink"] += 1
+        eye_days.add((s.subject, s.day))
+        if not naming.is_fixation(s.name):
+            d["raycast"] += 1
+    for day in eye_days:
+        days[day]["edfsplit"] += 1
+    for (subject, day), chans in plan.day_channels.items():
+        d = days[(subject, day)]
+        for _a, c in chans:
+            for rule in ("sort", "curate", "export_cells", "qc_sort"):
+                d[rule] += 1
+            if len(plan.channel_arrays[(subject, day, c)]) == 1:
+                d["waveform_templates"] += 1
+        d["qc_metrics"] += 1
+    for key, _ in plan.problems:
+        days[key[:2]]["input_problem"] += 1
+    return {k: dict(v) for k, v in days.items()}
+
+
+def group_components(plan, groups: dict[str, str]) -> dict[tuple, dict[str, int]]:
+    """Per (subject, day): connected components of each group's jobs (jobs linked by a
+    dependency between two members of the same group, as Snakemake forms group jobs)."""
+    parent: dict = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def link(a, b):
+        if groups.get(a[0]) is not None and groups.get(a[0]) == groups.get(b[0]):
+            parent[find(a)] = find(b)
+
+    nodes = []
+    for s in plan.neural_sessions():
+        split = ("rplsplit", s.key)
+        qc = ("qc_lfp", s.key)
+        nodes += [split, qc]
+        for ac in s.channels:
+            lfp, hp = ("rpllfp", s.key, ac), ("rplhighpass", s.key, ac)
+            nodes += [lfp, hp]
+            link(lfp, split)
+            link(hp, split)
+            link(qc, lfp)
+    for (subject, day), chans in plan.day_channels.items():
+        metrics = ("qc_metrics", (subject, day))
+        nodes.append(metrics)
+        for (a, c), sessions in chans.items():
+            dc = (subject, day, a, c)
+            srt, cur = ("sort", dc), ("curate", dc)
+            nodes += [srt, cur]
+            for name in sessions:
+                link(srt, ("rplhighpass", (subject, day, name), (a, c)))
+            link(cur, srt)
+            for rule in ("export_cells", "qc_sort", "waveform_templates"):
+                if (
+                    rule == "waveform_templates"
+                    and len(plan.channel_arrays[(subject, day, c)]) != 1
+                ):
+                    continue
+                nodes.append((rule, dc))
+                link((rule, dc), cur)
+            link(metrics, cur)
+    out: dict = defaultdict(lambda: defaultdict(set))
+    for node in nodes:
+        g = groups.get(node[0])
+        if g is None:
+            continue
+        key = node[1][:2]
+        out[key][g].add(find(node))
+    return {day: {g: len(roots) for g, roots in gs.items()} for day, gs in out.items()}
+
+
+def submissions(jobs: dict[str, int], comps: dict[str, int], groups, ncomp) -> int:
+    ungrouped = sum(v for r, v in jobs.items() if r not in groups and r not in LOCAL)
+    return ungrouped + sum(math.ceil(c / int(ncomp.get(g, 1))) for g, c in comps.items())
+
+
+# ----------------------------------------------------------------------------- inputs
+def load_profile(profile) -> tuple[dict, dict]:
+    path = Path(profile)
+    path = path / "config.yaml" if path.is_dir() else path
+    prof = yaml.safe_load(path.read_text()) or {}
+    return prof.get("groups", {}) or {}, prof.get("group-components", {}) or {}
+
+
+def load_cluster(cluster_file) -> dict:
+    """Queues (instance, max nodes), head node and shared storage of a cluster file."""
+    cfg = yaml.safe_load(Path(cluster_file).read_text())
+    queues = {}
+    for q in cfg["Scheduling"]["SlurmQueues"]:
+        res = q["ComputeResources"][0]
+        itype = res.get("InstanceType") or res["Instances"][0]["InstanceType"]
+        queues[q["Name"]] = {
+            "instance": itype,
+            "max_nodes": int(res.get("MaxCount", 10)),
+            "spot": q.get("CapacityType", "ONDEMAND") == "SPOT",
+        }
+    storage = []
+    for st in cfg.get("SharedStorage", []):
+        item = {"type": st["StorageType"], "mount": st["MountDir"]}
+        if st["StorageType"] == "FsxLustre":
+            fs = st.get("FsxLustreSettings", {})
+            item.update(
+                capacity_gb=int(fs.get("StorageCapacity", 1200)),
+                mbps_per_tib=int(fs.get("PerUnitStorageThroughput", 200)),
+                deployment=fs.get("DeploymentType", "SCRATCH_2"),
+            )
+        elif st["StorageType"] == "Ebs":
+            eb = st.get("EbsSettings", {})
+            item.update(capacity_gb=int(eb.get("Size", 35)), mbps=int(eb.get("Throughput", 125)))
+        storage.append(item)
+    return {"head": cfg["HeadNode"]["InstanceType"], "queues": queues, "storage": storage}
+
+
+def shared_throughput(cluster: dict, prices: dict) -> tuple[float, str]:
+    """Sustained bytes/s of the shared storage that holds /data, and how it was found."""
+    inst = prices["instances"]
+    head = inst[cluster["head"]]
+    for st in cluster["storage"]:
+        if st["type"] == "FsxLustre":
+            mbps = st["capacity_gb"] / 1024 * st["mbps_per_tib"]
+            return (
+                mbps * 1e6,
+                f"FSx for Lustre {st['capacity_gb']} GB x {st['mbps_per_tib']} MB/s/TiB",
+            )
+    ebs = next((st for st in cluster["storage"] if st["type"] == "Ebs"), None)
+    limits = [head["network_gbps"] * 1e9 / 8, head["ebs_mbps"] * 1e6]
+    how = f"NFS from head node {cluster['head']}"
+    if ebs:
+        limits.append(ebs["mbps"] * 1e6)
+    return min(limits), how
+
+
+# ----------------------------------------------------------------------------- the model
+def day_bytes(lengths, plan, day, mode: str, split_ratio: float = 1.0) -> dict[str, float]:
+    """Bytes read and written on shared storage for one day, and bytes kept there."""
+    raw = split_w = hp_w = lfp_w = 0.0
+    for s in plan.neural_sessions():
+        if (s.subject, s.day) != day:
+            continue
+        n, fs, n_file = lengths[s.key]
+        c = len(s.channels)
+        raw += 2.0 * n * n_file  # the .ns5 read once by the split
+        split_w += 4.0 * n * c * split_ratio
+        hp_w += 4.0 * n * c
+        lfp_w += 4.0 * n * c * 1000.0 / fs
+    if mode == "nodelocal":
+        moved = raw + lfp_w  # split and high-pass stay on the node
+        kept = lfp_w
+    else:
+        # split: written, read by LFP and high-pass; high-pass: written once, read by the sort
+        moved = raw + split_w * 3 + hp_w * 2 + lfp_w
+        kept = split_w + hp_w + lfp_w
+    return {"raw": raw, "moved": moved, "kept": kept}
+
+
+def estimate(
+    data_root,
+    profile=REPO / "profiles" / "pcluster",
+    mode: str = "default",
+    cluster_file=None,
+    prices=PRICES,
+    rates=RATES,
+    assume_seconds: float | None = None,
+    config: dict | None = None,
+) -> dict:
+    """The plan's prediction: per day and in total (see the module docstring).
+
+    ``mode``: ``default`` (everything on the shared volume) or ``nodelocal`` (a day's split
+    and high-pass files on the node).  ``assume_seconds``: a recording length per session to
+    use instead of the headers' (planning on header-only trees).  Returns a dict with
+    ``days`` (per day) and ``total``; ``total["wall_s"]`` is the predicted wall time."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    from hippoflow.config import defaults
+
+    cfg = {**defaults(), **(config or {}), "data_root": str(data_root)}
+    plan = make_plan(cfg)
+    groups, ncomp = load_profile(profile)
+    cluster_file = cluster_file or REPO / "profiles" / "pcluster" / "cluster-config.yaml"
+    cluster = load_cluster(cluster_file)
+    px = yaml.safe_load(Path(prices).read_text())
+    rt = json.loads(Path(rates).read_text())
+    lengths = session_lengths(plan, assume_seconds)
+    jobs = count_jobs(plan)
+    comps = group_components(plan, groups)
+    split_ratio = float(
+        rt.get("split_size_ratio", {}).get(cfg.get("split_compression", "none"), 1.0)
+    )
+
+    def cpu_s(day) -> float:
+        hours = defaultdict(float)  # channel-hours per rule
+        for s in plan.neural_sessions():
+            if (s.subject, s.day) != day:
+                continue
+            n, fs, _ = lengths[s.key]
+            ch_h = len(s.channels) * n / fs / 3600
+            for rule in ("rplsplit", "rpllfp", "rplhighpass"):
+                hours[rule] += ch_h
+            hours["sort"] += ch_h
+        per_ch_h = rt["seconds_per_channel_hour"]
+        start = float(rt["job_start_s"])
+        fixed = rt.get("seconds_per_job", {})
+        total = 0.0
+        for rule, count in jobs[day].items():
+            if rule in LOCAL:
+                continue
+            total += count * (start + float(fixed.get(rule, rt["default_job_s"])))
+        for rule, h in hours.items():
+            total += h * float(per_ch_h.get(rule, 0.0))
+        return total
+
+    bw, bw_how = shared_throughput(cluster, px)
+    inst = px["instances"]
+    cores = sum(inst[q["instance"]]["vcpus"] * q["max_nodes"] for q in cluster["queues"].values())
+    node_usd = {name: inst[q["instance"]]["usd_per_hour"] for name, q in cluster["queues"].items()}
+    # the queues' share of the work: sorting jobs on the sort queue (if any), the rest light
+    mean_node_usd = sum(node_usd.values()) / max(1, len(node_usd))
+    mean_vcpus = sum(inst[q["instance"]]["vcpus"] for q in cluster["queues"].values()) / max(
+        1, len(cluster["queues"])
+    )
+    overhead = float(rt["slurm_overhead_s"])
+    days_out = {}
+    tot = defaultdict(float)
+    all_jobs: dict[str, int] = defaultdict(int)
+    all_comps: dict[str, int] = defaultdict(int)
+    for day in sorted(jobs):
+        j = jobs[day]
+        c = comps.get(day, {})
+        for r, v in j.items():
+            all_jobs[r] += v
+        for g, v in c.items():
+            all_comps[g] += v
+        b = day_bytes(lengths, plan, day, mode, split_ratio)
+        row = {
+            "jobs": sum(v for r, v in j.items() if r not in LOCAL),
+            "submissions": submissions(j, c, groups, ncomp),
+            "core_s": cpu_s(day),
+            "shared_bytes": b["moved"],
+            "raw_bytes": b["raw"],
+            "storage_bytes": b["kept"] + b["raw"],
+        }
+        days_out["/".join(day)] = row
+        for k in ("jobs", "core_s", "shared_bytes", "raw_bytes", "storage_bytes"):
+            tot[k] += row[k]
+    if plan.sessions:  # one provenance page for the run
+        all_jobs["provenance"] += 1
+        tot["jobs"] += 1
+        tot["core_s"] += float(rt["job_start_s"]) + float(rt["default_job_s"])
+    total = dict(tot)
+    total["submissions"] = submissions(all_jobs, all_comps, groups, ncomp)
+    core_s = total.get("core_s", 0.0) + total["submissions"] * overhead
+    cpu_wall = core_s / max(1, cores)
+    io_wall = total.get("shared_bytes", 0.0) / bw
+    wall = max(cpu_wall, io_wall)
+    # nodes bill while their jobs run or wait on storage: the busy nodes for the wall time
+    nodes_busy = (
+        min(
+            sum(q["max_nodes"] for q in cluster["queues"].values()),
+            math.ceil(core_s / mean_vcpus / max(wall, 1)),
+        )
+        if wall
+        else 0
+    )
+    node_hours = max(core_s / mean_vcpus, nodes_busy * wall) / 3600
+    head_usd = inst[cluster["head"]]["usd_per_hour"] * wall / 3600
+    total.update(
+        wall_s=wall,
+        cpu_wall_s=cpu_wall,
+        io_wall_s=io_wall,
+        bound="storage" if io_wall > cpu_wall else "cpu",
+        core_hours=core_s / 3600,
+        node_hours=node_hours,
+        usd_on_demand=node_hours * mean_node_usd + head_usd,
+        usd_spot=node_hours * mean_node_usd * float(px["spot_fraction"]) + head_usd,
+        shared_throughput_bps=bw,
+        shared_storage=bw_how,
+        compute_cores=cores,
+    )
+    return {
+        "mode": mode,
+        "cluster_file": str(cluster_file),
+        "profile": str(profile),
+        "prices_date": str(px["date"]),
+        "rates": str(rates),
+        "days": days_out,
+        "total": total,
+    }

@@ -1,0 +1,91 @@
+"""python -m hippoflow.estimate: predict a run from the raw tree's headers (see --help)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from hippoflow.estimate import MODES, PRICES, RATES, REPO, estimate
+
+EPILOG = """\
+Reads only the .ns5/.nev headers (recording lengths from the data-block headers), the
+profile's job groups, the cluster file's queues and storage, config/prices.yaml (dated
+instance prices and figures: edit it) and benchmarks/rates.json (per-job rates, refreshed by
+`make bench`). Wall time = max(CPU work / compute cores, bytes through shared storage /
+its sustained throughput); dollars = compute node-hours for that time + the head node.
+
+examples:
+  python -m hippoflow.estimate --data-root /data/raw
+  python -m hippoflow.estimate --data-root /data/raw --mode nodelocal \\
+      --profile profiles/pcluster-nodelocal
+  python -m hippoflow.estimate --data-root plan-tree --assume-seconds 4500 --json
+"""
+
+
+def _tb(b: float) -> str:
+    return f"{b / 1e12:.3f} TB" if b >= 1e11 else f"{b / 1e9:.2f} GB"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m hippoflow.estimate",
+        description="Jobs, Slurm submissions, core-hours, bytes through shared storage, "
+        "storage needed, wall time and dollars of a run, per day and in total.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data-root", required=True, help="raw tree <subject>/<day>/<session>/")
+    p.add_argument(
+        "--profile",
+        default=str(REPO / "profiles" / "pcluster"),
+        help="Snakemake profile (its groups)",
+    )
+    p.add_argument(
+        "--cluster-file",
+        default=str(REPO / "profiles" / "pcluster" / "cluster-config.yaml"),
+        help="ParallelCluster file (queues, head node, shared storage)",
+    )
+    p.add_argument(
+        "--mode", choices=MODES, default="default", help="where split/high-pass files live"
+    )
+    p.add_argument("--prices", default=str(PRICES), help="instance/storage price table (YAML)")
+    p.add_argument("--rates", default=str(RATES), help="per-job rates (JSON, from make bench)")
+    p.add_argument(
+        "--assume-seconds", type=float, help="recording length per session instead of the headers'"
+    )
+    p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    a = p.parse_args(argv)
+    r = estimate(
+        a.data_root, a.profile, a.mode, a.cluster_file, a.prices, a.rates, a.assume_seconds
+    )
+    if a.json:
+        json.dump(r, sys.stdout, indent=1)
+        print()
+        return 0
+    print(f"mode {r['mode']}, cluster {r['cluster_file']}, prices of {r['prices_date']}")
+    print(f"{'day':<28}{'jobs':>7}{'sbatch':>8}{'core-h':>9}{'shared':>12}{'storage':>12}")
+    for day, d in r["days"].items():
+        print(
+            f"{day:<28}{d['jobs']:>7}{d['submissions']:>8}{d['core_s'] / 3600:>9.2f}"
+            f"{_tb(d['shared_bytes']):>12}{_tb(d['storage_bytes']):>12}"
+        )
+    t = r["total"]
+    print(
+        f"{'total':<28}{t['jobs']:>7.0f}{t['submissions']:>8}{t['core_hours']:>9.2f}"
+        f"{_tb(t['shared_bytes']):>12}{_tb(t['storage_bytes']):>12}"
+    )
+    print(
+        f"shared storage: {t['shared_storage']} ({t['shared_throughput_bps'] / 1e6:.0f} MB/s); "
+        f"{t['compute_cores']} compute cores"
+    )
+    print(
+        f"wall {t['wall_s'] / 3600:.2f} h ({t['bound']}-bound: CPU {t['cpu_wall_s'] / 3600:.2f} h, "
+        f"storage {t['io_wall_s'] / 3600:.2f} h); {t['node_hours']:.1f} node-hours; "
+        f"${t['usd_on_demand']:.2f} on-demand, ${t['usd_spot']:.2f} spot"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

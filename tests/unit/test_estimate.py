@@ -1,0 +1,167 @@
+"""python -m hippoflow.estimate on a tiny generated tree: job and submission counts against
+Snakemake's own dry run with the cluster profile, bytes and time against hand-worked numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hippoflow.estimate import estimate
+from hippoflow.estimate.__main__ import main
+from hippoflow.synth import day as gen
+
+REPO = Path(__file__).resolve().parents[2]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+FS = 30000
+# session01 10 s, sessioneye 5 s; 2 electrodes + the generator's 2 analog inputs in the file
+N1, N2, CH, FILE_CH = 10 * FS, 5 * FS, 2, 4
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    root = tmp_path_factory.mktemp("est")
+    opts = gen.Options(out=root / "data", channels=CH, seconds=10.0, eye_seconds=5.0, seed=2)
+    gen.generate(opts, log=lambda *_: None)
+    # hand-stated rates, prices and cluster: every number of the prediction follows from these
+    rates = root / "rates.json"
+    rates.write_text(
+        json.dumps(
+            {
+                "job_start_s": 1.0,
+                "slurm_overhead_s": 10.0,
+                "default_job_s": 2.0,
+                "seconds_per_job": {},
+                "seconds_per_channel_hour": {
+                    "rplsplit": 120.0,
+                    "rpllfp": 240.0,
+                    "rplhighpass": 240.0,
+                    "sort": 360.0,
+                },
+                "split_size_ratio": {"none": 1.0},
+            }
+        )
+    )
+    cluster = root / "cluster.yaml"
+    cluster.write_text(
+        yaml.safe_dump(
+            {
+                "HeadNode": {"InstanceType": "m6i.large"},
+                "Scheduling": {
+                    "SlurmQueues": [
+                        {
+                            "Name": "light",
+                            "ComputeResources": [
+                                {"Name": "c", "InstanceType": "c6i.2xlarge", "MaxCount": 2}
+                            ],
+                        }
+                    ]
+                },
+                "SharedStorage": [
+                    {
+                        "Name": "data",
+                        "StorageType": "Ebs",
+                        "MountDir": "/data",
+                        "EbsSettings": {"Size": 1000, "Throughput": 125},
+                    }
+                ],
+            }
+        )
+    )
+    return root, rates, cluster
+
+
+@pytest.fixture(scope="module")
+def dry_run(tree):
+    root, _, _ = tree
+    done = subprocess.run(
+        [
+            SNAKEMAKE,
+            "-n",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--configfile",
+            str(REPO / "config" / "config.yaml"),
+            "--profile",
+            str(REPO / "profiles" / "pcluster"),
+            "--config",
+            f"data_root={root / 'data'}",
+            f"output_root={root / 'out'}",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = done.stdout + done.stderr
+    block = text[text.index("Job stats:") :].splitlines()[3:]
+    stats = {}
+    for line in block:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        stats[parts[0]] = int(parts[1])
+    groups = yaml.safe_load((REPO / "profiles/pcluster/config.yaml").read_text())["groups"]
+    jobs = sum(v for k, v in stats.items() if k != "all")
+    ungrouped = sum(v for k, v in stats.items() if k not in groups and k != "all")
+    return jobs, ungrouped, text
+
+
+def test_jobs_and_submissions_match_the_dry_run(tree, dry_run):
+    root, rates, cluster = tree
+    jobs, ungrouped, text = dry_run
+    r = estimate(root / "data", REPO / "profiles" / "pcluster", "default", cluster, rates=rates)
+    assert r["total"]["jobs"] == jobs
+    n_groups = len(re.findall(r"Group job (\w+)", text))
+    assert r["total"]["submissions"] == ungrouped + n_groups
+
+
+def test_bytes_time_and_dollars_by_hand(tree, dry_run):
+    root, rates, cluster = tree
+    jobs = dry_run[0]
+    r = estimate(root / "data", REPO / "profiles" / "pcluster", "default", cluster, rates=rates)
+    t = r["total"]
+    raw = 2 * (N1 + N2) * FILE_CH
+    f32 = 4 * (N1 + N2) * CH  # one float32 file per channel and session
+    lfp = f32 / 30
+    # default: .ns5 read; split written and read twice; high-pass written and read; LFP written
+    assert t["shared_bytes"] == pytest.approx(raw + 3 * f32 + 2 * f32 + lfp)
+    assert t["storage_bytes"] == pytest.approx(raw + 2 * f32 + lfp)
+    ch_hours = CH * (N1 + N2) / FS / 3600
+    core_s = jobs * (1 + 2) + ch_hours * (120 + 240 + 240 + 360)
+    assert t["core_hours"] == pytest.approx((core_s + 10 * t["submissions"]) / 3600)
+    # m6i.large head node: EBS 81.25 MB/s < network 97.6 MB/s < gp3 125 MB/s
+    assert t["shared_throughput_bps"] == pytest.approx(81.25e6)
+    io = t["shared_bytes"] / 81.25e6
+    cpu = (core_s + 10 * t["submissions"]) / 16  # 2 x c6i.2xlarge
+    assert t["wall_s"] == pytest.approx(max(io, cpu))
+    node_h = t["node_hours"]
+    assert t["usd_on_demand"] == pytest.approx(node_h * 0.34 + 0.096 * t["wall_s"] / 3600)
+    local = estimate(
+        root / "data", REPO / "profiles" / "pcluster", "nodelocal", cluster, rates=rates
+    )
+    assert local["total"]["shared_bytes"] == pytest.approx(raw + lfp)
+
+
+def test_cli_prints_days_and_total(tree, capsys):
+    root, rates, cluster = tree
+    assert (
+        main(
+            [
+                "--data-root",
+                str(root / "data"),
+                "--cluster-file",
+                str(cluster),
+                "--rates",
+                str(rates),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "picasso/20181105" in out and "total" in out and "on-demand" in out and "spot" in out
