@@ -239,6 +239,7 @@ class Plan:
     eye_files: dict[DayKey, tuple[list[Path], list[Path]]]
     problems: dict[tuple[SessionKey, str], str]
     eyelink: bool = True  # config behaviour.eyelink: make EyeLink objects and the raycast
+    nwb: bool = True  # config nwb.enabled: an NWB file per session
 
     def __post_init__(self):
         self.by_key = {s.key: s for s in self.sessions}
@@ -407,6 +408,13 @@ class Plan:
                 out[name] = f"{s.ns5[0]}: no electrode {int(channel)} on array{array} in its header"
         return out
 
+    def nwb_targets(self) -> list[str]:
+        """``<session>/<subject>_<day>_<session>.nwb`` of every session with one .nev (its
+        trials), when nwb.enabled."""
+        if not self.nwb:
+            return []
+        return [f"{s.rel}/{s.subject}_{s.day}_{s.name}.nwb" for s in self.marker_sessions()]
+
 
 def selection(config: Mapping, key: str):
     """A config selection (``subjects``, ``days``, ``channels``): "all" or a list of names
@@ -443,7 +451,8 @@ def make_plan(config: Mapping) -> Plan:
             )
     eye_files = {(s.subject, s.day): eyelink_files(s.path.parent) for s in sessions}
     eyelink = bool((config.get("behaviour") or {}).get("eyelink", True))
-    return Plan(sessions, unity_logs, eye_files, problems, eyelink=eyelink)
+    nwb = bool((config.get("nwb") or {}).get("enabled", True))
+    return Plan(sessions, unity_logs, eye_files, problems, eyelink=eyelink, nwb=nwb)
 
 
 # ----------------------------------------------------------------------------- resources

@@ -1,0 +1,102 @@
+"""The NWB step, one per session (rule ``nwb``; ``scripts/nwb.py`` passes Snakemake's paths).
+
+Inputs: the session's recording header (``.ns5``, else ``.nev``: its time origin only), its
+RPLParallel object, every channel's RPLLFP file (and RPLHighPass / RPLRaw files when
+``nwb.highpass`` / ``nwb.raw``), per day-channel the curated sort and ``cells.tsv``, the
+aligned Unity object, and with EyeLink the aligned EyeLink object, the day's EDFSplit
+(navigation sessions) and the raycast's ``unityfile_eyelink.csv``.  Output:
+``<session>/<subject>_<day>_<session>.nwb``, written to a temporary name and renamed when
+complete.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from pynwb import NWBHDF5IO
+
+from hippoflow import dpt
+from hippoflow.atomic import atomic_output
+from hippoflow.nwb import behaviour, ecephys, metadata, provenance, trials, units
+
+log_ = logging.getLogger("hippoflow")
+
+
+def nwb(
+    out_path,
+    *,
+    subject: str,
+    day: str,
+    session: str,
+    header,
+    rpl,
+    channels: Sequence[tuple[str, str]] = (),
+    lfp: Sequence = (),
+    highpass: Sequence = (),
+    raw: Sequence = (),
+    sorts: Sequence[tuple[str, str, str, str]] = (),
+    unity=None,
+    eyelink=None,
+    edfsplit=None,
+    gaze_csv=None,
+    cfg: Mapping,
+    config: Mapping | None = None,
+    log=None,
+) -> dict:
+    """Write the session's NWB file; returns counts of what it holds."""
+    log = log or log_
+    channels = [tuple(c) for c in channels]
+    if len(lfp) != len(channels):
+        raise ValueError(f"{len(lfp)} LFP files for {len(channels)} channels")
+    level = int(cfg["compression_level"])
+    start = metadata.recording_start(header)
+    identifier = f"hippoflow:{subject}_{day}_{session}:{start.isoformat()}"
+    f = metadata.make_file(subject, day, session, start, cfg, identifier)
+    inputs = [header, rpl, *lfp, *highpass, *raw]
+    counts = {}
+    rpl_obj = dpt.load_object(rpl)
+    unity_obj = dpt.load_object(unity) if unity else None
+    dubious = unity_obj.get("dubiousTrials", []) if unity_obj else []
+    counts["trials"] = trials.add_trials(f, rpl_obj, session, dubious)
+    stacks = []
+    if channels:
+        region = ecephys.add_electrodes(f, channels, cfg["electrode_location"])
+        rows = {c: i for i, c in enumerate(channels)}
+        stacks.append(ecephys.add_lfp(f, lfp, region, level))
+        for kind, paths in (("highpass", highpass), ("raw", raw)):
+            if paths:
+                stacks.append(ecephys.add_acquisition(f, kind, paths, region, level))
+        counts["channels"] = len(channels)
+        counts["units"] = units.add_units(f, session, sorts, rows)
+        inputs += [p for s in sorts for p in s[2:]]
+    if unity_obj is not None:
+        counts["unity_frames"] = behaviour.add_unity(f, unity_obj, unity)
+        inputs.append(unity)
+    if eyelink:
+        edf = dpt.load_object(edfsplit) if edfsplit else None
+        counts["gaze_samples"] = behaviour.add_eyelink(
+            f, dpt.load_object(eyelink), session, edf, eyelink
+        )
+        inputs += [p for p in (eyelink, edfsplit) if p]
+    if gaze_csv:
+        counts["raycast_samples"] = behaviour.add_raycast(f, gaze_csv)
+        inputs.append(gaze_csv)
+    rec = provenance.record(config or {"nwb": dict(cfg)}, inputs)
+    provenance.attach(f, rec)
+    f.notes = (
+        f"written by {rec['workflow']} from {len(rec['inputs'])} workflow files; config and "
+        f"input digests in scratch/{provenance.SCRATCH_NAME}"
+    )
+    f.was_generated_by = [[k, v] for k, v in rec["versions"].items()]
+    out = Path(out_path)
+    try:
+        with atomic_output(out) as tmp:
+            with NWBHDF5IO(str(tmp), "w") as io:
+                io.write(f)
+    finally:
+        for s in stacks:
+            s.close()
+    log.info("%s: %s", out, ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return counts

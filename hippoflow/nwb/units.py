@@ -1,0 +1,110 @@
+"""Units: the curated cells of the session's day-channels with this session's spike times.
+
+Inputs per day-channel: the curated sort (``curated_<h>.hkl``: ``cells``, ``templates`` uV,
+per-cell ``metrics``, ``n_spikes``) and the listing ``cells.tsv`` written by export_cells,
+whose rows name each session's ``cellNN`` directory; the spike times are read from that
+directory's ``spiketrain.csv`` (ms from the session's first sample) and stored in s on the
+session clock.
+
+A unit's id is ``electrode id x 1000 + cell number`` (channel 33's cell02 is 33002): the
+cells are numbered once per day-channel, so a unit keeps its id in every session file of
+the day, silent sessions included (an empty train).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from pynwb import NWBFile
+from pynwb.misc import Units
+
+from hippoflow import dpt
+from hippoflow.errors import InputError
+
+ID_STRIDE = 1000  # unit id = electrode id x ID_STRIDE + cell number
+WAVEFORM_RATE = 30000.0
+METRICS = {
+    "snr": "template peak / noise level (SpikeInterface), over the day",
+    "isi_violations_ratio": "ISI-violation ratio (1.5 ms threshold), over the day",
+    "firing_rate": "spikes per second over the day's sorted sessions",
+    "presence_ratio": "fraction of 60 s bins with spikes, over the day",
+    "amplitude_cutoff": "estimated fraction of spikes missed below threshold, over the day",
+}
+
+
+def unit_id(channel, cell) -> int:
+    return int(channel) * ID_STRIDE + int(cell)
+
+
+def read_train(path) -> np.ndarray:
+    """A spiketrain.csv row (ms) as seconds."""
+    text = Path(path).read_text().strip()
+    if not text:
+        return np.zeros(0)
+    return np.array([float(v) for v in text.split(",")]) / 1000.0
+
+
+def session_cells(cells_tsv, session: str) -> dict[int, Path]:
+    """{cell number: cellNN directory} of one session in export_cells' listing."""
+    out = {}
+    with open(cells_tsv, newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            if row["session"] == session:
+                out[int(row["cell"].removeprefix("cell"))] = Path(row["directory"])
+    return out
+
+
+def add_units(
+    nwbfile: NWBFile,
+    session: str,
+    sorts: Sequence[tuple[str, str, str, str]],
+    electrode_rows: dict[tuple[str, str], int],
+) -> int:
+    """``sorts``: (array, channel, curated file, cells.tsv) per day-channel; returns the
+    number of units written."""
+    units = Units(
+        name="units",
+        description=(
+            "curated MountainSort5 cells of each channel (sorted over the day's sessions); "
+            "id = electrode id x 1000 + cell number, the same in every session file of the day"
+        ),
+        waveform_rate=WAVEFORM_RATE,
+        waveform_unit="volts",
+        resolution=1.0 / WAVEFORM_RATE,  # spike times are 30 kHz sample times
+        electrode_table=nwbfile.electrodes,
+    )
+    units.add_column("cell", "cell directory name (cellNN), numbered once per day-channel")
+    units.add_column("channel_name", "arrayNN/channelNNN")
+    units.add_column("n_spikes_day", "spikes of the cell over every sorted session of the day")
+    for name, text in METRICS.items():
+        units.add_column(name, text)
+    rows = []
+    for array, channel, curated, cells_tsv in sorts:
+        sort = dpt.load_object(curated)
+        dirs = session_cells(cells_tsv, session)
+        cells = [int(c) for c in sort["cells"]]
+        if set(dirs) != set(cells):
+            raise InputError(
+                f"{cells_tsv}: {session} lists cells {sorted(dirs)}, {curated} has {cells}"
+            )
+        for i, c in enumerate(cells):
+            rows.append(
+                dict(
+                    id=unit_id(channel, c),
+                    spike_times=read_train(dirs[c] / "spiketrain.csv"),
+                    electrodes=[electrode_rows[(array, channel)]],
+                    waveform_mean=np.asarray(sort["templates"][i], np.float64) * 1e-6,
+                    cell=f"cell{c:02d}",
+                    channel_name=f"array{array}/channel{channel}",
+                    n_spikes_day=int(sort["n_spikes"][i]),
+                    **{m: float(sort["metrics"][m][i]) for m in METRICS},
+                )
+            )
+    if rows:
+        nwbfile.units = units  # attached first: its electrodes column links the file's table
+        for row in rows:
+            units.add_unit(**row)
+    return len(rows)
