@@ -3,6 +3,7 @@
 import os
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -27,7 +28,6 @@ include: "rules/behaviour.smk"
 include: "rules/sorting.smk"
 include: "rules/qc.smk"
 include: "rules/report.smk"
-include: "rules/nwb.smk"
 
 
 rule all:
@@ -36,14 +36,41 @@ rule all:
         all_targets(),
 
 
-# Completion notice (config notify_command, default none): see hippoflow/notify.py.
-onsuccess:
-    from hippoflow.notify import notify
+# One run at a time per output tree (hippoflow/lock.py): taken when jobs start (not in dry
+# runs or cluster jobs), released at the end. Same working directory: Snakemake's own lock.
+onstart:
+    from hippoflow.lock import LockRefused, acquire
 
-    notify(config["notify_command"], "success", log)
+    try:
+        _stale = acquire(OUTPUT_ROOT, os.getcwd())
+    except LockRefused as exc:
+        raise WorkflowError(str(exc)) from None
+    if _stale:
+        logger.warning(f"hippoflow: warning: {_stale}")
+        PLAN.warnings.append(_stale)
+
+
+# Run summary (hippoflow/summary.py: produced, failed, not run, planning problems, warnings
+# of the plan and of the run's job logs) to this log and <output_root>/hippoflow_summary.txt;
+# then the completion notice (config notify_command, default none: hippoflow/notify.py).
+def _end_of_run(log, success):
+    from hippoflow.lock import release
+    from hippoflow.notify import notify
+    from hippoflow.summary import write_summary
+
+    try:
+        text = write_summary(
+            log, OUTPUT_ROOT, PLAN.problem_messages(), PLAN.warnings, success
+        )
+        (logger.info if success else logger.error)(text)
+    finally:
+        release(OUTPUT_ROOT)
+    notify(config["notify_command"], "success" if success else "error", log)
+
+
+onsuccess:
+    _end_of_run(log, True)
 
 
 onerror:
-    from hippoflow.notify import notify
-
-    notify(config["notify_command"], "error", log)
+    _end_of_run(log, False)

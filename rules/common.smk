@@ -84,9 +84,16 @@ except _InputError as _exc:  # e.g. data_root missing: one line, not a traceback
         f"hippoflow: {_exc} (set data_root, or run `make demo` for the demo tree)"
     )
 if not PLAN.sessions:
-    logger.warning(
-        f"hippoflow: no sessions found under {DATA_ROOT} for the selected subjects/days"
+    PLAN.warnings.append(
+        f"{DATA_ROOT}: no sessions found for the selected subjects/days"
     )
+# Planning's warnings and problems, said once by the main process (not by each cluster job);
+# the run summary (onsuccess/onerror, hippoflow/summary.py) repeats them.
+if workflow.is_main_process:
+    for _w in PLAN.warnings:
+        logger.warning(f"hippoflow: warning: {_w}")
+    for _target, _msg in PLAN.problem_messages().items():
+        logger.warning(f"hippoflow: planning problem (job input_problem fails): {_msg}")
 
 
 def _session(wc):
@@ -107,7 +114,6 @@ def all_targets():
         + PLAN.qc_targets()
         + PLAN.report_targets()
         + PLAN.behaviour_targets()
-        + PLAN.nwb_targets()
     ]
 
 
@@ -117,9 +123,9 @@ def single_nev(wc):
 
 
 def sibling_ns5(wc):
-    """The session's .ns5, when there is exactly one (its spec version is checked)."""
-    ns5 = PLAN.ns5(_session(wc))
-    return ns5 if len(ns5) == 1 else []
+    """The session's .ns5 when its header was read and its file spec is the .nev's (planning
+    made the pair check): a bad .ns5 does not stop the session's markers."""
+    return PLAN.pair_ns5(_session(wc))
 
 
 # ---- input functions (rules/sorting.smk, rules/qc.smk, rules/report.smk)

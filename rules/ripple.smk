@@ -30,7 +30,7 @@ for _i, (_chans, _rels) in enumerate(PLAN.channel_sets.items()):
             "rplsplit" if _i == 0 else f"rplsplit_{_i + 1}"
         input:
             ns5=lambda wc: PLAN.ns5(tuple(wc.sp.split("/"))),
-            nev=lambda wc: PLAN.nev(tuple(wc.sp.split("/")))[:1],
+            nev=lambda wc: PLAN.pair_nev(tuple(wc.sp.split("/"))),
         output:
             [
                 intermediate(f"{{sp}}/array{a}/channel{c}/{RAW_NAME}", "split")

@@ -1,0 +1,177 @@
+"""The run summary written at the end of every run (Snakefile ``onsuccess``/``onerror``):
+what was produced, what failed, what was not run, and what was skipped and why (planning
+problems and warnings, and the warnings the run's jobs wrote to their logs).
+
+Inputs: Snakemake's log of the run (``.snakemake/log/<time>.snakemake.log``: the jobs it
+started, each with its rule, outputs, log and job id; which finished and which failed), the
+job logs it names (lines ``<asctime> WARNING <file>: <cause>`` written by
+:func:`hippoflow.logs.setup`), and the plan's problems and warnings. Outputs: the summary as
+text, logged by the workflow and written to ``hippoflow_summary.txt`` in the output root
+(the provenance page points to it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hippoflow.atomic import write_text
+
+SUMMARY_NAME = "hippoflow_summary.txt"
+# a job log's warning line, as hippoflow.logs.setup formats it
+WARNING_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} WARNING (.+)$")
+_JOB_START = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
+_FIELD = re.compile(r"^    (input|output|log|jobid): (.*)$")
+_FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)")
+_ERROR = re.compile(r"^Error in rule (\w+):$")
+_BAD_INPUT = re.compile(r" ERROR bad input: (.+)$")
+_LOG_HINT = " (check log file(s) for error details)"
+
+
+@dataclass
+class Job:
+    rule: str
+    jobid: int
+    outputs: list[str] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunLog:
+    """What Snakemake's log of one run says about its jobs."""
+
+    planned: dict[str, int]  # rule -> jobs to run (the first 'Job stats' table)
+    started: dict[int, Job]
+    finished: set[int]
+    failed: set[int]
+
+
+def _paths(value: str) -> list[str]:
+    value = value.removesuffix(_LOG_HINT)
+    return [p for p in value.split(", ") if p]
+
+
+def parse_snakemake_log(text: str) -> RunLog:
+    """The jobs of a run from the text of Snakemake's log (Snakemake 9's format)."""
+    planned: dict[str, int] = {}
+    lines = text.splitlines()
+    if "Job stats:" in lines:
+        for line in lines[lines.index("Job stats:") + 3 :]:
+            m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+            if not m or m.group(1) == "total":
+                break
+            planned[m.group(1)] = int(m.group(2))
+    started: dict[int, Job] = {}
+    finished: set[int] = set()
+    failed: set[int] = set()
+    current: Job | None = None
+    in_error = False
+    for line in lines:
+        if m := _JOB_START.match(line):
+            current, in_error = Job(m.group(1), -1), False
+            continue
+        if m := _ERROR.match(line):
+            current, in_error = Job(m.group(1), -1), True
+            continue
+        if current is not None and (m := _FIELD.match(line)):
+            key, value = m.groups()
+            if key == "jobid":
+                current.jobid = int(value)
+                if in_error:
+                    failed.add(current.jobid)
+                else:
+                    started.setdefault(current.jobid, current)
+            elif key == "output" and not in_error:
+                current.outputs = _paths(value)
+            elif key == "log" and not in_error:
+                current.logs = _paths(value)
+            continue
+        if m := _FINISHED.match(line):
+            finished.add(int(m.group(1)))
+        if not line.startswith("    "):
+            current = None
+    return RunLog(planned, started, finished, failed)
+
+
+def job_warnings(log_paths, workdir=".") -> list[tuple[str, str]]:
+    """(warning, log file) of every warning line in the given job logs, in order."""
+    out = []
+    for rel in log_paths:
+        path = Path(workdir, rel)
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        out += [(m.group(1), rel) for m in map(WARNING_LINE.match, text.splitlines()) if m]
+    return out
+
+
+def _bad_input(log_paths, workdir) -> str:
+    for rel in log_paths:
+        try:
+            text = Path(workdir, rel).read_text(errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if m := _BAD_INPUT.search(line):
+                return m.group(1)
+    return "see its log" if log_paths else "no log"
+
+
+def summarize(
+    run: RunLog,
+    problems: dict[str, str],
+    warnings: list[str],
+    success: bool,
+    workdir=".",
+) -> str:
+    """The summary text of a run.
+
+    ``problems``: planning problem target -> message (each is also a failed input_problem
+    job when the run asked for it); ``warnings``: planning warnings."""
+    jobs = run.started
+    done = [j for i, j in sorted(jobs.items()) if i in run.finished and j.rule != "all"]
+    failed = [jobs.get(i) or Job("?", i) for i in sorted(run.failed)]
+    per_rule: dict[str, list[int]] = {}
+    for j in done:
+        counts = per_rule.setdefault(j.rule, [0, 0])
+        counts[0] += 1
+        counts[1] += len(j.outputs)
+    not_run = {
+        rule: n - sum(1 for j in jobs.values() if j.rule == rule)
+        for rule, n in run.planned.items()
+        if rule != "all"
+    }
+    lines = [
+        f"hippoflow run summary: {'success' if success else 'FAILED'}",
+        f"produced: {len(done)} job(s), {sum(c[1] for c in per_rule.values())} file(s)",
+    ]
+    lines += [f"  {rule}: {n} job(s), {k} file(s)" for rule, (n, k) in sorted(per_rule.items())]
+    lines.append(f"failed: {len(failed)} job(s)")
+    for j in failed:
+        where = ", ".join(j.logs) or ", ".join(j.outputs) or f"job {j.jobid}"
+        lines.append(f"  {j.rule} ({where}): {_bad_input(j.logs, workdir)}")
+    skipped = {r: n for r, n in not_run.items() if n > 0}
+    lines.append(f"not run (an input failed or the run stopped): {sum(skipped.values())} job(s)")
+    lines += [f"  {rule}: {n} job(s)" for rule, n in sorted(skipped.items())]
+    lines.append(f"planning problems (each fails a job input_problem): {len(problems)}")
+    lines += [f"  {msg}" for msg in problems.values()]
+    found = job_warnings([p for j in jobs.values() for p in j.logs], workdir)
+    lines.append(f"warnings: {len(warnings) + len(found)}")
+    lines += [f"  {w}" for w in warnings]
+    lines += [f"  {w} ({log})" for w, log in found]
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(logfile, output_root, problems, warnings, success, workdir=".") -> str:
+    """Summarize the run whose Snakemake log is ``logfile`` (a path or Snakemake 9's list of
+    them) into ``<output_root>/`` +
+    :data:`SUMMARY_NAME`; returns the text."""
+    files = [logfile] if isinstance(logfile, str | Path) else list(logfile or [])
+    text = "".join(Path(f).read_text(errors="replace") for f in files)
+    summary = summarize(parse_snakemake_log(text), problems, warnings, success, workdir)
+    path = Path(output_root) / SUMMARY_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, summary)
+    return summary
