@@ -28,6 +28,7 @@ include: "rules/behaviour.smk"
 include: "rules/sorting.smk"
 include: "rules/qc.smk"
 include: "rules/report.smk"
+include: "rules/nwb.smk"
 
 
 rule all:

@@ -369,6 +369,7 @@ class Plan:
     eye_files: dict[DayKey, tuple[list[Path], list[Path]]]
     problems: dict[tuple[Where, str], str]
     eyelink: bool = True  # config behaviour.eyelink: make EyeLink objects and the raycast
+    nwb: bool = True  # config nwb.enabled: an NWB file per session
     warnings: list[str] = field(default_factory=list)  # skipped, may be deliberate
 
     def __post_init__(self):
@@ -565,6 +566,13 @@ class Plan:
                 out[name] = f"{s.ns5[0]}: no electrode {int(channel)} on array{array} in its header"
         return out
 
+    def nwb_targets(self) -> list[str]:
+        """``<session>/<subject>_<day>_<session>.nwb`` of every session with one .nev (its
+        trials), when nwb.enabled."""
+        if not self.nwb:
+            return []
+        return [f"{s.rel}/{s.subject}_{s.day}_{s.name}.nwb" for s in self.marker_sessions()]
+
 
 def selection(config: Mapping, key: str):
     """A config selection (``subjects``, ``days``, ``channels``): "all" or a list of names
@@ -619,7 +627,10 @@ def make_plan(config: Mapping) -> Plan:
             bad = {}
             _readable(_eye_entries(s.path.parent), "eye_file", bad)
             problems.update(((day, k), m) for k, m in bad.items())
-    return Plan(sessions, unity_logs, eye_files, problems, eyelink=eyelink, warnings=warnings)
+    nwb = bool((config.get("nwb") or {}).get("enabled", True))
+    return Plan(
+        sessions, unity_logs, eye_files, problems, eyelink=eyelink, nwb=nwb, warnings=warnings
+    )
 
 
 def _eye_entries(day_dir: Path) -> list[Path]:

@@ -114,6 +114,7 @@ def all_targets():
         + PLAN.qc_targets()
         + PLAN.report_targets()
         + PLAN.behaviour_targets()
+        + PLAN.nwb_targets()
     ]
 
 
