@@ -45,8 +45,20 @@ class Progress:
                 self.next += self.step
 
 
+def _listing(paths, most: int = 5) -> str:
+    """The first few of a job's input files (and how many more) for an error message."""
+    paths = [str(p) for p in paths]
+    more = f" and {len(paths) - most} more" if len(paths) > most else ""
+    return (", ".join(paths[:most]) or "none") + more
+
+
 def run_job(main, snakemake) -> None:
-    """Run a script's ``main(snakemake, log)``; bad input ends the job with a one-line error."""
+    """Run a script's ``main(snakemake, log)``.
+
+    Bad input (:class:`~hippoflow.errors.InputError`) ends the job with a one-line error; any
+    other exception is written to the job's log with its traceback (so ``--show-failed-logs``
+    shows it) and re-raised, so the job fails as before.
+    """
     from hippoflow.errors import InputError
 
     log = setup(snakemake.log[0] if snakemake.log else None)
@@ -60,4 +72,15 @@ def run_job(main, snakemake) -> None:
     except InputError as exc:
         log.error("bad input: %s", exc)
         raise SystemExit(f"hippoflow: bad input: {exc}") from None
+    except Exception as exc:  # SystemExit (a step's own one-line ending) passes through
+        log.exception(
+            "unexpected error (%s) after %.1f s, peak RSS %.0f MB; inputs: %s; traceback:",
+            type(exc).__name__,
+            time.monotonic() - t0,
+            peak_rss_mb(),
+            _listing(getattr(snakemake, "input", [])),
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        raise
     log.info("done in %.1f s, peak RSS %.0f MB", time.monotonic() - t0, peak_rss_mb())

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hippoflow import dpt
+from hippoflow.errors import InputError
 from hippoflow.logs import Progress
 from hippoflow.ripple import filters, markers, nev, nsx, split
 
@@ -27,15 +28,51 @@ CHANNEL_LEVEL = "channel"
 
 
 def rplparallel(nev_path, ns5_path, out_path, args, log=log) -> dict:
-    """RPLParallel: the session's trial markers from its .nev (pair-checked with its .ns5)."""
+    """RPLParallel: the session's trial markers from its .nev (pair-checked with its .ns5).
+
+    With the session's .ns5 (``ns5_path`` may be None), trials whose markers lie after the
+    end of its data are named in a warning (the markers are kept: they are what the port
+    recorded; the neural data just stop earlier).
+    """
     nev.check_pair(nev_path, ns5_path)
     codes, times = nev.read_nev_events(nev_path)
     obj = markers.arrange_markers(codes, times, nev_path)
     n, k = obj["markers"].shape
     log.info("%s: %d events, %d trials x %d markers", nev_path, codes.size, n, k)
+    if ns5_path is not None:
+        _warn_trials_past_ns5(obj["timeStamps"], ns5_path, log)
     out = Path(out_path)
     dpt.save_object(out, obj, args, dirs=[out.parent.resolve()])
     return obj
+
+
+def ns5_data_end(ns5_path) -> float:
+    """Time (s, Ripple clock) just after the last sample of an .ns5's data blocks."""
+    header = nsx.read_nsx_header(ns5_path)
+    blocks = nsx.nsx_data_blocks(header)
+    return max(b.timestamp / header.resolution + b.n_samples / header.sampling_rate for b in blocks)
+
+
+def _warn_trials_past_ns5(timestamps, ns5_path, log) -> None:
+    """Warn when trial markers lie after the end of the session's .ns5 data."""
+    try:
+        end = ns5_data_end(ns5_path)
+    except InputError as exc:  # the .ns5's own jobs report it; the markers do not need it
+        log.warning("%s; trial times not compared with the .ns5 data", exc)
+        return
+    last = np.asarray(timestamps, dtype=np.float64).max(axis=1)
+    past = np.flatnonzero(last > end)
+    if past.size:
+        log.warning(
+            "%s: data end at %.3f s, before the .nev's last trial marker at %.3f s "
+            "(trials %d.. past the end)",
+            ns5_path,
+            end,
+            float(last.max()),
+            int(past[0]) + 1,
+        )
+    else:
+        log.info("%s: data end at %.3f s, after the last trial marker", ns5_path, end)
 
 
 def rplsplit(
