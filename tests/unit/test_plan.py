@@ -7,6 +7,7 @@ files for .nev, Unity logs and EyeLink files; every expectation is stated by han
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -194,3 +195,112 @@ def test_lab_ripple_tree_0_based_and_analog_inputs_not_counted(tmp_path):
     assert p.channels((SUBJECT, DAY, "session01")) == [("01", "001"), ("02", "033")]
     (msg,) = p.problems.values()
     assert "channel 99" in msg and "they list 2 channels: 1, 33)" in msg
+
+
+# ----------------------------------------------------------------------------- issue 15
+def _nev(path: Path, version=(2, 3)):
+    """The first bytes of a .nev: planning reads only its file spec."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"NEURALEV" + bytes(version) + b"\0" * 326)
+
+
+@pytest.fixture
+def broken_tree(tmp_path) -> Path:
+    """One problem per session, each hand-made: what planning says, what it still plans."""
+    root = tmp_path / "data"
+    day = root / SUBJECT / DAY
+    for s in ("session01", "session02", "session03", "session04", "session05", "sessioneye"):
+        ns5(day / s / "b.ns5", [(1, 0), (33, 1)])
+        _nev(day / s / "b.nev")
+        touch(day / s / "RawData_T1-400" / f"session_{s}.txt")
+    (day / "session01" / "b.ns5").unlink()
+    (day / "session01" / "b.ns5").symlink_to(tmp_path / "nowhere.ns5")  # dangling
+    _nev(day / "session02" / "b.nev", version=(2, 2))  # spec mismatch with the 2.3 .ns5
+    (day / "session03" / "b.nev").unlink()
+    os.mkfifo(day / "session03" / "b.nev")  # a named pipe: never opened
+    (day / "session04" / "RawData_T1-400" / "session_session04.txt").unlink()  # no Unity log
+    ns5(day / "session05" / "b.ns5", [(1, 0), (1, 1)])  # electrode 1 twice
+    (day / "sessioneye" / "RawData_T1-400" / "session_sessioneye.txt").unlink()  # fixation
+    (day / "181105.edf").symlink_to(tmp_path / "gone.edf")
+    (day / "session06").mkdir()  # empty session folder
+    ns5(day / "session07" / "b.ns5", [(1, 0)])  # no .nev
+    for name in ("Session08", "session_09"):
+        (day / name).mkdir()
+    (root / SUBJECT / "2018-11-06").mkdir()
+    return root
+
+
+def test_broken_files_are_problems_and_the_rest_is_planned(broken_tree):
+    p = plan.make_plan({"data_root": str(broken_tree), "days": [DAY, "20181199"]})
+    d = broken_tree / SUBJECT / DAY
+    where = {target: msg for target, msg in p.problem_messages().items()}
+    assert where == {
+        f"{SUBJECT}/{DAY}/session01/.hippoflow-problem-ns5_file_b.ns5": (
+            f"{d}/session01/b.ns5: dangling symbolic link (to "
+            f"{broken_tree.parent}/nowhere.ns5, which does not exist)"
+        ),
+        f"{SUBJECT}/{DAY}/session02/.hippoflow-problem-pair": (
+            f"{d}/session02/b.nev: file spec 2.2 differs from b.ns5 (spec 2.3): the pair does "
+            "not come from one recording (the split of the .ns5 and the markers of the .nev "
+            "are still made: check that the two files belong together)"
+        ),
+        f"{SUBJECT}/{DAY}/session03/.hippoflow-problem-nev_file_b.nev": (
+            f"{d}/session03/b.nev: not a regular file (a named pipe)"
+        ),
+        f"{SUBJECT}/{DAY}/session04/.hippoflow-problem-unity_log_missing": (
+            f"{d}/session04: no Unity log (RawData*/session*.txt): the session's unity, "
+            "eyelink and raycast outputs are not made"
+        ),
+        f"{SUBJECT}/{DAY}/session05/.hippoflow-problem-ns5_header": (
+            f"{d}/session05/b.ns5: electrode id(s) 1 listed more than once in the header: "
+            "which column holds which electrode is ambiguous"
+        ),
+        f"{SUBJECT}/{DAY}/.hippoflow-problem-eye_file_181105.edf": (
+            f"{d}/181105.edf: dangling symbolic link (to {broken_tree.parent}/gone.edf, "
+            "which does not exist)"
+        ),
+        ".hippoflow-problem-days_20181199": (
+            f"{broken_tree}: days selection names '20181199', but no day folder of that "
+            "name with session folders was found (pattern [0-9]+)"
+        ),
+    }
+    assert p.warnings == [
+        f"{broken_tree}/{SUBJECT}/2018-11-06: folder skipped: looks like a day but day "
+        "folders are named by digits only (pattern [0-9]+, e.g. 20181106)",
+        f"{d}/Session08: folder skipped: looks like a session but session folders are named "
+        "session01, session02, ..., sessioneye (pattern session[a-z0-9]+)",
+        f"{d}/session_09: folder skipped: looks like a session but session folders are named "
+        "session01, session02, ..., sessioneye (pattern session[a-z0-9]+)",
+        f"{d}/session06: session folder without .nev or .ns5 file: skipped",
+        f"{d}/session07: no .nev file: the session's markers (rplparallel), trial QC and "
+        "behaviour outputs are not made",
+    ]
+    key = {s.name: s.key for s in p.sessions}
+    # markers: every session with a readable .nev, whatever its .ns5 (session01, session05)
+    rpl = [t.split("/")[2] for t in p.ripple_targets("L", "H") if naming.RPLPARALLEL_NAME in t]
+    assert rpl == ["session01", "session02", "session04", "session05", "sessioneye"]
+    # split: every session with a good .ns5, whatever its .nev (session02, session03)
+    assert [s.name for s in p.neural_sessions()] == [
+        "session02",
+        "session03",
+        "session04",
+        "session07",
+        "sessioneye",
+    ]
+    # narrow pair inputs: the other file only when both were read and agree
+    assert p.pair_ns5(key["session01"]) == [] and p.pair_nev(key["session02"]) == []
+    assert p.pair_ns5(key["session02"]) == [] and p.pair_nev(key["session03"]) == []
+    assert p.pair_ns5(key["session04"]) == [str(d / "session04" / "b.ns5")]
+    assert p.pair_nev(key["session04"]) == [str(d / "session04" / "b.nev")]
+    assert [s.name for s in p.unity_sessions()] == ["session01", "session02", "session05"]
+    # only readable files are digested by the provenance page
+    assert str(d / "session01" / "b.ns5") not in p.raw_files()
+    assert str(d / "session03" / "b.nev") not in p.raw_files()
+
+
+def test_missing_subject_selection_is_a_problem_of_the_run(broken_tree):
+    p = plan.make_plan({"data_root": str(broken_tree), "subjects": [SUBJECT, "nobody"]})
+    assert p.problem_message(".hippoflow-problem-subjects_nobody") == (
+        f"{broken_tree}: subjects selection names 'nobody', but no subject folder of that "
+        "name with session folders was found (pattern [a-zA-Z]+)"
+    )
