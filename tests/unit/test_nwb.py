@@ -1,0 +1,125 @@
+"""NWB export without Snakemake: the ``nwb`` config section (schema), the recording start
+time read from a header (against neo's reading of the same file), the targets, the unit ids,
+and a bad header named in the error."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from hippoflow import plan as hplan
+from hippoflow.errors import InputError
+from hippoflow.nwb import metadata, units
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO / "config" / "schema" / "config.schema.yaml"
+
+
+def filled(section: dict) -> dict:
+    cfg = {"data_root": "x", "nwb": section}
+    validate(cfg, str(SCHEMA_PATH), set_default=True)
+    return cfg["nwb"]
+
+
+def test_schema_section_defaults():
+    nwb = filled({})
+    assert nwb == {
+        "enabled": True,
+        "highpass": False,
+        "raw": False,
+        "compression_level": 4,
+        "species": "Macaca mulatta",
+        "sex": "U",
+        "age": "P0D/",
+        "subject_description": "",
+        "institution": None,
+        "lab": None,
+        "experimenter": [],
+        "electrode_location": "unknown",
+    }
+    # a partial section keeps the user's values and fills the rest
+    part = filled({"sex": "M", "age": "P7Y", "experimenter": ["Doe, Jane"]})
+    assert (part["sex"], part["age"], part["experimenter"]) == ("M", "P7Y", ["Doe, Jane"])
+    assert part["enabled"] is True and part["highpass"] is False
+    # config.yaml does not repeat the schema's defaults for this section
+    assert "nwb" not in (yaml.safe_load((REPO / "config" / "config.yaml").read_text()) or {})
+
+
+@pytest.mark.parametrize(
+    "bad, key",
+    [
+        ({"sex": "male"}, "male"),
+        ({"age": "7 years"}, "7 years"),
+        ({"compression_level": 12}, "12"),
+        ({"highpas": True}, "highpas"),
+    ],
+)
+def test_schema_refuses_bad_values(bad, key):
+    with pytest.raises(Exception, match=key):
+        filled(bad)
+
+
+@pytest.fixture(scope="module")
+def header_tree(tmp_path_factory):
+    from hippoflow.synth import day as gen
+
+    root = tmp_path_factory.mktemp("nwbplan") / "data"
+    gen.main(
+        [
+            "--out",
+            str(root),
+            "--channels",
+            "2",
+            "--seconds",
+            "20",
+            "--sessions",
+            "2",
+            "--header-only",
+        ]
+    )
+    return root
+
+
+def test_recording_start_equals_neos_reading(header_tree):
+    from neo.rawio import BlackrockRawIO
+
+    for name in ("session01", "sessioneye"):
+        sdir = header_tree / "picasso" / "20181105" / name
+        ns5 = next(sdir.glob("*.ns5"))
+        reader = BlackrockRawIO(filename=str(ns5.with_suffix("")), nsx_to_load=5)
+        reader.parse_header()
+        expected = reader.raw_annotations["blocks"][0]["rec_datetime"]
+        got = metadata.recording_start(ns5)
+        assert got == expected.replace(tzinfo=dt.UTC)
+        # the .nev holds the same time origin (used when a session has no .ns5)
+        assert metadata.recording_start(next(sdir.glob("*.nev"))) == got
+
+
+def test_bad_header_is_named(tmp_path):
+    bad = tmp_path / "x.ns5"
+    bad.write_bytes(b"NOTANSX!" + bytes(400))
+    with pytest.raises(InputError, match="x.ns5: not an NSx/NEV file"):
+        metadata.recording_start(bad)
+    zero = tmp_path / "z.ns5"
+    zero.write_bytes(b"NEURALCD" + bytes(400))  # a zero date
+    with pytest.raises(InputError, match="z.ns5: header time origin 0000-00-00"):
+        metadata.recording_start(zero)
+
+
+def test_targets_one_per_session_with_markers_and_off_switch(header_tree):
+    cfg = {"data_root": str(header_tree)}
+    on = hplan.make_plan(cfg).nwb_targets()
+    assert on == [
+        f"picasso/20181105/{s}/picasso_20181105_{s}.nwb"
+        for s in ("session01", "session02", "sessioneye")
+    ]
+    assert hplan.make_plan({**cfg, "nwb": {"enabled": False}}).nwb_targets() == []
+
+
+def test_unit_ids_are_stable_per_day_channel():
+    assert units.unit_id("033", 2) == 33002
+    assert units.unit_id("1000", 12) == 1000012
