@@ -29,5 +29,11 @@ rule provenance:
         config=config,
         digests=config["report"]["input_digests"],
         repo=workflow.basedir,
+        # planning's problems and warnings; the end-of-run summary is a file beside the page
+        notes={
+            "planning problems": "; ".join(PLAN.problem_messages().values()) or "none",
+            "planning warnings": "; ".join(PLAN.warnings) or "none",
+            "run summary": "hippoflow_summary.txt beside this page (written at each run's end)",
+        },
     script:
         "../scripts/qc_provenance.py"

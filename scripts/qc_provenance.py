@@ -12,6 +12,7 @@ def main(sm, log):
         sm.params.digests,
         sm.params.repo,
         log=log,
+        notes=sm.params.get("notes"),
     )
 
 

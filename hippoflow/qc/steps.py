@@ -89,8 +89,9 @@ def git_version(repo) -> str:
         return "unknown (not a git checkout)"
 
 
-def provenance(raw_paths, out_path, config, digests, repo, log=None) -> None:
-    """Parameters, package versions and raw-input digests of the run."""
+def provenance(raw_paths, out_path, config, digests, repo, log=None, notes=None) -> None:
+    """Parameters, package versions and raw-input digests of the run (``notes``: more
+    name -> value lines, e.g. planning's problems and warnings)."""
     log = log or log_
     repo = Path(repo)
     provenance_html(
@@ -98,6 +99,10 @@ def provenance(raw_paths, out_path, config, digests, repo, log=None) -> None:
         dict(config),
         list(raw_paths),
         digests=digests,
-        extra={"workflow": str(repo), "workflow version (git)": git_version(repo)},
+        extra={
+            "workflow": str(repo),
+            "workflow version (git)": git_version(repo),
+            **(notes or {}),
+        },
     )
     log.info("%d raw inputs", len(raw_paths))

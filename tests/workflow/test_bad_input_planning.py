@@ -9,6 +9,7 @@ outputs still appear, the run summary and the lock's release. Every message is s
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import socket
@@ -128,7 +129,7 @@ def keep_going(broken):
         for i in (2, 3)
         for a, c in (("01", "001"), ("02", "033"))
     ]
-    targets += [f"{D}/session0{i}/{UNITY}" for i in (1, 2)]
+    targets += [f"{D}/session0{i}/{UNITY}" for i in (1, 2)] + ["provenance.html"]
     proc = run_snakemake(
         tmp,
         "--cores",
@@ -204,6 +205,11 @@ def test_summary_lists_produced_failed_skipped_and_warnings(keep_going):
         "over; that run ended without releasing it (killed?)"
     ) in lines
     assert not lock.exists(), "released at the end of the run"
+    # the provenance page lists planning's problems and warnings and points to the summary
+    page = html.unescape((out / "provenance.html").read_text())
+    for text in list(MESSAGES.values()) + WARNINGS:
+        assert _fmt(text, tmp, root) in page
+    assert "hippoflow_summary.txt beside this page" in page
 
 
 def test_a_second_run_on_the_same_output_tree_is_refused(broken, tmp_path):
