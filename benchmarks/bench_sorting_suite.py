@@ -84,7 +84,7 @@ MID = {"depolarization_ms": 0.12, "repolarization_ms": 0.60, "recovery_ms": 1.2}
 
 def _suite() -> list[Member]:
     m = []
-    for seed in (1, 2):
+    for seed in (1, 2, 3, 4):
         m.append(Member(f"one-{seed}", "1 unit", (Unit(8.0 + 4 * seed, 5.0),), 4.0, seed=seed))
         m.append(
             Member(
@@ -150,6 +150,30 @@ def _suite() -> list[Member]:
                 seed=seed,
             )
         )
+    for seed in (1, 2):
+        m.append(
+            Member(
+                f"busy-{seed}",
+                "2 fast units (20-30 Hz), 3 uV noise",
+                (Unit(10.0, 30.0, NARROW), Unit(7.0, 20.0, WIDE)),
+                3.0,
+                seed=seed,
+            )
+        )
+        m.append(
+            Member(
+                f"mixed-{seed}",
+                "4 units: similar pair, bursting, drifting",
+                (
+                    Unit(18.0, 3.0, MID, burst=True),
+                    Unit(12.6, 5.0, MID),
+                    Unit(9.0, 8.0, NARROW, drift=(1.0, 0.9, 0.8)),
+                    Unit(6.0, 1.0, WIDE),
+                ),
+                5.0,
+                seed=seed,
+            )
+        )
     return m
 
 
@@ -171,10 +195,11 @@ STRESS = [
 ]
 SUITE = _suite()
 # the members tests/unit/test_sorting_suite.py runs: short, one per hard case of issue 12
+_BY_NAME = {m.name: m for m in SUITE}
 SMALL = [
-    replace(SUITE[1], name="small-three", seconds=25.0, sessions=2, seed=7),
-    replace(SUITE[3], name="small-similar", seconds=25.0, sessions=2, seed=8),
-    replace(SUITE[5], name="small-drift", seconds=20.0, seed=9),
+    replace(_BY_NAME["three-1"], name="small-three", seconds=25.0, sessions=2, seed=7),
+    replace(_BY_NAME["similar-1"], name="small-similar", seconds=25.0, sessions=2, seed=8),
+    replace(_BY_NAME["drift-1"], name="small-drift", seconds=20.0, seed=9),
 ]
 
 
@@ -316,15 +341,25 @@ def _probe():
 
 
 # ---- the workflow's own steps
+def _cpu() -> float:
+    """CPU seconds of this process and its waited-for children (the sorter's child)."""
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime
+
+
 def sort_member(data: dict, folder, params: dict, log=None) -> tuple[Path, float]:
-    """The ``sort`` rule's step on a member; returns (sort file, wall seconds)."""
+    """The ``sort`` rule's step (MountainSort5 in its child process); returns (sort file, wall
+    seconds).  CPU seconds go into ``<sort file>.json``."""
     from hippoflow.sorting import sort as sorting
     from hippoflow.sorting import steps
 
     folder = Path(folder)
     sessions = [s for s, _ in data["sources"]]
     out = folder / "sort" / sorting.sort_name(params)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     steps.sort(
         [p for _, p in data["sources"]],
         sessions,
@@ -335,27 +370,159 @@ def sort_member(data: dict, folder, params: dict, log=None) -> tuple[Path, float
         limits=sorting.limit_args(params),
         label=folder.name,
     )
-    return out, time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    out.with_suffix(".json").write_text(json.dumps({"wall": wall, "cpu": cpu}))
+    return out, wall
+
+
+def _save_sort(data: dict, times, labels, out: Path, params: dict, sorter_s: float) -> None:
+    """Analyse (times, labels) on the member's concatenation as the sort step does and save the
+    sort object (every unit, templates, amplitudes, PCs, metrics)."""
+    import tempfile
+
+    from hippoflow import dpt
+    from hippoflow.sorting import sort as sorting
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        cat = sorting.concatenate(data["sources"], Path(tmp) / "concat.bin")
+        result = sorting.analyse(cat, np.asarray(times, np.int64), np.asarray(labels, np.int64))
+        result.update(
+            sessions=list(cat.sessions),
+            inputs=list(cat.inputs),
+            session_starts=cat.starts,
+            session_samples=cat.lengths,
+            sampling_rate=cat.sampling_rate,
+            noise_uv=cat.noise_uv,
+            parameters=dict(sorting.sort_args(params)),
+            sorter_seconds=float(sorter_s),
+            time_limit_s=float("nan"),
+            versions=sorting.versions(),
+        )
+    dpt.save_object(out, result, dict(sorting.sort_args(params)), [out.parent.resolve()])
+
+
+def sort_inprocess(data: dict, folder, func: str, params: dict, tag: str) -> Path:
+    """One of :mod:`hippoflow.sorting.agreement`'s sorters, called in this process (numba
+    compiles once per process: :func:`warm_up` pays that before timing), then the sort step's
+    analysis.  Wall and CPU seconds (sorter + analysis) go into ``<sort file>.json``."""
+    from hippoflow.sorting import agreement
+    from hippoflow.sorting import sort as sorting
+
+    folder = Path(folder)
+    out = folder / "sort" / tag / "sort.hkl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0, c0 = time.perf_counter(), _cpu()
+    cat = sorting.concatenate(data["sources"], out.parent / "concat.bin")
+    try:
+        with threadpool_limits_1():
+            times, labels = getattr(agreement, func)(cat, params, out.parent / "work")
+    finally:
+        cat.path.unlink(missing_ok=True)
+        cat.path.with_suffix(".scaled.bin").unlink(missing_ok=True)
+        shutil.rmtree(out.parent / "work", ignore_errors=True)
+    sorter_s = time.perf_counter() - t0
+    _save_sort(data, times, labels, out, params, sorter_s)
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    out.with_suffix(".json").write_text(json.dumps({"wall": wall, "cpu": cpu}))
+    return out
+
+
+def threadpool_limits_1():
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
+
+
+def sort_agreement(data: dict, folder, parts: list[Path], tag: str, min_agreement: int):
+    """The units at least ``min_agreement`` of the sorts ``parts`` found (SpikeInterface's
+    multi-sorter comparison), analysed as the sort step does; its time is the sum of its
+    parts' plus the comparison and analysis."""
+    from hippoflow import dpt
+    from hippoflow.sorting import agreement
+
+    folder = Path(folder)
+    out = folder / "sort" / tag / "sort.hkl"
+    t0, c0 = time.perf_counter(), _cpu()
+    objs = [dpt.load_object(p) for p in parts]
+    times, labels = agreement.agree(
+        [(o["spike_times"], o["spike_units"]) for o in objs], FS, min_agreement=min_agreement
+    )
+    _save_sort(data, times, labels, out, dict(objs[0]["parameters"]), 0.0)
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    for p in parts:
+        t = json.loads(p.with_suffix(".json").read_text())
+        wall, cpu = wall + t["wall"], cpu + t["cpu"]
+    out.with_suffix(".json").write_text(json.dumps({"wall": wall, "cpu": cpu}))
+    return out
+
+
+_WARM: set = set()
+
+
+def warm_up(func: str, data: dict, folder) -> float:
+    """Call an in-process sorter once on a member (numba's compilation); returns CPU s."""
+    if func in _WARM:
+        return 0.0
+    from hippoflow.sorting import agreement
+    from hippoflow.sorting import sort as sorting
+
+    work = Path(folder) / "warm-up"
+    work.mkdir(parents=True, exist_ok=True)
+    c0 = _cpu()
+    cat = sorting.concatenate(data["sources"], work / "concat.bin")
+    with threadpool_limits_1():
+        getattr(agreement, func)(cat, {}, work / "work")
+    shutil.rmtree(work, ignore_errors=True)
+    _WARM.add(func)
+    return _cpu() - c0
+
+
+def sort_cached(name: str, data: dict, folder, log=None) -> tuple[Path, dict]:
+    """The member's sort by sorter configuration ``name`` (:data:`SORTERS`), from the cache
+    (``<member>/sort/<name>/``) when there; returns (sort file, {"wall", "cpu"})."""
+    spec = SORTERS[name]
+    folder = Path(folder)
+    tag = name.replace(" ", "_").replace("/", "-").replace("+", "_")
+    done = folder / "sort" / tag / "done.json"
+    if done.exists():
+        meta = json.loads(done.read_text())
+        return Path(meta["path"]), meta
+    kind = spec["kind"]
+    params = dict(spec.get("params", {}))
+    if kind == "ms5":
+        path, _ = sort_member(data, folder / "sort" / tag, params, log=log)
+    elif kind == "inproc":
+        warm_up(spec["func"], data, folder)
+        path = sort_inprocess(data, folder, spec["func"], params, tag)
+    else:
+        parts = [sort_cached(p, data, folder, log=log)[0] for p in spec["of"]]
+        path = sort_agreement(data, folder, parts, tag, spec["min"])
+    meta = json.loads(path.with_suffix(".json").read_text())
+    meta["path"] = str(path)
+    done.parent.mkdir(parents=True, exist_ok=True)
+    done.write_text(json.dumps(meta))
+    return path, meta
 
 
 def curate_member(sort_path, folder, params: dict, log=None) -> tuple[dict, float, Path]:
     """The ``curate`` and ``export_cells`` rules' steps; returns the cells read back from the
-    files, {session: {cell: sample indices in the session}}, the wall time and the curated
-    file."""
+    files, {session: {cell: sample indices in the session}}, (wall, CPU) seconds and the
+    curated file."""
     from hippoflow import dpt
     from hippoflow.sorting import curate as curation
     from hippoflow.sorting import steps
 
     folder = Path(folder)
-    out = folder / "sort" / curation.curated_name(params)
-    t0 = time.perf_counter()
+    out = folder / "curated" / curation.curated_name(params)
+    t0, c0 = time.perf_counter(), _cpu()
     steps.curate(sort_path, curation.curate_args(params), out, log=log or log_)
     sessions = dpt.load_object(out)["sessions"]
     cell_root = folder / "cells"
     shutil.rmtree(cell_root, ignore_errors=True)
     dirs = {s: cell_root / s / "array01" / "channel001" for s in sessions}
-    steps.export_cells(out, dirs, folder / "sort" / "cells.tsv", log=log or log_)
-    wall = time.perf_counter() - t0
+    steps.export_cells(out, dirs, folder / "curated" / "cells.tsv", log=log or log_)
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
     cells = {}
     for s, d in dirs.items():
         cells[s] = {}
@@ -363,7 +530,7 @@ def curate_member(sort_path, folder, params: dict, log=None) -> tuple[dict, floa
             text = (c / "spiketrain.csv").read_text().strip()
             ms = np.array([float(v) for v in text.split(",")]) if text else np.zeros(0)
             cells[s][int(c.name[4:])] = np.round(ms * FS / 1000).astype(np.int64)
-    return cells, wall, out
+    return cells, (wall, cpu), out
 
 
 # ---- scores (SpikeInterface's ground-truth comparison)
@@ -429,12 +596,18 @@ def score(member: Member, data: dict, cells: dict) -> dict:
 
 
 # ---- the suite
-def run_suite(members, folder, sort_params=None, curations=None, log=None) -> dict:
-    """Make, sort, curate and score ``members``; ``curations``: {name: curation params} tried on
-    the same sorts (default: the defaults only).  Returns {curation name: [member result]}."""
+def run_suite(
+    members, folder, sort_params=None, curations=None, log=None, sorter="ms5 defaults"
+) -> dict:
+    """Make, sort, curate and score ``members``; ``sorter``: a name of :data:`SORTERS`
+    (``sort_params`` given: MountainSort5 with them); ``curations``: {name: curation params}
+    tried on the same sorts (default: the defaults only).  Sorts are cached in ``folder``.
+    Returns {curation name: [member result]}."""
     folder = Path(folder)
     curations = curations or {"defaults": {}}
-    sort_params = dict(sort_params or {})
+    if sort_params:
+        sorter = "ms5 " + " ".join(f"{k}={v}" for k, v in sorted(sort_params.items()))
+        SORTERS.setdefault(sorter, {"kind": "ms5", "params": dict(sort_params)})
     out = {name: [] for name in curations}
     for m in members:
         d = folder / m.name
@@ -443,16 +616,20 @@ def run_suite(members, folder, sort_params=None, curations=None, log=None) -> di
             data = make_member(m, d)
             _save_truth(data, data_file)
         data = _load_truth(data_file)
-        sort_path, sort_wall = sort_member(data, d, sort_params, log=log)
+        sort_path, t_sort = sort_cached(sorter, data, d, log=log)
         for name, cparams in curations.items():
-            cells, cur_wall, _ = curate_member(sort_path, d, {**sort_params, **cparams}, log=log)
+            cells, (cur_wall, cur_cpu), _ = curate_member(sort_path, d, dict(cparams), log=log)
             res = score(m, data, cells)
             res.update(
                 member=m,
+                sorter=sorter,
                 seconds=data["seconds"],
-                sort_wall=sort_wall,
+                sort_wall=t_sort["wall"],
+                sort_cpu=t_sort["cpu"],
                 curate_wall=cur_wall,
-                x_real_time=(sort_wall + cur_wall) / data["seconds"],
+                curate_cpu=cur_cpu,
+                x_real_time=(t_sort["cpu"] + cur_cpu) / data["seconds"],
+                x_real_time_wall=(t_sort["wall"] + cur_wall) / data["seconds"],
             )
             out[name].append(res)
     return out
@@ -499,20 +676,23 @@ def summary(results: list[dict], snr_floor: float = 0.0) -> dict:
         "false_per_channel": float(np.mean([len(r["false_cells"]) for r in results])),
         "numbering_same": sum(r["numbering_same"] for r in results),
         "x_real_time": float(np.max([r["x_real_time"] for r in results])),
+        "x_real_time_mean": float(np.mean([r["x_real_time"] for r in results])),
+        "x_real_time_wall": float(np.max([r["x_real_time_wall"] for r in results])),
     }
 
 
 def markdown_table(rows: list[tuple[str, dict]], first: str) -> str:
     head = (
         f"| {first} | recordings | units | mean accuracy | lowest recording | found >= 0.8 | "
-        "false units / channel | numbering same | worst x real time |"
+        "false units / channel | numbering same | x real time, CPU: mean (worst) |"
     )
     lines = [head, "|" + "---|" * 9]
     for name, s in rows:
         lines.append(
             f"| {name} | {s['recordings']} | {s['units']} | {s['mean_accuracy']:.3f} | "
             f"{s['min_recording']:.3f} | {s['well_found']:.2f} | {s['false_per_channel']:.2f} | "
-            f"{s['numbering_same']}/{s['recordings']} | {s['x_real_time']:.4f} |"
+            f"{s['numbering_same']}/{s['recordings']} | {s['x_real_time_mean']:.3f} "
+            f"({s['x_real_time']:.3f}) |"
         )
     return "\n".join(lines)
 
@@ -543,18 +723,28 @@ def by_condition(results: list[dict]) -> list[tuple[str, dict]]:
     return [(c, summary([r for r in results if r["member"].condition == c])) for c in conds]
 
 
-SWEEP = {
-    "defaults": {},
-    "detect_threshold 4.0": {"detect_threshold": 4.0},
-    "detect_threshold 5.0": {"detect_threshold": 5.0},
-    "npca_per_channel 1": {"npca_per_channel": 1},
-    "npca_per_channel 3": {"npca_per_channel": 3},
-    "npca_per_subdivision 5": {"npca_per_subdivision": 5},
-    "snippet_T1/T2 15/15": {"snippet_T1": 15, "snippet_T2": 15},
-    "snippet_T1/T2 30/30": {"snippet_T1": 30, "snippet_T2": 30},
-    "detect_time_radius_msec 1.0": {"detect_time_radius_msec": 1.0},
-    "scheme 1": {"scheme": "1"},
-    "scheme 3, one block per session": {"scheme": "3", "block_duration_sec": 90},
+# Sorter configurations: MountainSort5 through the sort step (its child process), the
+# internal sorters of SpikeInterface (hippoflow.sorting.agreement) and their agreements.
+SORTERS = {
+    "ms5 defaults": {"kind": "ms5"},
+    "sc2": {"kind": "inproc", "func": "run_spykingcircus2"},
+    "tdc2": {"kind": "inproc", "func": "run_tridesclous2"},
+    "agreement ms5+sc2": {"kind": "agree", "of": ["ms5 defaults", "sc2"], "min": 2},
+    "agreement ms5+tdc2": {"kind": "agree", "of": ["ms5 defaults", "tdc2"], "min": 2},
+    "agreement 2 of 3 (ms5 sc2 tdc2)": {
+        "kind": "agree",
+        "of": ["ms5 defaults", "sc2", "tdc2"],
+        "min": 2,
+    },
+    "ms5 normalize whiten": {"kind": "ms5", "params": {"normalize": "whiten"}},
+    "ms5 scheme 1": {"kind": "ms5", "params": {"scheme": "1"}},
+    "ms5 scheme 3, one block per session": {
+        "kind": "ms5",
+        "params": {"scheme": "3", "block_duration_sec": 90},
+    },
+    "ms5 npca_per_channel 3": {"kind": "ms5", "params": {"npca_per_channel": 3}},
+    "ms5 detect_threshold 4.0": {"kind": "ms5", "params": {"detect_threshold": 4.0}},
+    "ms5 detect_threshold 5.0": {"kind": "ms5", "params": {"detect_threshold": 5.0}},
 }
 OFF = {
     "merge_distance": 0,
@@ -572,9 +762,8 @@ ABLATION = {
     "without the SNR limit (min_snr 0)": {"min_snr": 0},
     "without the spike-count limit (min_spikes 0)": {"min_spikes": 0},
     "no curation at all": OFF,
-    "min_snr 3 (old default)": {"min_snr": 3.0},
+    "min_snr 4": {"min_snr": 4.0},
     "min_snr 6": {"min_snr": 6.0},
-    "merge_relative 0.15": {"merge_relative": 0.15},
     "merge_relative 0.25": {"merge_relative": 0.25},
     "old curation (min_snr 3, no relative merge)": {"min_snr": 3.0, "merge_relative": 0},
 }
@@ -584,35 +773,116 @@ def _goal(results):
     return [r for r in results if not r["member"].condition.startswith("stress")]
 
 
+SNR_BANDS = ((0, 4), (4, 5), (5, 6.5), (6.5, 10), (10, 15), (15, 100))
+
+
+def snr_table(rows: list[tuple[str, list[dict]]]) -> str:
+    """Mean accuracy and fraction found >= 0.8 of the true units in each peak-SNR band."""
+    head = "| sorter | " + " | ".join(f"SNR {a:g}-{b:g}" for a, b in SNR_BANDS) + " |"
+    lines = [head.replace("-100", "+"), "|" + "---|" * (len(SNR_BANDS) + 1)]
+    for name, results in rows:
+        snr = np.concatenate([np.asarray(r["snr"]) for r in results])
+        acc = np.concatenate([np.asarray(r["accuracy"]) for r in results])
+        cells = []
+        for a, b in SNR_BANDS:
+            sel = (snr >= a) & (snr < b)
+            cells.append(
+                f"{acc[sel].mean():.2f} / {np.mean(acc[sel] >= WELL_FOUND):.2f} (n={sel.sum()})"
+                if sel.any()
+                else "-"
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _rows(rows):
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "member": r["member"].name,
+                "condition": r["member"].condition,
+                "sorter": r["sorter"],
+                "snr": [float(v) for v in r["snr"]],
+                "accuracy": [float(v) for v in r["accuracy"]],
+                "session_accuracy": np.asarray(r["session_accuracy"]).tolist(),
+                "false_cells": [int(c) for c in r["false_cells"]],
+                "n_cells": r["n_cells"],
+                "numbering_same": r["numbering_same"],
+                "seconds": r["seconds"],
+                "sort_cpu": r["sort_cpu"],
+                "sort_wall": r["sort_wall"],
+                "curate_cpu": r["curate_cpu"],
+            }
+        )
+    return out
+
+
 def run() -> list[dict]:
+    """``HIPPOFLOW_SUITE_SORTERS``: comma-separated names of :data:`SORTERS` (default all);
+    ``HIPPOFLOW_SUITE_CACHE``: a folder whose sorts are kept and reused (default: a work folder
+    removed at the end); ``HIPPOFLOW_SUITE_ABLATION``: comma-separated sorters whose sorts the
+    curation ablation is run on (default ``ms5 defaults``; ``none`` skips it)."""
     from benchmarks._measure import WORK, row
 
     seconds = float(os.environ.get("HIPPOFLOW_SUITE_SECONDS", "90"))
     members = [replace(m, seconds=seconds) for m in SUITE + STRESS]
-    folder = WORK / "sorting_suite"
-    shutil.rmtree(folder, ignore_errors=True)
+    cache = os.environ.get("HIPPOFLOW_SUITE_CACHE")
+    folder = Path(cache) if cache else WORK / "sorting_suite"
+    if not cache:
+        shutil.rmtree(folder, ignore_errors=True)
+    names = [n.strip() for n in os.environ.get("HIPPOFLOW_SUITE_SORTERS", "").split(",")]
+    names = [n for n in names if n] or list(SORTERS)
+    default = "ms5 defaults"
+    if default not in names:
+        names.insert(0, default)
     logging.getLogger("hippoflow").setLevel(logging.WARNING)
-    rows, md = [], []
+    rows, md, raw = [], [], {}
     try:
-        res = run_suite(members, folder, curations=ABLATION)
-        base = res["all rules (defaults)"]
+        by_sorter = {}
+        for name in names:
+            t0 = time.perf_counter()
+            by_sorter[name] = run_suite(members, folder, sorter=name)["defaults"]
+            raw[name] = _rows(by_sorter[name])
+            print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
+        base = by_sorter[default]
         s, s5 = summary(_goal(base)), summary(_goal(base), snr_floor=5.0)
         md.append(
-            "### Defaults, per condition\n\n" + markdown_table(by_condition(base), "condition")
-        )
-        md.append(
-            "### Defaults, overall (without the stress members)\n\n"
-            + markdown_table([("every unit", s), ("units with SNR >= 5", s5)], "units")
-        )
-        md.append("### Defaults, per unit\n\n" + unit_table(base))
-        md.append(
-            "### Curation ablation (the same sorts; without the stress members)\n\n"
+            "### Sorters (default curation; without the stress members)\n\n"
             + markdown_table(
-                [(k, summary(_goal(v))) for k, v in res.items()]
-                + [(f"{k}, SNR >= 5", summary(_goal(v), 5.0)) for k, v in res.items()],
-                "curation",
+                [(n, summary(_goal(r))) for n, r in by_sorter.items()]
+                + [(f"{n}, SNR >= 5", summary(_goal(r), 5.0)) for n, r in by_sorter.items()],
+                "sorter",
             )
         )
+        md.append(
+            "### Accuracy by peak SNR: mean / fraction found >= 0.8 (n units)\n\n"
+            + snr_table([(n, _goal(r)) for n, r in by_sorter.items()])
+        )
+        for name, res in by_sorter.items():
+            if name in (default, "tdc2", "sc2", "agreement ms5+tdc2"):
+                md.append(
+                    f"### {name}, per condition\n\n"
+                    + markdown_table(by_condition(res), "condition")
+                )
+        md.append(f"### {default}, per unit\n\n" + unit_table(base))
+        ablate = os.environ.get("HIPPOFLOW_SUITE_ABLATION", default).split(",")
+        for name in [n.strip() for n in ablate if n.strip() in by_sorter]:
+            if True:
+                res = run_suite(members, folder, curations=ABLATION, sorter=name)
+                raw[f"ablation {name}"] = {k: _rows(v) for k, v in res.items()}
+                md.append(
+                    f"### Curation ablation on {name} (the same sorts; without the stress "
+                    "members)\n\n"
+                    + markdown_table(
+                        [(k, summary(_goal(v))) for k, v in res.items()]
+                        + [(f"{k}, SNR >= 5", summary(_goal(v), 5.0)) for k, v in res.items()],
+                        "curation",
+                    )
+                )
+        for name, res in by_sorter.items():
+            g = summary(_goal(res))
+            rows.append(row(f"suite {name}: mean accuracy", g["mean_accuracy"], ""))
         rows += [
             row(
                 "suite: mean accuracy (every unit)",
@@ -658,33 +928,19 @@ def run() -> list[dict]:
                 ok=s["numbering_same"] == s["recordings"],
             ),
             row(
-                "suite: worst sort+curate+export x real time (1 core)",
+                "suite: worst sort+curate+export CPU x real time (1 core)",
                 s["x_real_time"],
                 "x",
                 target="<= 0.1",
                 ok=s["x_real_time"] <= 0.1,
             ),
         ]
-        if os.environ.get("HIPPOFLOW_SUITE_SWEEP", "1") != "0":
-            sweep = []
-            for name, params in SWEEP.items():
-                r = (
-                    base
-                    if not params
-                    else run_suite(members, folder, sort_params=params)["defaults"]
-                )
-                sweep += [(name, summary(_goal(r))), (f"{name}, SNR >= 5", summary(_goal(r), 5.0))]
-                rows.append(
-                    row(f"suite sweep {name}: mean accuracy", sweep[-2][1]["mean_accuracy"], "")
-                )
-            md.append(
-                "### MountainSort5 sweep (default curation; without the stress members)\n\n"
-                + markdown_table(sweep, "sorter")
-            )
     finally:
         (WORK / "sorting_suite_tables.md").write_text("\n\n".join(md) + "\n")
+        (WORK / "sorting_suite_raw.json").write_text(json.dumps(raw))
         print("\n\n".join(md))
-        shutil.rmtree(folder, ignore_errors=True)
+        if not cache:
+            shutil.rmtree(folder, ignore_errors=True)
     return rows
 
 
