@@ -109,7 +109,7 @@ def all_targets():
     return [
         out(p)
         for p in PLAN.problem_targets()
-        + PLAN.ripple_targets(LFP_NAME, HIGHPASS_NAME)
+        + kept(PLAN.ripple_targets(LFP_NAME, HIGHPASS_NAME))
         + PLAN.sorting_targets()
         + PLAN.qc_targets()
         + PLAN.report_targets()
@@ -136,9 +136,11 @@ def sort_sessions(wc):
 
 def sort_highpass(wc):
     """High-pass files of every session of the day holding the channel, in session order."""
+    check_node_local_mode()
     return [
-        out(
-            f"{wc.subject}/{wc.day}/{s}/array{wc.array}/channel{wc.channel}/{HIGHPASS_NAME}"
+        intermediate_path(
+            f"{wc.subject}/{wc.day}/{s}/array{wc.array}/channel{wc.channel}/{HIGHPASS_NAME}",
+            "highpass",
         )
         for s in sort_sessions(wc)
     ]
@@ -204,3 +206,65 @@ def day_raw_dir(wc):
 
 def day_session_names(wc):
     return PLAN.day_sessions[_day(wc)]
+
+
+# ---- intermediates: the split (rplraw) and high-pass files (config `intermediates`)
+# One place decides how they are declared: kept in the output tree (default, PyHipp's layout),
+# temp() there (keep_split / keep_highpass false: Snakemake deletes each once its consumers
+# ran), or, with node_local_dir, temp(..., group_jobs=True) under that directory on the
+# compute node: Snakemake's "nodelocal" files, written and deleted inside the one group job
+# that makes and consumes them (README, "Node-local mode").
+INTERMEDIATES = config["intermediates"]
+NODE_LOCAL_DIR = INTERMEDIATES["node_local_dir"]
+INTERMEDIATE_NAMES = {"split": RAW_NAME, "highpass": HIGHPASS_NAME}
+#: rules that read a node-local file: one job group, else Snakemake refuses the DAG (the
+#: rplsplit rules, one per channel set, join their consumers' group by themselves)
+NODE_LOCAL_RULES = ("rpllfp", "rplhighpass", "sort")
+
+
+def intermediate_path(rel, kind):
+    """Path (pattern) of an intermediate file, `rel` relative to the output tree."""
+    assert kind in INTERMEDIATE_NAMES, kind
+    if NODE_LOCAL_DIR:
+        return os.path.join(NODE_LOCAL_DIR, rel)
+    return out(rel)
+
+
+def intermediate(rel, kind):
+    """The output declaration of an intermediate file (rules/ripple.smk)."""
+    path = intermediate_path(rel, kind)
+    if NODE_LOCAL_DIR:
+        return temp(path, group_jobs=True)
+    if not INTERMEDIATES[f"keep_{kind}"]:
+        return temp(path)
+    return path
+
+
+def kept(targets):
+    """Targets of `rule all` without the intermediates that are not kept (a temp file asked
+    for by `all` would be remade on every run)."""
+    dropped = {
+        name
+        for kind, name in INTERMEDIATE_NAMES.items()
+        if NODE_LOCAL_DIR or not INTERMEDIATES[f"keep_{kind}"]
+    }
+    return [t for t in targets if os.path.basename(t) not in dropped]
+
+
+def check_node_local_mode():
+    """Node-local files and the day group go together. Called by an input function (the
+    executor and the groups are known only once the DAG is built, not while parsing)."""
+    groups = workflow.group_settings.overwrite_groups
+    if NODE_LOCAL_DIR and not workflow.local_exec:
+        got = {r: groups.get(r) for r in NODE_LOCAL_RULES}
+        if None in got.values() or len(set(got.values())) > 1:
+            raise WorkflowError(
+                "hippoflow: intermediates.node_local_dir needs rpllfp, rplhighpass and sort "
+                f"in one job group (got {got}): use --profile profiles/pcluster-nodelocal"
+            )
+    if not NODE_LOCAL_DIR and groups.get("sort") == "daylocal":
+        raise WorkflowError(
+            "hippoflow: profiles/pcluster-nodelocal runs a day as one job for node-local "
+            "intermediates: set intermediates.node_local_dir too, e.g. --config "
+            "'intermediates={node_local_dir: /scratch/hippoflow}' (README, Node-local mode)"
+        )
