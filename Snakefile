@@ -52,26 +52,19 @@ onstart:
 
 
 # Run summary (hippoflow/summary.py: produced, failed, not run, planning problems, warnings
-# of the plan and of the run's job logs) to this log and <output_root>/hippoflow_summary.txt;
-# then the completion notice (config notify_command, default none: hippoflow/notify.py).
-def _end_of_run(log, success):
-    from hippoflow.lock import release
-    from hippoflow.notify import notify
-    from hippoflow.summary import write_summary
-
-    try:
-        text = write_summary(
-            log, OUTPUT_ROOT, PLAN.problem_messages(), PLAN.warnings, success
-        )
-        (logger.info if success else logger.error)(text)
-    finally:
-        release(OUTPUT_ROOT)
-    notify(config["notify_command"], "success" if success else "error", log)
-
-
+# of the plan and of the run's job logs) to this log and <output_root>/hippoflow_summary.txt,
+# the lock released; then the completion notice (config notify_command: hippoflow/notify.py).
 onsuccess:
-    _end_of_run(log, True)
+    from hippoflow.notify import notify
+    from hippoflow.summary import end_of_run
+
+    logger.info(end_of_run(log, True, OUTPUT_ROOT, PLAN))
+    notify(config["notify_command"], "success", log)
 
 
 onerror:
-    _end_of_run(log, False)
+    from hippoflow.notify import notify
+    from hippoflow.summary import end_of_run
+
+    logger.error(end_of_run(log, False, OUTPUT_ROOT, PLAN))
+    notify(config["notify_command"], "error", log)

@@ -175,3 +175,14 @@ def write_summary(logfile, output_root, problems, warnings, success, workdir="."
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, summary)
     return summary
+
+
+def end_of_run(logfile, success, output_root, plan) -> str:
+    """The Snakefile's onsuccess/onerror: write the summary (returned, for the log) and
+    release the output tree's lock, also when the summary fails."""
+    from hippoflow.lock import release
+
+    try:
+        return write_summary(logfile, output_root, plan.problem_messages(), plan.warnings, success)
+    finally:
+        release(output_root)
