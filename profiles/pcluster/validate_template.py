@@ -16,8 +16,16 @@ What is checked:
 2. The pure (no AWS call) validators of ParallelCluster that apply here, run directly:
    cluster, queue and compute-resource names, duplicate names, shared-storage
    name and mount directory, custom Slurm settings deny-list.
-3. Our own requirements from issue 6 (MinCount 0, memory-based scheduling, /data
-   from a snapshot, spot queue, no credentials in the file).
+3. ParallelCluster's pure FSx for Lustre validators (data repository associations vs
+   import/export paths, persistent options, storage type and throughput per TiB, capacity
+   steps, backups on S3-linked file systems).
+4. Our own requirements (issues 6 and 13): MinCount 0, memory-based scheduling, spot queue,
+   no credentials in the file; /data on FSx for Lustre with the throughput per TiB its
+   deployment type offers, a data repository association importing the raw bucket at /raw and
+   one for /derived (the export target); the sort queue on instances whose NVMe (figures from
+   config/prices.yaml) holds a node-local day per core, mounted where the node-local profile
+   puts its files; gp3 volumes with consistent IOPS/throughput; a head node with a sustained
+   (not burst) network of at least 1 Gbit/s; every partition the profiles name is a queue.
 
 What is NOT checked (needs AWS): instance types exist in the region, head-node
 memory (needs EC2 instance-type data), subnet/VPC, key pair, snapshot and IAM
@@ -43,9 +51,21 @@ SKIPPED = [
     "subnet, VPC and security-group existence (EC2)",
     "key pair existence (EC2 DescribeKeyPairs)",
     "EBS snapshot existence, size and state (EC2 DescribeSnapshots)",
+    "S3 bucket existence and region of the data repository associations (S3 HeadBucket, "
+    "FsxAutoImportValidator)",
     "IAM policy existence (IAM GetPolicy)",
     "AMI lookup for the OS, quotas, CloudFormation dry run (pcluster create-cluster --dryrun)",
 ]
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+PRICES = REPO / "config" / "prices.yaml"
+PROFILES = [HERE / "config.yaml", REPO / "profiles" / "pcluster-nodelocal" / "config.yaml"]
+# A day's node-local intermediates: 2.5 h x 124 channels of float32 split + high-pass files
+# (2 x 134 GB). One node-local day group runs per core.
+NODELOCAL_DAY_GB = 268
+MIN_HEAD_SUSTAINED_GBPS = 1.0
+FSX_THROUGHPUT = {"PERSISTENT_1": [50, 100, 200], "PERSISTENT_2": [125, 250, 500, 1000]}
 
 CREDENTIAL_PATTERNS = [
     r"AKIA[0-9A-Z]{16}",
@@ -122,6 +142,7 @@ def validate(path: Path, cluster_name: str = "hippoflow") -> dict:
             CustomSlurmSettingLevel.SLURM_CONF,
         )
     ]
+    errs += _fsx_validator_errors(data)
     report["validator_errors"] = errs
 
     # --- our requirements ---------------------------------------------------------------
@@ -158,15 +179,7 @@ def validate(path: Path, cluster_name: str = "hippoflow") -> dict:
     checks.append(
         ("memory-based scheduling on", settings.get("EnableMemoryBasedScheduling") is True)
     )
-    data_vol = [s for s in data.get("SharedStorage", []) if s.get("MountDir") == "/data"]
-    checks.append(
-        (
-            "EBS volume from a snapshot mounted at /data",
-            len(data_vol) == 1
-            and data_vol[0].get("StorageType") == "Ebs"
-            and str(data_vol[0].get("EbsSettings", {}).get("SnapshotId", "")).startswith("snap-"),
-        )
-    )
+    checks += _storage_checks(data, qd, itypes)
     checks.append(("a SPOT queue is offered", any(q.get("CapacityType") == "SPOT" for q in queues)))
     min_job_age = [
         int(d["MinJobAge"]) for d in settings.get("CustomSlurmSettings", []) if "MinJobAge" in d
@@ -181,6 +194,200 @@ def validate(path: Path, cluster_name: str = "hippoflow") -> dict:
     checks.append(("no accounting database (as the profile assumes)", "Database" not in settings))
     report["checks"] = [{"check": c, "ok": bool(ok)} for c, ok in checks]
     return report
+
+
+def _fsx_validator_errors(data: dict) -> list[str]:
+    """ParallelCluster's FSx for Lustre validators that need no AWS call, run directly."""
+    from pcluster.validators import fsx_validators as fv
+
+    errs: list[str] = []
+    for st in data.get("SharedStorage", []):
+        if st.get("StorageType") != "FsxLustre":
+            continue
+        fs = st.get("FsxLustreSettings", {}) or {}
+        dep = fs.get("DeploymentType", "SCRATCH_2")
+        if dep not in ("SCRATCH_1", "SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2"):
+            continue  # the schema reports it; pcluster's validators assume a known type
+        runs = [
+            (
+                fv.FsxDraValidator(),
+                {
+                    "data_repository_associations": fs.get("DataRepositoryAssociations"),
+                    "import_path": fs.get("ImportPath"),
+                    "export_path": fs.get("ExportPath"),
+                },
+            ),
+            (
+                fv.FsxS3Validator(),
+                {
+                    "import_path": fs.get("ImportPath"),
+                    "imported_file_chunk_size": fs.get("ImportedFileChunkSize"),
+                    "export_path": fs.get("ExportPath"),
+                    "auto_import_policy": fs.get("AutoImportPolicy"),
+                },
+            ),
+            (
+                fv.FsxPersistentOptionsValidator(),
+                {
+                    "deployment_type": dep,
+                    "kms_key_id": fs.get("KmsKeyId"),
+                    "per_unit_storage_throughput": fs.get("PerUnitStorageThroughput"),
+                },
+            ),
+            (
+                fv.FsxBackupOptionsValidator(),
+                {
+                    "automatic_backup_retention_days": fs.get("AutomaticBackupRetentionDays"),
+                    "daily_automatic_backup_start_time": fs.get("DailyAutomaticBackupStartTime"),
+                    "copy_tags_to_backups": fs.get("CopyTagsToBackups"),
+                    "deployment_type": dep,
+                    "imported_file_chunk_size": fs.get("ImportedFileChunkSize"),
+                    "import_path": fs.get("ImportPath"),
+                    "export_path": fs.get("ExportPath"),
+                    "auto_import_policy": fs.get("AutoImportPolicy"),
+                },
+            ),
+            (
+                fv.FsxStorageTypeOptionsValidator(),
+                {
+                    "fsx_storage_type": fs.get("StorageType"),
+                    "deployment_type": dep,
+                    "per_unit_storage_throughput": fs.get("PerUnitStorageThroughput"),
+                    "drive_cache_type": fs.get("DriveCacheType"),
+                },
+            ),
+            (
+                fv.FsxStorageCapacityValidator(),
+                {
+                    "storage_capacity": fs.get("StorageCapacity"),
+                    "deployment_type": dep,
+                    "fsx_storage_type": fs.get("StorageType"),
+                    "per_unit_storage_throughput": fs.get("PerUnitStorageThroughput"),
+                    "file_system_id": fs.get("FileSystemId"),
+                    "backup_id": fs.get("BackupId"),
+                },
+            ),
+        ]
+        for validator, kwargs in runs:
+            errs += [r.message for r in validator.execute(**kwargs)]
+    return errs
+
+
+def _profile_partitions(path: Path) -> set[str]:
+    prof = yaml.safe_load(path.read_text()) or {}
+    used = {
+        v["slurm_partition"]
+        for v in (prof.get("set-resources") or {}).values()
+        if isinstance(v, dict) and "slurm_partition" in v
+    }
+    if "slurm_partition" in (prof.get("default-resources") or {}):
+        used.add(prof["default-resources"]["slurm_partition"])
+    return used
+
+
+def _node_local_dir(path: Path) -> str | None:
+    """The node-local profile's node_local_dir, from the command line its header documents."""
+    if not path.exists():
+        return None
+    m = re.search(r"node_local_dir:\s*([^\s}']+)", path.read_text())
+    return m.group(1) if m else None
+
+
+def _storage_checks(data: dict, qd: dict, itypes) -> list[tuple[str, bool]]:
+    """Issue 13: /data on FSx linked to S3, NVMe on the sort queue, gp3, head node, queues."""
+    checks: list[tuple[str, bool]] = []
+    prices = yaml.safe_load(PRICES.read_text())["instances"] if PRICES.exists() else {}
+    storage = data.get("SharedStorage", [])
+    data_vol = [s for s in storage if s.get("MountDir") == "/data"]
+    fsx = data_vol[0].get("FsxLustreSettings", {}) if len(data_vol) == 1 else {}
+    checks.append(
+        (
+            "/data is one FSx for Lustre file system",
+            len(data_vol) == 1 and data_vol[0].get("StorageType") == "FsxLustre",
+        )
+    )
+    dep = fsx.get("DeploymentType", "SCRATCH_2")
+    cap = fsx.get("StorageCapacity")
+    checks.append(
+        (
+            "FSx capacity is 1,200 GiB or a multiple of 2,400 GiB",
+            isinstance(cap, int) and (cap == 1200 or (cap > 0 and cap % 2400 == 0)),
+        )
+    )
+    checks.append(
+        (
+            "FSx throughput per TiB is one its deployment type offers",
+            fsx.get("PerUnitStorageThroughput") in FSX_THROUGHPUT.get(dep, []),
+        )
+    )
+    dras = fsx.get("DataRepositoryAssociations") or []
+    by_path = {d.get("FileSystemPath"): d for d in dras}
+    raw = by_path.get("/raw", {})
+    checks.append(
+        (
+            "raw bucket linked at /raw (s3:// path, automatic import)",
+            str(raw.get("DataRepositoryPath", "")).startswith("s3://")
+            and bool(raw.get("AutoImportPolicy")),
+        )
+    )
+    derived = by_path.get("/derived", {})
+    checks.append(
+        (
+            "results prefix linked at /derived (the export target, another S3 path)",
+            str(derived.get("DataRepositoryPath", "")).startswith("s3://")
+            and derived.get("DataRepositoryPath") != raw.get("DataRepositoryPath"),
+        )
+    )
+    # node-local intermediates: the sort queue's instance store per core holds one day
+    sort = qd.get("sort", {})
+    mount = (
+        ((sort.get("ComputeSettings") or {}).get("LocalStorage") or {}).get("EphemeralVolume") or {}
+    ).get("MountDir", "/scratch")
+    per_core = [
+        prices.get(t, {}).get("nvme_gb", 0) / max(1, prices.get(t, {}).get("vcpus", 1))
+        for t in itypes(sort)
+    ]
+    checks.append(
+        (
+            f"sort queue instances have >= {NODELOCAL_DAY_GB} GB of NVMe per core "
+            "(config/prices.yaml)",
+            bool(per_core) and min(per_core) >= NODELOCAL_DAY_GB,
+        )
+    )
+    local_dir = _node_local_dir(PROFILES[1])
+    checks.append(
+        (
+            "the node-local profile's node_local_dir is on the sort queue's NVMe mount",
+            local_dir is None or (local_dir + "/").startswith(mount.rstrip("/") + "/"),
+        )
+    )
+    # gp3: throughput <= 0.25 MiB/s per IOPS, IOPS <= 500 per GiB, at least the baseline
+    ok = True
+    for st in storage:
+        eb = st.get("EbsSettings") or {}
+        if st.get("StorageType") != "Ebs" or eb.get("VolumeType", "gp3") != "gp3":
+            continue
+        iops, mibs, size = eb.get("Iops", 3000), eb.get("Throughput", 125), eb.get("Size", 35)
+        ok &= 3000 <= iops <= 500 * size and 125 <= mibs <= 0.25 * iops
+    checks.append(("gp3 volumes: 125 MiB/s <= throughput <= IOPS / 4, IOPS <= 500 / GiB", ok))
+    head = prices.get(data.get("HeadNode", {}).get("InstanceType"), {})
+    checks.append(
+        (
+            f"head node sustains >= {MIN_HEAD_SUSTAINED_GBPS} Gbit/s (baseline, not burst)",
+            head.get("network_gbps", 0) >= MIN_HEAD_SUSTAINED_GBPS,
+        )
+    )
+    queues = set(qd)
+    for prof in PROFILES:
+        if prof.exists():
+            used = _profile_partitions(prof)
+            checks.append(
+                (
+                    f"every partition of {prof.parent.name}/config.yaml is a queue",
+                    bool(used) and used <= queues,
+                )
+            )
+    return checks
 
 
 def failed(report: dict) -> bool:

@@ -109,6 +109,30 @@ def test_template_queue_names_match_profile_partitions():
     # the first queue is the cluster's default partition (rules without a queue land there)
     assert tpl["Scheduling"]["SlurmQueues"][0]["Name"] == "light"
     assert used and used <= queues, (used, queues)
+    nodelocal = REPO / "profiles" / "pcluster-nodelocal" / "config.yaml"
+    if nodelocal.exists():  # the node-local profile's day group must land on a queue with NVMe
+        prof = yaml.safe_load(nodelocal.read_text())
+        parts = {v["slurm_partition"] for v in prof["set-resources"].values()}
+        assert parts <= queues, (parts, queues)
+
+
+def test_template_sizes_fsx_and_nvme_for_a_day():
+    """Hand-stated numbers of issue 13 against the template (no pcluster needed): a day is
+    2.5 h x 124 channels x 30 kHz x 4 bytes x 2 (split + high-pass) on one core's share of
+    the sort node's NVMe; the 46 days' raw data (67 GB each) fit on /data."""
+    tpl = yaml.safe_load(TEMPLATE.read_text())
+    prices = yaml.safe_load((REPO / "config" / "prices.yaml").read_text())["instances"]
+    day_gb = 2.5 * 3600 * 124 * 30000 * 4 * 2 / 1e9
+    assert day_gb == pytest.approx(267.8, abs=0.1)
+    sort = next(q for q in tpl["Scheduling"]["SlurmQueues"] if q["Name"] == "sort")
+    for res in sort["ComputeResources"]:
+        for inst in res["Instances"]:
+            spec = prices[inst["InstanceType"]]
+            assert spec["nvme_gb"] / spec["vcpus"] >= day_gb, inst
+            assert spec["memory_gib"] / spec["vcpus"] >= 8  # a day-channel sort per core
+    fsx = next(s for s in tpl["SharedStorage"] if s["MountDir"] == "/data")["FsxLustreSettings"]
+    assert fsx["StorageCapacity"] * 2**30 >= 46 * 67e9 * 1.2  # raw + 20 % for outputs
+    assert fsx["StorageCapacity"] / 1024 * fsx["PerUnitStorageThroughput"] > 5 * 97.6  # MB/s
 
 
 def test_every_cluster_rule_has_a_partition_and_groups_name_real_rules():
@@ -157,7 +181,46 @@ def _mutations() -> dict[str, callable]:
         )
 
     def bad_snapshot(d):
-        d["SharedStorage"][0]["EbsSettings"]["SnapshotId"] = "snapshot-1"
+        d["SharedStorage"][1]["EbsSettings"]["SnapshotId"] = "snapshot-1"
+
+    def fsx_capacity_step(d):
+        d["SharedStorage"][0]["FsxLustreSettings"]["StorageCapacity"] = 3600
+
+    def fsx_throughput_of_other_type(d):
+        d["SharedStorage"][0]["FsxLustreSettings"]["PerUnitStorageThroughput"] = 200
+
+    def fsx_unknown_deployment(d):
+        d["SharedStorage"][0]["FsxLustreSettings"]["DeploymentType"] = "PERSISTENT_3"
+
+    def fsx_dra_and_import_path(d):
+        d["SharedStorage"][0]["FsxLustreSettings"]["ImportPath"] = "s3://bucket/raw"
+
+    def fsx_raw_not_linked(d):
+        dras = d["SharedStorage"][0]["FsxLustreSettings"]["DataRepositoryAssociations"]
+        d["SharedStorage"][0]["FsxLustreSettings"]["DataRepositoryAssociations"] = [
+            a for a in dras if a["FileSystemPath"] != "/raw"
+        ]
+
+    def sort_without_nvme(d):
+        d["Scheduling"]["SlurmQueues"][1]["ComputeResources"][0]["Instances"] = [
+            {"InstanceType": "r6i.2xlarge"}
+        ]
+
+    def nvme_too_small_per_core(d):
+        d["Scheduling"]["SlurmQueues"][1]["ComputeResources"][0]["Instances"] = [
+            {"InstanceType": "r6id.2xlarge"}
+        ]
+
+    def ephemeral_elsewhere(d):
+        d["Scheduling"]["SlurmQueues"][1]["ComputeSettings"]["LocalStorage"]["EphemeralVolume"][
+            "MountDir"
+        ] = "/local"
+
+    def gp3_throughput_above_iops(d):
+        d["SharedStorage"][1]["EbsSettings"]["Throughput"] = 1000
+
+    def head_node_burst_only(d):
+        d["HeadNode"]["InstanceType"] = "m6i.large"
 
     def wrong_capacity(d):
         d["Scheduling"]["SlurmQueues"][0]["CapacityType"] = "CHEAP"
@@ -175,6 +238,16 @@ def _mutations() -> dict[str, callable]:
             denied_slurm_setting,
             bad_snapshot,
             wrong_capacity,
+            fsx_capacity_step,
+            fsx_throughput_of_other_type,
+            fsx_unknown_deployment,
+            fsx_dra_and_import_path,
+            fsx_raw_not_linked,
+            sort_without_nvme,
+            nvme_too_small_per_core,
+            ephemeral_elsewhere,
+            gp3_throughput_above_iops,
+            head_node_burst_only,
         )
     }
 
@@ -195,7 +268,35 @@ def test_broken_templates_are_rejected(pcluster_python, tmp_path):
         bad = r["schema_errors"] or r["validator_errors"] or not all(c["ok"] for c in r["checks"])
         assert bad, f"mutation {name} was not detected"
     # the schema (not only our own checks) catches the structural mistakes
-    for name in ("unknown_key", "old_os", "bad_snapshot", "wrong_capacity"):
+    for name in (
+        "unknown_key",
+        "old_os",
+        "bad_snapshot",
+        "wrong_capacity",
+        "fsx_unknown_deployment",
+    ):
         assert reports[str(paths[name])]["schema_errors"], name
-    assert reports[str(paths["bad_queue_name"])]["validator_errors"]
-    assert reports[str(paths["denied_slurm_setting"])]["validator_errors"]
+    # ParallelCluster's own validators catch these ...
+    for name in (
+        "bad_queue_name",
+        "denied_slurm_setting",
+        "fsx_capacity_step",
+        "fsx_throughput_of_other_type",
+        "fsx_dra_and_import_path",
+    ):
+        assert reports[str(paths[name])]["validator_errors"], name
+    # ... and our checks name what is wrong for the data size
+    expect = {
+        "fsx_capacity_step": "FSx capacity",
+        "fsx_throughput_of_other_type": "throughput per TiB",
+        "fsx_raw_not_linked": "raw bucket linked at /raw",
+        "sort_without_nvme": "NVMe per core",
+        "nvme_too_small_per_core": "NVMe per core",
+        "ephemeral_elsewhere": "node_local_dir",
+        "gp3_throughput_above_iops": "gp3",
+        "head_node_burst_only": "sustains",
+        "no_data_volume": "/data is one FSx",
+    }
+    for name, words in expect.items():
+        bad = [c["check"] for c in reports[str(paths[name])]["checks"] if not c["ok"]]
+        assert any(words in c for c in bad), (name, bad)
