@@ -76,3 +76,16 @@ def small_day(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("small") / "data"
     generate(root, "--channels", 4, "--seconds", 20, "--sessions", 2, "--units", 2)
     return root
+
+
+@pytest.fixture(scope="session")
+def small_day_run(small_day, tmp_path_factory):
+    """The whole workflow (default target) run once on the small day, outputs in a separate
+    root: (work dir, output root, config, raw digests before the run).  Shared by the Ripple
+    and NWB workflow tests (one full run for both)."""
+    work = tmp_path_factory.mktemp("work")
+    outroot = work / "derived"
+    before = digests(small_day)
+    cfg = {"data_root": small_day, "output_root": outroot}
+    run_snakemake(work, "--cores", "2", config=cfg)
+    return work, outroot, cfg, before

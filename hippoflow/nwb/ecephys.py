@@ -102,10 +102,13 @@ def compressed(iterator, level: int) -> H5DataIO:
 
 def add_electrodes(nwbfile: NWBFile, channels: Sequence[tuple[str, str]], location: str):
     """One row per (array, channel); returns the table region of all rows, in that order."""
-    device = nwbfile.create_device(
-        name="Ripple",
-        description="Ripple Neuro neural interface processor (Grapevine); .nev/.ns5 files",
+    model = nwbfile.create_device_model(
+        name="Ripple Grapevine",
         manufacturer="Ripple Neuro",
+        description="Grapevine neural interface processor (NIP); writes .nev/.ns5 files",
+    )
+    device = nwbfile.create_device(
+        name="Ripple", description="the recording's neural interface processor", model=model
     )
     groups = {}
     for array in sorted({a for a, _ in channels}):

@@ -14,14 +14,10 @@ from hippoflow.ripple.nev import read_nev_header, write_nev
 
 
 @pytest.fixture(scope="module")
-def ran(small_day, tmp_path_factory):
-    """The whole Ripple chain run once on the small day, outputs in a separate root."""
-    work = tmp_path_factory.mktemp("work")
-    outroot = work / "derived"
-    before = digests(small_day)
-    cfg = {"data_root": small_day, "output_root": outroot}
-    run_snakemake(work, "--cores", "2", config=cfg)
-    return work, outroot, cfg, before
+def ran(small_day_run):
+    """The whole workflow run once on the small day (tests/conftest.py; the NWB tests read the
+    same run), outputs in a separate root."""
+    return small_day_run
 
 
 def test_dry_run_lists_expected_jobs(small_day, tmp_path):
