@@ -15,9 +15,13 @@ The model (every rate from rates.json, every instance figure from prices.yaml):
 * bytes through shared storage: every byte a job reads or writes on the shared volume
   (``default``: split, high-pass and LFP files live there; ``nodelocal``: a day's split and
   high-pass files stay on the node, only the raw input and the LFP cross it);
-* wall time = max(core-seconds / compute cores, shared bytes / shared-storage throughput)
-  + per-submission overhead / concurrent jobs; dollars = compute node-hours for that wall time
-  (nodes wait on storage while it is the limit) + the head node, on-demand and spot.
+* per queue (the profile's slurm_partition per rule; unnamed rules on the first queue): the
+  nodes Slurm starts for the jobs queued at once (min(submissions, profile `jobs`, queue
+  cores) / vCPUs per node) stay up for max(its core-seconds incl. per-submission overhead /
+  its cores, shared bytes / shared-storage throughput if it runs channel work, its longest
+  Slurm job -- a group runs its members one after the other on one core);
+* wall time = the longest of these; dollars = each queue's nodes x that time x its price
+  (spot: x spot_fraction) + the head node and the shared storage for the wall time.
 """
 
 from __future__ import annotations
@@ -88,6 +92,9 @@ def count_jobs(plan) -> dict[str, dict]:
             if len(plan.channel_arrays[(subject, day, c)]) == 1:
                 d["waveform_templates"] += 1
         d["qc_metrics"] += 1
+    if plan.nwb:  # one NWB file per session with one .nev (Plan.nwb_targets)
+        for s in plan.marker_sessions():
+            days[(s.subject, s.day)]["nwb"] += 1
     for key, _ in plan.problems:
         days[key[:2]]["input_problem"] += 1
     return {k: dict(v) for k, v in days.items()}
@@ -161,6 +168,19 @@ def load_profile(profile) -> tuple[dict, dict]:
     return prof.get("groups", {}) or {}, prof.get("group-components", {}) or {}
 
 
+def profile_queues(profile) -> tuple[dict[str, str], int]:
+    """rule -> Slurm partition named by the profile, and its `jobs` limit (default 200)."""
+    path = Path(profile)
+    path = path / "config.yaml" if path.is_dir() else path
+    prof = yaml.safe_load(path.read_text()) or {}
+    parts = {
+        r: v["slurm_partition"]
+        for r, v in (prof.get("set-resources") or {}).items()
+        if isinstance(v, dict) and "slurm_partition" in v
+    }
+    return parts, int(prof.get("jobs", 200))
+
+
 def load_cluster(cluster_file) -> dict:
     """Queues (instance, max nodes), head node and shared storage of a cluster file."""
     cfg = yaml.safe_load(Path(cluster_file).read_text())
@@ -188,6 +208,23 @@ def load_cluster(cluster_file) -> dict:
             item.update(capacity_gb=int(eb.get("Size", 35)), mbps=int(eb.get("Throughput", 125)))
         storage.append(item)
     return {"head": cfg["HeadNode"]["InstanceType"], "queues": queues, "storage": storage}
+
+
+def storage_usd_per_hour(cluster: dict, prices: dict) -> float:
+    """Dollars per hour of the cluster's shared storage while it exists (GB-month / 730 h)."""
+    px = prices.get("storage", {})
+    usd = 0.0
+    for st in cluster["storage"]:
+        if st["type"] == "FsxLustre":
+            dep = str(st.get("deployment", "SCRATCH_2")).lower().replace("_", "")
+            key = f"fsx_lustre_{dep}_{st['mbps_per_tib']}_usd_per_gb_month"
+            rate = px.get(key, px.get(f"fsx_lustre_{dep}_usd_per_gb_month", 0.0))
+        elif st["type"] == "Ebs":
+            rate = px.get("ebs_gp3_usd_per_gb_month", 0.0)
+        else:
+            rate = 0.0
+        usd += st.get("capacity_gb", 0) * float(rate) / 730.0
+    return usd
 
 
 def shared_throughput(cluster: dict, prices: dict) -> tuple[float, str]:
@@ -267,6 +304,9 @@ def estimate(
     )
 
     def cpu_s(day) -> float:
+        return sum(rule_s(day).values())
+
+    def rule_s(day) -> dict[str, float]:
         hours = defaultdict(float)  # channel-hours per rule
         for s in plan.neural_sessions():
             if (s.subject, s.day) != day:
@@ -279,29 +319,33 @@ def estimate(
         per_ch_h = rt["seconds_per_channel_hour"]
         start = float(rt["job_start_s"])
         fixed = rt.get("seconds_per_job", {})
-        total = 0.0
+        out: dict[str, float] = defaultdict(float)
         for rule, count in jobs[day].items():
             if rule in LOCAL:
                 continue
-            total += count * (start + float(fixed.get(rule, rt["default_job_s"])))
+            out[rule] += count * (start + float(fixed.get(rule, rt["default_job_s"])))
         for rule, h in hours.items():
-            total += h * float(per_ch_h.get(rule, 0.0))
-        return total
+            out[rule] += h * float(per_ch_h.get(rule, 0.0))
+        return dict(out)
 
     bw, bw_how = shared_throughput(cluster, px)
     inst = px["instances"]
-    cores = sum(inst[q["instance"]]["vcpus"] * q["max_nodes"] for q in cluster["queues"].values())
-    node_usd = {name: inst[q["instance"]]["usd_per_hour"] for name, q in cluster["queues"].items()}
-    # the queues' share of the work: sorting jobs on the sort queue (if any), the rest light
-    mean_node_usd = sum(node_usd.values()) / max(1, len(node_usd))
-    mean_vcpus = sum(inst[q["instance"]]["vcpus"] for q in cluster["queues"].values()) / max(
-        1, len(cluster["queues"])
-    )
+    parts, jobs_limit = profile_queues(profile)
+    qnames = list(cluster["queues"])
+    default_q = qnames[0]
+
+    def queue_of(rule: str) -> str:
+        q = parts.get(rule, default_q)
+        return q if q in cluster["queues"] else default_q
+
     overhead = float(rt["slurm_overhead_s"])
     days_out = {}
     tot = defaultdict(float)
     all_jobs: dict[str, int] = defaultdict(int)
     all_comps: dict[str, int] = defaultdict(int)
+    q_core_s: dict[str, float] = defaultdict(float)  # per queue: core-seconds incl. overhead
+    q_subs: dict[str, int] = defaultdict(int)
+    q_longest: dict[str, float] = defaultdict(float)  # longest single Slurm job per queue
     for day in sorted(jobs):
         j = jobs[day]
         c = comps.get(day, {})
@@ -310,6 +354,24 @@ def estimate(
         for g, v in c.items():
             all_comps[g] += v
         b = day_bytes(lengths, plan, day, mode, split_ratio)
+        per_rule = rule_s(day)
+        for r, sec in per_rule.items():
+            q_core_s[queue_of(r)] += sec
+        for r, v in j.items():
+            if r not in groups and r not in LOCAL:
+                q_subs[queue_of(r)] += v
+                q_core_s[queue_of(r)] += v * overhead
+                one = per_rule.get(r, 0.0) / max(1, v) + overhead
+                q_longest[queue_of(r)] = max(q_longest[queue_of(r)], one)
+        for g, n in c.items():
+            members = [r for r, gg in groups.items() if gg == g]
+            n_sub = math.ceil(n / int(ncomp.get(g, 1)))
+            q = queue_of(members[0]) if members else default_q
+            q_subs[q] += n_sub
+            q_core_s[q] += n_sub * overhead
+            group_s = sum(per_rule.get(r, 0.0) for r in members)
+            # a group is one Slurm job running its members one after the other on one core
+            q_longest[q] = max(q_longest[q], group_s / max(1, n_sub) + overhead)
         row = {
             "jobs": sum(v for r, v in j.items() if r not in LOCAL),
             "submissions": submissions(j, c, groups, ncomp),
@@ -324,36 +386,59 @@ def estimate(
     if plan.sessions:  # one provenance page for the run
         all_jobs["provenance"] += 1
         tot["jobs"] += 1
-        tot["core_s"] += float(rt["job_start_s"]) + float(rt["default_job_s"])
+        extra = float(rt["job_start_s"]) + float(rt["default_job_s"])
+        tot["core_s"] += extra
+        q_core_s[queue_of("provenance")] += extra + overhead
+        q_subs[queue_of("provenance")] += 1
     total = dict(tot)
     total["submissions"] = submissions(all_jobs, all_comps, groups, ncomp)
     core_s = total.get("core_s", 0.0) + total["submissions"] * overhead
-    cpu_wall = core_s / max(1, cores)
     io_wall = total.get("shared_bytes", 0.0) / bw
-    wall = max(cpu_wall, io_wall)
-    # nodes bill while their jobs run or wait on storage: the busy nodes for the wall time
-    nodes_busy = (
-        min(
-            sum(q["max_nodes"] for q in cluster["queues"].values()),
-            math.ceil(core_s / mean_vcpus / max(wall, 1)),
-        )
-        if wall
-        else 0
-    )
-    node_hours = max(core_s / mean_vcpus, nodes_busy * wall) / 3600
+    # queues that carry the channel work wait on shared storage while it is the limit
+    bulk = {queue_of(r) for r in ("rplsplit", "rpllfp", "rplhighpass", "sort")}
+    per_q = {}
+    for q, qs in q_core_s.items():
+        spec = inst[cluster["queues"][q]["instance"]]
+        vcpus = int(spec["vcpus"])
+        # Slurm starts nodes for the jobs queued at once (the profile's `jobs`, at most the
+        # queue's cores); they stay up while their jobs run or wait on storage
+        conc = max(1, min(q_subs[q], jobs_limit, vcpus * cluster["queues"][q]["max_nodes"]))
+        nodes = math.ceil(conc / vcpus)
+        cpu = qs / (nodes * vcpus)
+        busy = max(cpu, io_wall if q in bulk else 0.0, q_longest[q])
+        per_q[q] = {"nodes": nodes, "busy_s": busy, "cpu_s": cpu, "usd_h": spec["usd_per_hour"]}
+    longest = max(q_longest.values(), default=0.0)
+    cpu_wall = max((v["cpu_s"] for v in per_q.values()), default=0.0)
+    wall = max([v["busy_s"] for v in per_q.values()] + [io_wall])
+    node_hours = sum(v["nodes"] * v["busy_s"] for v in per_q.values()) / 3600
+    node_usd = sum(v["nodes"] * v["busy_s"] * v["usd_h"] for v in per_q.values()) / 3600
     head_usd = inst[cluster["head"]]["usd_per_hour"] * wall / 3600
+    storage_usd = storage_usd_per_hour(cluster, px) * wall / 3600
+    cores = sum(
+        inst[q["instance"]]["vcpus"] * q["max_nodes"]
+        for name, q in cluster["queues"].items()
+        if name in per_q
+    )
     total.update(
         wall_s=wall,
         cpu_wall_s=cpu_wall,
         io_wall_s=io_wall,
-        bound="storage" if io_wall > cpu_wall else "cpu",
+        longest_submission_s=longest,
+        bound=max(
+            (("storage", io_wall), ("cpu", cpu_wall), ("longest job", longest)),
+            key=lambda kv: kv[1],
+        )[0],
         core_hours=core_s / 3600,
         node_hours=node_hours,
-        usd_on_demand=node_hours * mean_node_usd + head_usd,
-        usd_spot=node_hours * mean_node_usd * float(px["spot_fraction"]) + head_usd,
+        usd_nodes=node_usd,
+        usd_head=head_usd,
+        usd_storage=storage_usd,
+        usd_on_demand=node_usd + head_usd + storage_usd,
+        usd_spot=node_usd * float(px["spot_fraction"]) + head_usd + storage_usd,
         shared_throughput_bps=bw,
         shared_storage=bw_how,
         compute_cores=cores,
+        queues={q: {"nodes": v["nodes"], "busy_h": v["busy_s"] / 3600} for q, v in per_q.items()},
     )
     return {
         "mode": mode,

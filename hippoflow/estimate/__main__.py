@@ -13,7 +13,9 @@ Reads only the .ns5/.nev headers (recording lengths from the data-block headers)
 profile's job groups, the cluster file's queues and storage, config/prices.yaml (dated
 instance prices and figures: edit it) and benchmarks/rates.json (per-job rates, refreshed by
 `make bench`). Wall time = max(CPU work / compute cores, bytes through shared storage /
-its sustained throughput); dollars = compute node-hours for that time + the head node.
+its sustained throughput, the longest single Slurm job); dollars = each queue's nodes for
+the time its jobs run or wait on storage + the head node + the shared storage for the wall
+time (GB-month prices / 730 h).
 
 examples:
   python -m hippoflow.estimate --data-root /data/raw
@@ -81,8 +83,10 @@ def main(argv=None) -> int:
     )
     print(
         f"wall {t['wall_s'] / 3600:.2f} h ({t['bound']}-bound: CPU {t['cpu_wall_s'] / 3600:.2f} h, "
-        f"storage {t['io_wall_s'] / 3600:.2f} h); {t['node_hours']:.1f} node-hours; "
-        f"${t['usd_on_demand']:.2f} on-demand, ${t['usd_spot']:.2f} spot"
+        f"storage {t['io_wall_s'] / 3600:.2f} h, longest job {t['longest_submission_s'] / 3600:.2f}"
+        f" h); {t['node_hours']:.1f} node-hours; "
+        f"${t['usd_on_demand']:.2f} on-demand, ${t['usd_spot']:.2f} spot "
+        f"(nodes ${t['usd_nodes']:.2f}, head ${t['usd_head']:.2f}, storage ${t['usd_storage']:.2f})"
     )
     return 0
 

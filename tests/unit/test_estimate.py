@@ -139,9 +139,17 @@ def test_bytes_time_and_dollars_by_hand(tree, dry_run):
     assert t["shared_throughput_bps"] == pytest.approx(81.25e6)
     io = t["shared_bytes"] / 81.25e6
     cpu = (core_s + 10 * t["submissions"]) / 16  # 2 x c6i.2xlarge
-    assert t["wall_s"] == pytest.approx(max(io, cpu))
-    node_h = t["node_hours"]
-    assert t["usd_on_demand"] == pytest.approx(node_h * 0.34 + 0.096 * t["wall_s"] / 3600)
+    # the longest Slurm job: the sortchan group of the day's 2 day-channels (sort, curate,
+    # export_cells, qc_sort, waveform_templates each), run on one core, + its submission
+    longest = 10 * (1 + 2) + 360 * ch_hours + 10
+    assert t["longest_submission_s"] == pytest.approx(longest)
+    assert t["wall_s"] == pytest.approx(max(io, cpu, longest))
+    # both nodes stay up for the wall time; head node and the 1000 GB gp3 volume ($0.08/GB-month)
+    assert t["node_hours"] == pytest.approx(2 * t["wall_s"] / 3600)
+    hours = t["wall_s"] / 3600
+    assert t["usd_on_demand"] == pytest.approx(
+        t["node_hours"] * 0.34 + 0.096 * hours + 1000 * 0.08 / 730 * hours
+    )
     local = estimate(
         root / "data", REPO / "profiles" / "pcluster", "nodelocal", cluster, rates=rates
     )
