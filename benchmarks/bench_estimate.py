@@ -1,0 +1,99 @@
+"""Per-job rates for python -m hippoflow.estimate, measured on one core; writes
+benchmarks/rates.json (keeps its split_size_ratio, from bench_bytes.py).
+
+* job_start_s: a job's Python start-up with the workflow's imports (snakemake, hippoflow's
+  ripple and sorting steps), as every script job pays it;
+* seconds_per_channel_hour: rplsplit (a generated 32-channel session, per channel-hour of the
+  file), rpllfp and rplhighpass (one 10-minute channel), sort (sort + curate of one
+  day-channel with 4 units at 2 x 2.5 and 2 x 10 minutes: the slope, and the fixed cost per
+  day-channel as seconds_per_job.sort), each child's wall time minus job_start_s, divided by
+  the channel-hours it processed;
+* slurm_overhead_s is not measured here (it needs the Slurm test cluster): 12.5 s, the
+  "Slurm run minus local run of the same job" of benchmarks/bench_slurm.py (README table);
+  default_job_s (behaviour, QC and export jobs, which have no per-channel-hour rate) is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+
+from benchmarks._measure import REPO, WORK, measure, row
+from benchmarks.bench_bytes import SPLIT
+from benchmarks.bench_filters import OURS as FILTER
+from benchmarks.bench_filters import make_channel
+from benchmarks.bench_sorting import make_day, sort_in_child
+
+RATES = REPO / "benchmarks" / "rates.json"
+CHANNEL_MINUTES = 10.0
+SPLIT_CHANNELS, SPLIT_SECONDS = 32, 60.0
+SORT_SECONDS = ((150.0, 150.0), (600.0, 600.0))  # two lengths: fixed cost + rate
+START = "import snakemake.script, hippoflow.ripple.steps, hippoflow.sorting.steps"
+
+
+def run() -> list[dict]:
+    from hippoflow.synth import day as gen
+
+    work = WORK / "rates"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    rates = json.loads(RATES.read_text()) if RATES.exists() else {}
+    per = {}
+    try:
+        start = min(measure([sys.executable, "-c", START])[0] for _ in range(3))
+        opts = gen.Options(
+            out=work / "data",
+            channels=SPLIT_CHANNELS,
+            seconds=SPLIT_SECONDS,
+            sessions=1,
+            eye=False,
+            seed=4,
+        )
+        (day,) = gen.generate(opts, log=lambda *_: None)
+        wall, _ = measure(
+            [
+                sys.executable,
+                "-c",
+                SPLIT,
+                str(day / "session01"),
+                str(work / "split"),
+                "none",
+                str(SPLIT_CHANNELS),
+            ]
+        )
+        per["rplsplit"] = max(0.0, wall - start) / (SPLIT_CHANNELS * SPLIT_SECONDS / 3600)
+        raw = work / "rplraw_d41d.hkl"
+        make_channel(raw, CHANNEL_MINUTES / 60)
+        for kind, rule in (("hp", "rplhighpass"), ("lfp", "rpllfp")):
+            wall, _ = measure(
+                [sys.executable, "-c", FILTER, kind, str(raw), str(work / f"{kind}.hkl")]
+            )
+            per[rule] = max(0.0, wall - start) / (CHANNEL_MINUTES / 60)
+        pts = []
+        for k, lengths in enumerate(SORT_SECONDS):
+            sources, *_ = make_day(work / f"sort{k}", list(lengths))
+            wall, _, _ = sort_in_child(sources, {}, work / f"sort{k}")
+            pts.append((sum(lengths) / 3600, max(0.0, wall - start)))
+        (h0, s0), (h1, s1) = pts
+        per["sort"] = max(0.0, (s1 - s0) / (h1 - h0))  # MountainSort5 has a fixed cost too
+        sort_fixed = max(0.0, s0 - per["sort"] * h0)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rates.update(
+        note="per-job rates for python -m hippoflow.estimate, written by `make bench` "
+        "(benchmarks/bench_estimate.py: job_start_s and seconds_per_channel_hour measured on one "
+        "core of the machine below; slurm_overhead_s from bench_slurm.py on the test cluster; "
+        "split_size_ratio from bench_bytes.py)",
+        measured_on=__import__("platform").platform(),
+        job_start_s=round(start, 2),
+        slurm_overhead_s=rates.get("slurm_overhead_s", 12.5),
+        default_job_s=rates.get("default_job_s", 5.0),
+        seconds_per_job={**rates.get("seconds_per_job", {}), "sort": round(sort_fixed, 2)},
+        seconds_per_channel_hour={k: round(v, 2) for k, v in per.items()},
+    )
+    RATES.write_text(json.dumps(rates, indent=1) + "\n")
+    rows = [row("job start-up (python + workflow imports)", start, "s")]
+    rows += [row(f"{k}: seconds per channel-hour (1 core)", v, "s") for k, v in per.items()]
+    rows.append(row("sort: fixed seconds per day-channel (1 core)", sort_fixed, "s"))
+    return rows
