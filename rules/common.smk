@@ -5,6 +5,7 @@ import os
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from hippoflow import dagspeed as _dagspeed
 from hippoflow import naming as _naming
 from hippoflow import plan as _plan
 from hippoflow.config import output_root as _output_root
@@ -15,6 +16,11 @@ from hippoflow.sorting.curate import curate_args as _curate_args
 from hippoflow.sorting.curate import curated_name as _curated_name
 from hippoflow.sorting.sort import sort_args as _sort_args
 from hippoflow.sorting.sort import sort_name as _sort_name
+
+# Snakemake checks each job's script file once per job; once per script is enough
+# (hippoflow/dagspeed.py; HIPPOFLOW_DAGSPEED=0 keeps Snakemake's own check, for benchmarks).
+if os.environ.get("HIPPOFLOW_DAGSPEED", "1") != "0":
+    _dagspeed.install()
 
 # --config leaves values nested in a mapping strings (`behaviour={eyelink: false}` gives
 # "false") and reads a string holding ": " as a mapping: give them the schema's types

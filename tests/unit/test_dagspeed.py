@@ -1,0 +1,88 @@
+"""hippoflow.dagspeed: the once-per-script check and the by-name output index change how fast
+Snakemake plans, not what it plans. Snakemake's own code (HIPPOFLOW_DAGSPEED=0) is the
+reference."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, generate, run_snakemake
+
+BIN = Path(sys.executable).parent
+
+
+def _jobs(stdout: str) -> list[str]:
+    """Every job of a dry run as its rule, wildcards, inputs, outputs and log lines (sorted)."""
+    keep = re.compile(r"^\s*(rule|localrule|input|output|log|wildcards)\b")
+    return sorted(line.strip() for line in stdout.splitlines() if keep.match(line))
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("dagspeed") / "data"
+    # two days, the second with a channel only one session holds: several rplsplit rules
+    generate(root, "--channels", 3, "--seconds", 2, "--sessions", 2, "--header-only")
+    generate(
+        root,
+        "--channels",
+        5,
+        "--seconds",
+        2,
+        "--sessions",
+        1,
+        "--header-only",
+        "--days",
+        "20181106",
+    )
+    return root
+
+
+def _dry(tmp: Path, root: Path, speed: str, *targets: str) -> list[str]:
+    os.environ["HIPPOFLOW_DAGSPEED"] = speed
+    try:
+        proc = run_snakemake(
+            tmp, "-n", *targets, config={"data_root": root, "output_root": tmp / "out"}
+        )
+    finally:
+        del os.environ["HIPPOFLOW_DAGSPEED"]
+    return _jobs(proc.stdout)
+
+
+def test_same_jobs_as_snakemakes_own_planning(tree, tmp_path):
+    own = _dry(tmp_path, tree, "0")
+    fast = _dry(tmp_path, tree, "1")
+    assert len(own) > 300  # a real DAG: rules, inputs, outputs of ~100 jobs
+    assert fast == own
+
+
+def _missing_script_run(tmp: Path, install: bool) -> str:
+    (tmp / "Snakefile").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "from hippoflow import dagspeed\n"
+        + ("assert dagspeed.install()\n" if install else "")
+        + "rule all:\n    input: ['a.txt', 'b.txt']\n"
+        "rule make:\n    output: '{x}.txt'\n    script: 'gone.py'\n"
+    )
+    proc = subprocess.run(
+        [str(BIN / "snakemake"), "-n", "--directory", str(tmp), "-s", str(tmp / "Snakefile")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def test_unreadable_script_still_stops_the_run(tmp_path):
+    (tmp_path / "own").mkdir()
+    (tmp_path / "fast").mkdir()
+    own = _missing_script_run(tmp_path / "own", install=False)
+    fast = _missing_script_run(tmp_path / "fast", install=True)
+    assert "gone.py" in own
+    assert fast.replace("/fast/", "/") == own.replace("/own/", "/")
