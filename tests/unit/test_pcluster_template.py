@@ -300,3 +300,51 @@ def test_broken_templates_are_rejected(pcluster_python, tmp_path):
     for name, words in expect.items():
         bad = [c["check"] for c in reports[str(paths[name])]["checks"] if not c["ok"]]
         assert any(words in c for c in bad), (name, bad)
+
+
+def test_readme_export_recipe_reaches_the_hook(tmp_path, monkeypatch):
+    """The README's FSx export recipe, as the shell passes it to Snakemake, run through the
+    completion hook with a stand-in `aws` that records its arguments (not run against AWS)."""
+    import shlex
+
+    from hippoflow.notify import notify
+
+    text = (REPO / "README.md").read_text().replace("\\\n", " ")
+    line = next(
+        x for x in text.splitlines() if "create-data-repository-task" in x and "snakemake" in x
+    )
+    words = shlex.split(line)
+    command = next(w for w in words if w.startswith("notify_command="))[len("notify_command=") :]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.txt"
+    aws = bin_dir / "aws"
+    aws.write_text(
+        f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> {calls}\necho --- >> {calls}\n'
+    )
+    aws.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    log = tmp_path / "with space" / "x.snakemake.log"
+    assert notify(command, "success", [log]) == 0
+    export, publish = calls.read_text().split("---\n")[:2]
+    assert export.splitlines() == [
+        "fsx",
+        "create-data-repository-task",
+        "--file-system-id",
+        "fs-0123456789abcdef0",
+        "--type",
+        "EXPORT_TO_REPOSITORY",
+        "--paths",
+        "derived",  # /data/derived: the template's `derived` association, mount-relative
+        "--report",
+        "Enabled=false",
+    ]
+    args = publish.splitlines()
+    assert args[:2] == ["sns", "publish"]
+    assert args[args.index("--subject") + 1] == "hippoflow success"
+    assert str(log) in args[args.index("--message") + 1]
+    # the path it exports is the one the template links to the results bucket
+    tpl = yaml.safe_load(TEMPLATE.read_text())
+    fsx = next(s for s in tpl["SharedStorage"] if s["MountDir"] == "/data")["FsxLustreSettings"]
+    assert "/derived" in {a["FileSystemPath"] for a in fsx["DataRepositoryAssociations"]}
+    assert "output_root=/data/derived" in line
