@@ -226,6 +226,9 @@ INTERMEDIATE_NAMES = {"split": RAW_NAME, "highpass": HIGHPASS_NAME}
 #: rules that read a node-local file: one job group, else Snakemake refuses the DAG (the
 #: rplsplit rules, one per channel set, join their consumers' group by themselves)
 NODE_LOCAL_RULES = ("rpllfp", "rplhighpass", "sort")
+#: their group (rules/sorting.smk sets it; profiles/pcluster-nodelocal adds the day's other
+#: channel steps to it)
+NODE_LOCAL_GROUP = "daylocal"
 
 
 def intermediate_path(rel, kind):
@@ -260,15 +263,17 @@ def kept(targets):
 def check_node_local_mode():
     """Node-local files and the day group go together. Called by an input function (the
     executor and the groups are known only once the DAG is built, not while parsing)."""
+    if workflow.remote_exec or workflow.subprocess_exec:
+        return  # a job on its node (the head checked; groups are not passed on)
     groups = workflow.group_settings.overwrite_groups
-    if NODE_LOCAL_DIR and not workflow.local_exec:
-        got = {r: groups.get(r) for r in NODE_LOCAL_RULES}
-        if None in got.values() or len(set(got.values())) > 1:
+    if NODE_LOCAL_DIR:
+        got = {r: groups.get(r, NODE_LOCAL_GROUP) for r in NODE_LOCAL_RULES}
+        if len(set(got.values())) > 1:
             raise WorkflowError(
                 "hippoflow: intermediates.node_local_dir needs rpllfp, rplhighpass and sort "
                 f"in one job group (got {got}): use --profile profiles/pcluster-nodelocal"
             )
-    if not NODE_LOCAL_DIR and groups.get("sort") == "daylocal":
+    if not NODE_LOCAL_DIR and groups.get("sort") == NODE_LOCAL_GROUP:
         raise WorkflowError(
             "hippoflow: profiles/pcluster-nodelocal runs a day as one job for node-local "
             "intermediates: set intermediates.node_local_dir too, e.g. --config "

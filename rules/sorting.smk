@@ -159,3 +159,15 @@ rule qc_metrics:
         runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/qc_metrics.py"
+
+
+# Node-local mode (config intermediates.node_local_dir): the rules that make or read the
+# node-local split and high-pass files form one job group, declared here in the workflow
+# rather than only in profiles/pcluster-nodelocal: the Slurm plugin does not pass --groups on
+# to the Snakemake that runs the group on its node, which would otherwise give the jobs of
+# each nodelocal file a group of its own and refuse the day (a sort reads the high-pass files
+# of several sessions) as "conflicting groups".
+if NODE_LOCAL_DIR:
+    for _rule in workflow.rules:
+        if _rule.name in NODE_LOCAL_RULES or _rule.name.startswith("rplsplit"):
+            _rule.group = NODE_LOCAL_GROUP

@@ -1,0 +1,153 @@
+"""Node-local mode on a real (one-node) Slurm cluster: profiles/pcluster-nodelocal with
+intermediates.node_local_dir.
+
+One run of the demo day restricted to channel 1 (config channels=[1]: every step, the
+behaviour and QC ones too): the day's channel work (split and LFP of both sessions,
+high-pass, sort, curation, cells, templates, sorting and LFP QC) must be one Slurm job, its
+split and high-pass files must be written in the node-local directory and deleted there,
+never appear under the output tree (polled during the run), and every final file must equal a
+local ``--cores`` run (h5py, tests/cluster/finals.py). The estimator
+(``hippoflow.estimate``, headers only) must predict the run's wall time within a factor of 3.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .clusterutil import REPO, STATUS_OVERRIDES, generate, run, snakemake_cmd, submissions
+from .finals import differences, final_files, intermediate_files
+
+DAY = "picasso/20181105"
+SESSIONS = ("session01", "sessioneye")
+#: the estimator's prediction vs the measured wall time: within this factor either way
+ESTIMATE_FACTOR = 3.0
+
+
+@pytest.fixture(scope="module")
+def nodelocal_run(slurm_cluster, tmp_path_factory):
+    root = tmp_path_factory.mktemp("nodelocal")
+    data = generate(root)
+    node = root / "node"  # the one node's own disk (on a real cluster: /scratch/...)
+    config = ("channels=[1]", f"intermediates={{node_local_dir: {node}}}")
+    out, work = root / "out", root / "work"
+    ref_out, ref_work = root / "ref_out", root / "ref_work"
+    work.mkdir()
+    ref_work.mkdir()
+
+    # the local reference runs beside the Slurm run (the cluster job mostly waits)
+    ref = {}
+
+    def local():
+        cmd = snakemake_cmd("local", data, ref_out, "--cores", "1", config=("channels=[1]",))
+        ref["proc"] = run(cmd, ref_work)
+
+    seen: set[str] = set()
+    node_files: set[str] = set()
+    stop = threading.Event()
+
+    def poll():
+        while not stop.is_set():
+            for tree, found in ((out, seen), (node, node_files)):
+                if tree.exists():
+                    try:
+                        found.update(intermediate_files(tree))
+                    except FileNotFoundError:
+                        pass
+            time.sleep(0.1)
+
+    threads = [threading.Thread(target=local), threading.Thread(target=poll, daemon=True)]
+    for t in threads:
+        t.start()
+    cmd = snakemake_cmd("pcluster-nodelocal", data, out, *STATUS_OVERRIDES, config=config)
+    t0 = time.monotonic()
+    done = run(cmd, work, slurm_cluster.env)
+    wall = time.monotonic() - t0
+    threads[0].join()
+    stop.set()
+    threads[1].join()
+    return {
+        "data": data,
+        "out": out,
+        "node": node,
+        "work": work,
+        "ref_out": ref_out,
+        "ref": ref["proc"],
+        "log": done.stdout + done.stderr,
+        "rc": done.returncode,
+        "wall_s": wall,
+        "seen_in_out": seen,
+        "seen_in_node": node_files,
+    }
+
+
+def test_one_slurm_job_and_intermediates_stay_on_the_node(nodelocal_run):
+    r = nodelocal_run
+    assert r["rc"] == 0, r["log"][-4000:]
+    assert r["ref"].returncode == 0, r["ref"].stderr[-3000:]
+    # the day's channel work was one group job: one Slurm job and log of group daylocal
+    # (the other Slurm jobs are the session's behaviour, markers and QC steps, one each)
+    slurm_logs = r["work"] / ".snakemake" / "slurm_logs"
+    logs = list(slurm_logs.glob("group_daylocal_*/*.log"))
+    assert len(logs) == 1, logs
+    assert not [p for p in slurm_logs.rglob("*.log") if p.parent.name.startswith("rule_rpl")]
+    assert not list(slurm_logs.glob("rule_sort*")) and not list(slurm_logs.glob("group_[!d]*"))
+    assert len(submissions(r["log"])) == len(list(slurm_logs.rglob("*.log")))
+    text = logs[0].read_text()
+    # the split and high-pass files were written there, in the node-local directory ...
+    split = re.findall(r"output: (\S+rplraw_d41d\.hkl)", text)
+    highpass = re.findall(r"output: (\S+rplhighpass_b59f\.hkl)", text)
+    want = {str(r["node"] / DAY / s / "array01" / "channel001") for s in SESSIONS}
+    assert {str(Path(p).parent) for p in split} == want
+    assert {str(Path(p).parent) for p in highpass} == want
+    # ... seen there during the run, deleted by the end, and never under the output tree
+    assert {Path(p).name for p in r["seen_in_node"]} == {"rplraw_d41d.hkl", "rplhighpass_b59f.hkl"}
+    assert not r["node"].exists() or intermediate_files(r["node"]) == []
+    assert r["seen_in_out"] == set()
+    assert intermediate_files(r["out"]) == []
+
+
+def test_finals_identical_to_a_local_run(nodelocal_run):
+    r = nodelocal_run
+    assert r["rc"] == 0 and r["ref"].returncode == 0
+    finals = final_files(r["ref_out"])
+    # LFP, sorts, cells, templates, markers and the behaviour objects of both sessions
+    names = {Path(p).name for p in finals}
+    assert {
+        "rpllfp_6eca.hkl",
+        "cells.tsv",
+        "templates.hkl",
+        "spiketrain_d41d.hkl",
+        "rplparallel_d41d.hkl",
+        "unity_71bf.hkl",
+        "eyelink_24d5.hkl",
+        "edfsplit_c1fa.hkl",
+        "binData.hdf",
+    } <= names
+    assert any(n.startswith("mountainsort_") for n in names)
+    assert any(n.startswith("curated_") for n in names)
+    # the sort records the high-pass paths it read: under the node-local dir in this mode
+    assert differences(r["ref_out"], r["out"], [r["node"]]) == []
+
+
+def test_estimated_wall_time_within_a_factor(nodelocal_run):
+    r = nodelocal_run
+    assert r["rc"] == 0
+    from hippoflow.estimate import estimate
+
+    est = estimate(
+        r["data"],
+        profile=REPO / "profiles" / "pcluster-nodelocal",
+        mode="nodelocal",
+        config={"channels": [1]},
+    )
+    predicted, measured = est["total"]["wall_s"], r["wall_s"]
+    assert measured / ESTIMATE_FACTOR <= predicted <= measured * ESTIMATE_FACTOR, (
+        predicted,
+        measured,
+        est["total"],
+    )
