@@ -8,7 +8,7 @@ paths): each tree's root is replaced by ``<root>`` before comparing, and so is a
 directory given as an alias (the sort records the paths of the high-pass files it read, which
 in node-local mode lie there). Left out: the run's provenance page and summary (dates,
 command line, config), the sorter's own wall time (``sorter_seconds``), an NWB file's
-creation date, identifier and provenance record, and the intermediates (split and high-pass).
+creation date, identifier, provenance record and object ids (random UUIDs), and the intermediates (split and high-pass).
 """
 
 from __future__ import annotations
@@ -87,11 +87,13 @@ def _hdf5_items(path: Path, root) -> dict:
             return _norm(val, root)
 
         for key, val in f.attrs.items():
-            items[f"/@{key}"] = attr(val)
+            if key != "object_id":
+                items[f"/@{key}"] = attr(val)
 
         def visit(name, obj):
             for key, val in obj.attrs.items():
-                items[f"{name}@{key}"] = attr(val)
+                if key != "object_id":  # NWB: a random UUID per object and write
+                    items[f"{name}@{key}"] = attr(val)
             if name.rsplit("/", 1)[-1] in TIMINGS:
                 items[name] = "timing"
             elif isinstance(obj, h5py.Dataset):

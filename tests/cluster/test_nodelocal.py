@@ -146,6 +146,7 @@ def test_estimated_wall_time_within_a_factor(nodelocal_run):
         config={"channels": [1]},
     )
     predicted, measured = est["total"]["wall_s"], r["wall_s"]
+    print(f"estimator: predicted {predicted:.1f} s, measured {measured:.1f} s")
     assert measured / ESTIMATE_FACTOR <= predicted <= measured * ESTIMATE_FACTOR, (
         predicted,
         measured,
