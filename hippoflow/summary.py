@@ -45,6 +45,9 @@ class RunLog:
     started: dict[int, Job]
     finished: set[int]
     failed: set[int]
+    # jobs run inside a group job (one Slurm job): Snakemake's log names only the group at
+    # submission and each member when it finishes ('Finished jobid: N (Rule: r)')
+    grouped: set[int] = field(default_factory=set)
 
 
 def _paths(value: str) -> list[str]:
@@ -65,6 +68,7 @@ def parse_snakemake_log(text: str) -> RunLog:
     started: dict[int, Job] = {}
     finished: set[int] = set()
     failed: set[int] = set()
+    finished_rule: dict[int, str] = {}
     current: Job | None = None
     in_error = False
     for line in lines:
@@ -89,9 +93,13 @@ def parse_snakemake_log(text: str) -> RunLog:
             continue
         if m := _FINISHED.match(line):
             finished.add(int(m.group(1)))
+            finished_rule[int(m.group(1))] = m.group(2)
         if not line.startswith("    "):
             current = None
-    return RunLog(planned, started, finished, failed)
+    grouped = {i for i in finished_rule if i not in started}
+    for i in grouped:
+        started[i] = Job(finished_rule[i], i)
+    return RunLog(planned, started, finished, failed, grouped)
 
 
 def job_warnings(log_paths, workdir=".") -> list[tuple[str, str]]:
@@ -105,6 +113,31 @@ def job_warnings(log_paths, workdir=".") -> list[tuple[str, str]]:
             continue
         out += [(m.group(1), rel) for m in map(WARNING_LINE.match, text.splitlines()) if m]
     return out
+
+
+def run_logs(rules, since: float, workdir=".", known=frozenset()) -> list[str]:
+    """Job logs (relative to ``workdir``) under ``logs/<rule>/`` written at or after
+    ``since``, for jobs whose log Snakemake's own log does not name (group members)."""
+    out = []
+    for rule in sorted(rules):
+        base = Path(workdir, "logs", rule)
+        for path in sorted(base.rglob("*.log")) if base.is_dir() else []:
+            rel = str(path.relative_to(workdir))
+            if rel not in known and path.stat().st_mtime >= since:
+                out.append(rel)
+    return out
+
+
+def run_start(logfile) -> float | None:
+    """When the run of a Snakemake log file started: its name is the start time
+    (``2026-12-01T234246.418311.snakemake.log``, local time)."""
+    import datetime as dt
+
+    name = Path(logfile).name.removesuffix(".snakemake.log")
+    try:
+        return dt.datetime.strptime(name, "%Y-%m-%dT%H%M%S.%f").timestamp()
+    except ValueError:
+        return None
 
 
 def _bad_input(log_paths, workdir) -> str:
@@ -125,11 +158,14 @@ def summarize(
     warnings: list[str],
     success: bool,
     workdir=".",
+    since: float | None = None,
 ) -> str:
     """The summary text of a run.
 
     ``problems``: planning problem target -> message (each is also a failed input_problem
-    job when the run asked for it); ``warnings``: planning warnings."""
+    job when the run asked for it); ``warnings``: planning warnings; ``since``: when the run
+    started (epoch seconds): the logs of jobs run inside group jobs are found as the files
+    under ``logs/<rule>/`` written since then."""
     jobs = run.started
     done = [j for i, j in sorted(jobs.items()) if i in run.finished and j.rule != "all"]
     failed = [jobs.get(i) or Job("?", i) for i in sorted(run.failed)]
@@ -157,7 +193,10 @@ def summarize(
     lines += [f"  {rule}: {n} job(s)" for rule, n in sorted(skipped.items())]
     lines.append(f"planning problems (each fails a job input_problem): {len(problems)}")
     lines += [f"  {msg}" for msg in problems.values()]
-    found = job_warnings([p for j in jobs.values() for p in j.logs], workdir)
+    logs = [p for j in jobs.values() for p in j.logs]
+    if run.grouped and since is not None:  # members' logs are not in Snakemake's log
+        logs += run_logs({jobs[i].rule for i in run.grouped}, since, workdir, set(logs))
+    found = job_warnings(logs, workdir)
     lines.append(f"warnings: {len(warnings) + len(found)}")
     lines += [f"  {w}" for w in warnings]
     lines += [f"  {w} ({log})" for w, log in found]
@@ -170,7 +209,9 @@ def write_summary(logfile, output_root, problems, warnings, success, workdir="."
     :data:`SUMMARY_NAME`; returns the text."""
     files = [logfile] if isinstance(logfile, str | Path) else list(logfile or [])
     text = "".join(Path(f).read_text(errors="replace") for f in files)
-    summary = summarize(parse_snakemake_log(text), problems, warnings, success, workdir)
+    starts = [t for t in map(run_start, files) if t is not None]
+    since = min(starts) if starts else None
+    summary = summarize(parse_snakemake_log(text), problems, warnings, success, workdir, since)
     path = Path(output_root) / SUMMARY_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, summary)

@@ -4,6 +4,7 @@ tests/workflow/test_bad_input_planning.py checks both on a real run."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
@@ -186,3 +187,53 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     )
     assert json.loads((out / lock.LOCK_NAME).read_text())["pid"] == os.getpid()
     assert lock.release(out)
+
+
+# The head's log of a Slurm run with a group job (Snakemake 9.27.1 + slurm plugin 2.8): the
+# group's members appear only when they finish (taken from a test-cluster run, paths cut).
+SLURM_GROUP_LOG = """\
+Job stats:
+job            count
+-----------  -------
+all                1
+rpllfp             2
+rplparallel        1
+total              4
+
+[Tue Dec  1 23:42:50 2026]
+rule rplparallel:
+    input: /d/s1/a.nev
+    output: /o/s1/rplparallel_d41d.hkl
+    log: logs/rplparallel/s1.log
+    jobid: 1
+Job 1 has been submitted with SLURM jobid 16 (log: .snakemake/slurm_logs/rule_rplparallel/16.log).
+Job afb7941e-dd6e-5b59-9341-151ada8ef176 has been submitted with SLURM jobid 18 (log: \
+.snakemake/slurm_logs/group_chanfilter_rplhighpass_rpllfp/18.log).
+[Tue Dec  1 23:43:56 2026]
+Finished jobid: 1 (Rule: rplparallel)
+[Tue Dec  1 23:45:17 2026]
+Finished jobid: 8 (Rule: rpllfp)
+[Tue Dec  1 23:45:17 2026]
+Finished jobid: 5 (Rule: rpllfp)
+"""
+
+
+def test_group_members_on_slurm_are_counted_and_their_warnings_found(tmp_path):
+    (tmp_path / "logs" / "rpllfp" / "s1").mkdir(parents=True)
+    log = tmp_path / ".snakemake" / "log" / "2026-12-01T234246.418311.snakemake.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(SLURM_GROUP_LOG)
+    start = dt.datetime(2026, 12, 1, 23, 42, 46).timestamp()
+    member = tmp_path / "logs" / "rpllfp" / "s1" / "001.log"
+    member.write_text("2026-12-01 23:45:10,000 WARNING /o/s1/x.hkl: 12 samples clipped\n")
+    os.utime(member, (start + 100, start + 100))
+    old = tmp_path / "logs" / "rpllfp" / "s1" / "033.log"  # an earlier run's log
+    old.write_text("2026-11-30 10:00:00,000 WARNING /o/s1/y.hkl: not this run\n")
+    os.utime(old, (start - 3600, start - 3600))
+
+    text = summary.write_summary([str(log)], tmp_path / "out", {}, [], True, tmp_path)
+    assert "produced: 3 job(s)" in text
+    assert "  rpllfp: 2 job(s), 0 file(s)\n" in text
+    assert "not run (an input failed or the run stopped): 0 job(s)\n" in text
+    assert "  /o/s1/x.hkl: 12 samples clipped (logs/rpllfp/s1/001.log)\n" in text
+    assert "not this run" not in text
