@@ -5,6 +5,14 @@
 from hippoflow.nwb.inputs import NwbInputs as _NwbInputs
 
 NWB = config["nwb"]
+# the 30 kHz series are read from the output tree: they must be kept there
+for _kind, _key in (("highpass", "keep_highpass"), ("raw", "keep_split")):
+    if NWB[_kind] and (NODE_LOCAL_DIR or not INTERMEDIATES[_key]):
+        raise WorkflowError(
+            f"hippoflow: nwb.{_kind} needs the {_kind} files kept on the output tree, but "
+            f"intermediates has {_key}: {INTERMEDIATES[_key]}, node_local_dir: "
+            f"{NODE_LOCAL_DIR} (turn nwb.{_kind} off, or keep the files)"
+        )
 NWB_IN = _NwbInputs(PLAN, out, CURATED_NAME)
 
 

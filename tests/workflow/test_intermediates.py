@@ -89,6 +89,24 @@ def test_node_local_profile_needs_the_directory(day, tmp_path):
     assert "set intermediates.node_local_dir" in proc.stdout + proc.stderr
 
 
+def test_nwb_highpass_needs_the_highpass_kept(day, tmp_path):
+    proc = run_snakemake(
+        tmp_path,
+        "-n",
+        "--config",
+        f"data_root={day}",
+        f"output_root={tmp_path / 'out'}",
+        "nwb={highpass: true}",
+        "intermediates={keep_highpass: false}",
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert (
+        "hippoflow: nwb.highpass needs the highpass files kept on the output tree, but "
+        "intermediates has keep_highpass: False" in proc.stdout + proc.stderr
+    )
+
+
 def test_dropped_files_are_deleted_and_finals_identical(day, tmp_path_factory):
     """Channel 1's chain (split, LFP, high-pass, sort, curation, cells) run for real twice."""
     root = tmp_path_factory.mktemp("runs")
