@@ -201,6 +201,25 @@ def misnamed_dirs(parent: Path, pattern: str, looks_like: str) -> list[Path]:
     return [p for p in _subdirs(parent) if like.fullmatch(p.name) and not rx.fullmatch(p.name)]
 
 
+def dangling_dirs(parent: Path, pattern: str, looks_like: str = "") -> list[Path]:
+    """Entries of ``parent`` named like a folder of this level (``pattern`` or
+    ``looks_like``) that are symbolic links to nothing: skipped, with a warning."""
+    rxs = [re.compile(x) for x in (pattern, looks_like) if x]
+    try:
+        entries = sorted(parent.iterdir())
+    except OSError:
+        return []
+    return [
+        p
+        for p in entries
+        if any(rx.fullmatch(p.name) for rx in rxs) and p.is_symlink() and not p.exists()
+    ]
+
+
+def _dangling_warning(p: Path, level: str) -> str:
+    return f"{p}: {level} folder skipped: a symbolic link to {os.readlink(p)}, which does not exist"
+
+
 def discover(
     data_root, subjects="all", days="all", channels="all", warnings: list[str] | None = None
 ) -> list[Session]:
@@ -213,9 +232,15 @@ def discover(
         raise InputError(f"{root}: data_root does not exist or is not a directory")
     warnings = [] if warnings is None else warnings
     sessions = []
+    warnings += [_dangling_warning(p, "subject") for p in dangling_dirs(root, SUBJECT_RE)]
     for subject_dir in _dirs(root, SUBJECT_RE):
         if not _selected(subject_dir.name, subjects):
             continue
+        warnings += [
+            _dangling_warning(p, "day")
+            for p in dangling_dirs(subject_dir, DAY_RE, LOOKS_LIKE_DAY)
+            if _selected(p.name, days)
+        ]
         for p in misnamed_dirs(subject_dir, DAY_RE, LOOKS_LIKE_DAY):
             warnings.append(
                 f"{p}: folder skipped: looks like a day but day folders are named by digits "
@@ -229,6 +254,10 @@ def discover(
                     f"{p}: folder skipped: looks like a session but session folders are "
                     f"named session01, session02, ..., sessioneye (pattern {SESSION_RE})"
                 )
+            warnings += [
+                _dangling_warning(p, "session")
+                for p in dangling_dirs(day_dir, SESSION_RE, LOOKS_LIKE_SESSION)
+            ]
             day_sessions = []
             for session_dir in _dirs(day_dir, SESSION_RE):
                 s = Session(subject_dir.name, day_dir.name, session_dir.name, session_dir)

@@ -304,3 +304,22 @@ def test_missing_subject_selection_is_a_problem_of_the_run(broken_tree):
         f"{broken_tree}: subjects selection names 'nobody', but no subject folder of that "
         "name with session folders was found (pattern [a-zA-Z]+)"
     )
+
+
+def test_dangling_day_and_session_folders_are_warned_not_skipped_silently(tree):
+    subject = tree / SUBJECT
+    (subject / "20181107").symlink_to(tree.parent / "unmounted" / "20181107")
+    (subject / DAY / "session04").symlink_to(tree.parent / "moved" / "session04")
+    (subject / DAY / "notes-link").symlink_to(tree.parent / "nowhere")  # not a session name
+    (tree / "ghost").symlink_to(tree.parent / "gone-subject")
+    p = plan.make_plan({"data_root": str(tree), "subjects": "all", "days": "all"})
+    dangling = [w for w in p.warnings if "symbolic link" in w]
+    assert dangling == [
+        f"{tree}/ghost: subject folder skipped: a symbolic link to {tree.parent}/gone-subject, "
+        "which does not exist",
+        f"{subject}/20181107: day folder skipped: a symbolic link to "
+        f"{tree.parent}/unmounted/20181107, which does not exist",
+        f"{subject}/{DAY}/session04: session folder skipped: a symbolic link to "
+        f"{tree.parent}/moved/session04, which does not exist",
+    ]
+    assert "session04" not in [s.name for s in p.sessions]
