@@ -21,10 +21,21 @@ The members then go through the workflow's file-level steps, exactly as the rule
   units of the day's comparison, i.e. best agreement < 0.2);
 - numbering: whether each well-found true unit is matched to the same cellNN in every session.
 
-``python -m benchmarks sorting_suite`` runs the suite with the defaults (a table per condition),
-a sweep of MountainSort5's main parameters and an ablation of each curation rule;
-``HIPPOFLOW_SUITE_SWEEP=0`` skips the sweep, ``HIPPOFLOW_SUITE_SECONDS`` sets the session
-length (default 90 s).  tests/unit/test_sorting_suite.py runs :data:`SMALL` members.
+Sorters (:data:`SORTERS`): MountainSort5 through the sort step exactly as the rule runs it
+(child process, time limit), SpykingCircus2 and Tridesclous2 (SpikeInterface's internal
+sorters, :mod:`hippoflow.sorting.agreement`, called in this process after a warm-up call so
+that numba's one-off compilation, ~45 s CPU per process, is not counted per member) and the
+agreements of MountainSort5 with them (SpikeInterface's ``compare_multiple_sorters``); each
+sort is analysed as the sort step does and then curated, exported and scored the same way.
+Time: CPU seconds (this process and the sorter's child) of sort + curate + export over the
+recording's length, i.e. x real time on one core.
+
+``python -m benchmarks sorting_suite`` runs the suite for every sorter (tables per sorter, per
+condition, per SNR band) and the ablation of each curation rule on MountainSort5's sorts;
+``HIPPOFLOW_SUITE_SORTERS`` chooses sorters, ``HIPPOFLOW_SUITE_ABLATION`` the sorters the
+ablation runs on, ``HIPPOFLOW_SUITE_CACHE`` keeps sorts on disk between runs (curation and
+scoring reruns then sort nothing), ``HIPPOFLOW_SUITE_SECONDS`` sets the session length
+(default 90 s).  tests/unit/test_sorting_suite.py runs :data:`SMALL` members.
 """
 
 from __future__ import annotations
@@ -457,7 +468,7 @@ def sort_agreement(data: dict, folder, parts: list[Path], tag: str, min_agreemen
     return out
 
 
-_WARM: set = set()
+_WARM: dict = {}  # in-process sorter -> CPU seconds of its first (compiling) call
 
 
 def warm_up(func: str, data: dict, folder) -> float:
@@ -474,8 +485,9 @@ def warm_up(func: str, data: dict, folder) -> float:
     with threadpool_limits_1():
         getattr(agreement, func)(cat, {}, work / "work")
     shutil.rmtree(work, ignore_errors=True)
-    _WARM.add(func)
-    return _cpu() - c0
+    _WARM[func] = _cpu() - c0
+    print(f"{func}: first call (numba compiles) {_WARM[func]:.1f} s CPU", flush=True)
+    return _WARM[func]
 
 
 def sort_cached(name: str, data: dict, folder, log=None) -> tuple[Path, dict]:
@@ -738,7 +750,7 @@ SORTERS = {
     },
     "ms5 normalize whiten": {"kind": "ms5", "params": {"normalize": "whiten"}},
     "ms5 scheme 1": {"kind": "ms5", "params": {"scheme": "1"}},
-    "ms5 scheme 3, one block per session": {
+    "ms5 scheme 3 (90 s blocks)": {
         "kind": "ms5",
         "params": {"scheme": "3", "block_duration_sec": 90},
     },
