@@ -266,8 +266,11 @@ def check_packet_size(header: NevHeader) -> None:
     if not back.size and not empty.size:
         return
     where = header.packet_size
+    data_bytes = Path(header.path).stat().st_size - header.bytes_in_headers
     for size in range(max(PACKET_MIN, 8), PACKET_MAX + 1, 4):
-        if size % header.packet_size == 0:
+        # a recorder writes whole packets: only a size the data section divides into can be
+        # the true one (a stream merely out of time order has no such other size)
+        if size % header.packet_size == 0 or data_bytes % size:
             continue
         other = _packet_fields(header.path, header.bytes_in_headers, size, limit=4096)
         if other.size >= 2 and not any(f.size for f in _stream_faults(other)):

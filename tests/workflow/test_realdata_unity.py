@@ -109,16 +109,17 @@ def session_objects(out, session):
 
 def test_jobs_and_raw_tree(real_run):
     tmp, data, out, before, proc, _ = real_run
-    # no .ns5 (a day before 20181101) and EyeLink off: markers, Unity, QC, provenance only
+    # no .ns5 (a day before 20181101) and EyeLink off: markers, Unity, QC, NWB, provenance only
     n = len(SESSIONS)
     assert job_counts(proc.stderr) == {
         "rplparallel": n,
         "unity": n,
         "align_unity": n,
         "qc_trials": n,
+        "nwb": n,
         "provenance": 1,
         "all": 1,
-        "total": 4 * n + 2,
+        "total": 5 * n + 2,
     }
     assert digests(data) == before
     for session in SESSIONS:
