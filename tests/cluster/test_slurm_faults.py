@@ -123,6 +123,10 @@ def test_failing_session_does_not_stop_others(slurm_cluster, tmp_path):
         data,
         out,
         *STATUS_OVERRIDES,
+        # bad input fails the same way on every attempt: the profile's 2 retries would only
+        # add two Slurm round trips here (retries have tests of their own above and below)
+        "--retries",
+        "0",
         config=(f"notify_command=echo {{status}} > {notice}",),
         targets=targets,
     )
