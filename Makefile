@@ -34,8 +34,18 @@ demo: $(STAMP) system-deps $(DEMO)/.generated
 	@echo "Demo outputs are under $(DEMO)/ (logs in logs/)."
 	@echo "Report: $(CURDIR)/report.html (open it in a browser)"
 
+# The cluster tests' jobs mostly wait on Slurm (submission, status checks): they run beside
+# the other tests, each with a temp dir of its own; the cluster part's output follows.
+TESTTMP ?= /tmp/hippoflow-make-test
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest tests -q
+	@rm -rf $(TESTTMP) && mkdir -p $(TESTTMP)
+	@$(BIN)/python -m pytest tests/cluster -q --basetemp=$(TESTTMP)/cluster \
+	  > $(TESTTMP)/cluster.txt 2>&1 & cluster=$$!; \
+	$(BIN)/python -m pytest tests -q --ignore=tests/cluster --basetemp=$(TESTTMP)/rest; rest=$$?; \
+	wait $$cluster; cl=$$?; \
+	echo "== tests/cluster (run beside the others)"; cat $(TESTTMP)/cluster.txt; \
+	echo "== tests outside tests/cluster: exit $$rest; tests/cluster: exit $$cl"; \
+	test $$rest -eq 0 && test $$cl -eq 0
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
