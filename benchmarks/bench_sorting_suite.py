@@ -397,18 +397,13 @@ def _save_sort(data: dict, times, labels, out: Path, params: dict, sorter_s: flo
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         cat = sorting.concatenate(data["sources"], Path(tmp) / "concat.bin")
-        result = sorting.analyse(cat, np.asarray(times, np.int64), np.asarray(labels, np.int64))
-        result.update(
-            sessions=list(cat.sessions),
-            inputs=list(cat.inputs),
-            session_starts=cat.starts,
-            session_samples=cat.lengths,
-            sampling_rate=cat.sampling_rate,
-            noise_uv=cat.noise_uv,
-            parameters=dict(sorting.sort_args(params)),
-            sorter_seconds=float(sorter_s),
-            time_limit_s=float("nan"),
-            versions=sorting.versions(),
+        result = sorting.sort_record(
+            cat,
+            np.asarray(times, np.int64),
+            np.asarray(labels, np.int64),
+            sorting.sort_args(params),
+            sorter_s,
+            float("nan"),  # run in this process: no time limit
         )
     dpt.save_object(out, result, dict(sorting.sort_args(params)), [out.parent.resolve()])
 

@@ -453,9 +453,16 @@ def sort_day_channel(
                 times.size,
                 seconds,
             )
-        result = analyse(cat, times, labels, log=log)
+        return sort_record(cat, times, labels, p, sorter_s, limit, log=log)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sort_record(cat, times, labels, args, sorter_s: float, limit_s: float, log=None) -> dict:
+    """The sort object's dict for the sorter's (times, labels) on the concatenation ``cat``:
+    :func:`analyse`'s units plus the sessions, inputs, rate, noise, sorter arguments
+    (``args``: :func:`sort_args`), sorter seconds, time limit and versions."""
+    result = analyse(cat, times, labels, log=log)
     result.update(
         sessions=list(cat.sessions),
         inputs=list(cat.inputs),
@@ -463,12 +470,19 @@ def sort_day_channel(
         session_samples=cat.lengths,
         sampling_rate=cat.sampling_rate,
         noise_uv=cat.noise_uv,
-        parameters=dict(p),
+        parameters=dict(args),
         sorter_seconds=float(sorter_s),
-        time_limit_s=float(limit),
+        time_limit_s=float(limit_s),
         versions=versions(),
     )
     return result
 
 
-__all__ = ["SorterError", "sort_day_channel", "sort_args", "sort_name", "time_limit_s"]
+__all__ = [
+    "SorterError",
+    "sort_day_channel",
+    "sort_args",
+    "sort_name",
+    "sort_record",
+    "time_limit_s",
+]
