@@ -31,10 +31,12 @@ include: "rules/report.smk"
 include: "rules/nwb.smk"
 
 
+# a function, so that the ~40,000 targets of a full tree are only built when `all` is asked
+# for (a run of one channel's file does not pay for them at parse time)
 rule all:
     default_target: True
     input:
-        all_targets(),
+        lambda wc: all_targets(),
 
 
 # One run at a time per output tree (hippoflow/lock.py): taken when jobs start (not in dry

@@ -34,24 +34,28 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from hippoflow.behaviour import maze
 from hippoflow.errors import InputError
 from hippoflow.naming import SESSION_START, SESSION_START_CODES
 
 
-def _lattice_distances() -> np.ndarray:
+@cache
+def lattice_distances() -> np.ndarray:
+    """(21, 21) shortest routes over maze.VERTICES, computed once on first use."""
+    # scipy here, not at the top: the workflow imports this module (find_logs) when it plans,
+    # and scipy.sparse would add ~0.5 s to every snakemake start
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
     d = np.linalg.norm(maze.VERTICES[:, None, :] - maze.VERTICES[None, :, :], axis=2)
     adjacency = np.where(np.isclose(d, maze.LATTICE_STEP), maze.LATTICE_STEP, 0.0)
     return dijkstra(csr_matrix(adjacency), directed=False)
 
-
-LATTICE_DISTANCES = _lattice_distances()  # (21, 21) shortest routes over maze.VERTICES
 
 _POSTER_RE = re.compile(r"P(\d+)\s*\(\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\)")
 
@@ -358,7 +362,7 @@ def sum_cost(
         px, _, pz = posters[target]
         start_v = int(nearest_vertex(data[cue, 2:4])[0])
         target_v = int(nearest_vertex(np.array([px, pz]))[0])
-        ideal = float(LATTICE_DISTANCES[target_v, start_v])
+        ideal = float(lattice_distances()[target_v, start_v])
         visited = nearest_vertex(data[cue : end + 1, 2:4])
         keep = np.concatenate([[True], np.diff(visited) != 0])
         route = visited[keep]

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, generate, run_snakemake
+from conftest import REPO, generate, job_counts, run_snakemake
 
 BIN = Path(sys.executable).parent
 
@@ -86,3 +86,64 @@ def test_unreadable_script_still_stops_the_run(tmp_path):
     fast = _missing_script_run(tmp_path / "fast", install=True)
     assert "gone.py" in own
     assert fast.replace("/fast/", "/") == own.replace("/own/", "/")
+
+
+def _snakemake(tmp: Path, install: bool, snakefile: str, *args: str):
+    """snakemake on a small Snakefile with or without hippoflow.dagspeed installed."""
+    tmp.mkdir(exist_ok=True)
+    (tmp / "Snakefile").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "from hippoflow import dagspeed\n"
+        + ("assert dagspeed.install()\n" if install else "")
+        + snakefile
+    )
+    return subprocess.run(
+        [str(BIN / "snakemake"), "--directory", str(tmp), "-s", str(tmp / "Snakefile"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_output_inside_another_jobs_output_still_refused(tmp_path):
+    # rule b's file lies in rule a's directory output: Snakemake's ChildIOException
+    rules = (
+        "rule all:\n    input: 'd', 'd/x.txt'\n"
+        "rule a:\n    output: directory('d')\n    shell: 'mkdir -p {output}'\n"
+        "rule b:\n    output: 'd/x.txt'\n    shell: 'touch {output}'\n"
+    )
+    own = _snakemake(tmp_path / "own", False, rules, "-n")
+    fast = _snakemake(tmp_path / "fast", True, rules, "-n")
+    for proc in (own, fast):
+        assert proc.returncode != 0
+        assert "File/directory is a child to another output" in proc.stdout + proc.stderr
+    # and side by side (no output in another's) both plan the same three jobs
+    ok = rules.replace("'d/x.txt'", "'e/x.txt'")
+    own = _snakemake(tmp_path / "own", False, ok, "-n")
+    fast = _snakemake(tmp_path / "fast", True, ok, "-n")
+    assert own.returncode == fast.returncode == 0, fast.stdout + fast.stderr
+    assert _jobs(own.stdout) == _jobs(fast.stdout) and len(_jobs(own.stdout)) >= 5
+
+
+def test_changed_script_and_params_still_rerun(tmp_path):
+    # the script-mtime check and the params check (both behind the patched lookups)
+    rules = (
+        "rule all:\n    input: expand('{x}.txt', x=['a', 'b'])\n"
+        "rule make:\n    output: '{x}.txt'\n    params: n=lambda wc: config.get('count', 1)\n"
+        "    script: 'make.py'\n"
+    )
+    for name, install in (("own", False), ("fast", True)):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "make.py").write_text("open(snakemake.output[0], 'w').write('x')\n")
+        assert _snakemake(d, install, rules, "--cores", "1").returncode == 0
+        assert "Nothing to be done" in _snakemake(d, install, rules, "-n").stdout
+        old = (d / "a.txt").stat().st_mtime
+        os.utime(d / "make.py", (old + 10, old + 10))  # the script is newer than the outputs
+        dry = _snakemake(d, install, rules, "-n")
+        assert "Code has changed" in dry.stdout and "make" in job_counts(dry.stdout), dry.stdout
+        os.utime(d / "make.py", (old - 10, old - 10))
+        dry = _snakemake(d, install, rules, "-n", "--config", "count=2")
+        assert "Params have changed" in dry.stdout, dry.stdout
+        assert job_counts(dry.stdout)["make"] == 2

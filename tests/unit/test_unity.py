@@ -405,4 +405,4 @@ def test_lattice_is_pyhipp_shape():
     d = np.linalg.norm(maze.VERTICES[:, None] - maze.VERTICES[None], axis=2)
     degree = np.isclose(d, 5).sum(axis=1)
     assert degree.min() >= 2 and degree.max() <= 4
-    assert np.isfinite(unity.LATTICE_DISTANCES).all()
+    assert np.isfinite(unity.lattice_distances()).all()
