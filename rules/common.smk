@@ -153,7 +153,7 @@ def sort_highpass(wc):
 
 
 def cell_channel_dirs(wc):
-    """Each session's channel directory, where export_cells writes cellNN/."""
+    """Each session's channel directory, where curate writes cellNN/."""
     return {
         s: out(f"{wc.subject}/{wc.day}/{s}/array{wc.array}/channel{wc.channel}")
         for s in sort_sessions(wc)

@@ -1,5 +1,5 @@
 # Per-session QC figures that are not about sorting: trial timeline, LFP spectra.
-# (Sorting QC, qc_sort and qc_metrics, sits with the sorting rules.)
+# (Sorting QC, the sort summary written by curate and qc_metrics, sits with the sorting rules.)
 
 
 rule qc_trials:

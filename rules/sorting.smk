@@ -39,11 +39,28 @@ rule sort:
         "../scripts/sort.py"
 
 
+# curate also numbers the cells and writes what reads them: the cells are known only after
+# the curation, so the declared output is a listing (cells.tsv) and the job writes the cellNN/
+# directories of every session itself (the DAG stays plannable without a checkpoint), and the
+# day-channel's QC figure. One job, not three: a day has 124 of each, and each job costs
+# planning time (46 days: 11,400 fewer jobs) and, on Slurm, a Python start in its group.
 rule curate:
     input:
         sort=out(f"{SORT_DIR}/{SORT_NAME}"),
     output:
-        out(f"{SORT_DIR}/{CURATED_NAME}"),
+        curated=out(f"{SORT_DIR}/{CURATED_NAME}"),
+        cells=out(f"{SORT_DIR}/cells.tsv"),
+        qc=report(
+            out(f"{SORT_DIR}/qc_sort.png"),
+            caption="../report/qc_sort.rst",
+            category="Sorting",
+            subcategory="{subject} {day}",
+            labels={
+                "array": "{array}",
+                "channel": "{channel}",
+                "figure": "sort summary",
+            },
+        ),
     log:
         "logs/curate/{subject}/{day}/{array}/{channel}.log",
     benchmark:
@@ -52,40 +69,18 @@ rule curate:
         "../envs/hippoflow.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: mem_for(input.sort, factor=4) * attempt,
-        runtime=lambda wc, attempt: 10 * attempt,
+        mem_mb=lambda wc, input, attempt: mem_for(input.sort, factor=4, base=600)
+        * attempt,
+        runtime=lambda wc, attempt: 20 * attempt,
     params:
         args=CURATE_ARGS,
+        channel_dirs=cell_channel_dirs,
     script:
         "../scripts/curate.py"
 
 
-# Cells are numbered once per day-channel; the number of cells is known only after the sort,
-# so the job's declared output is a listing (cells.tsv) and it writes the cellNN/ directories
-# of every session itself: the DAG stays plannable without a checkpoint.
-rule export_cells:
-    input:
-        sort=out(f"{SORT_DIR}/{CURATED_NAME}"),
-    output:
-        out(f"{SORT_DIR}/cells.tsv"),
-    log:
-        "logs/export_cells/{subject}/{day}/{array}/{channel}.log",
-    benchmark:
-        "benchmarks/runs/export_cells/{subject}/{day}/{array}/{channel}.tsv"
-    conda:
-        "../envs/hippoflow.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wc, input, attempt: mem_for(input.sort, factor=4) * attempt,
-        runtime=lambda wc, attempt: 10 * attempt,
-    params:
-        channel_dirs=cell_channel_dirs,
-    script:
-        "../scripts/export_cells.py"
-
-
 # PyHipp's Waveform reads <day>/mountains/channelNNN/output/templates.hkl (the directory names
-# the channel only): a rule of its own, as its path has no {array} for export_cells to share.
+# the channel only): a rule of its own, as its path has no {array} for curate to share.
 rule waveform_templates:
     input:
         sort=templates_sort,
@@ -103,36 +98,6 @@ rule waveform_templates:
         runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/waveform_templates.py"
-
-
-rule qc_sort:
-    input:
-        sort=out(f"{SORT_DIR}/{CURATED_NAME}"),
-    output:
-        report(
-            out(f"{SORT_DIR}/qc_sort.png"),
-            caption="../report/qc_sort.rst",
-            category="Sorting",
-            subcategory="{subject} {day}",
-            labels={
-                "array": "{array}",
-                "channel": "{channel}",
-                "figure": "sort summary",
-            },
-        ),
-    log:
-        "logs/qc_sort/{subject}/{day}/{array}/{channel}.log",
-    benchmark:
-        "benchmarks/runs/qc_sort/{subject}/{day}/{array}/{channel}.tsv"
-    conda:
-        "../envs/hippoflow.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wc, input, attempt: mem_for(input.sort, factor=4, base=600)
-        * attempt,
-        runtime=lambda wc, attempt: 10 * attempt,
-    script:
-        "../scripts/qc_sort.py"
 
 
 rule qc_metrics:

@@ -87,7 +87,7 @@ def count_jobs(plan) -> dict[str, dict]:
     for (subject, day), chans in plan.day_channels.items():
         d = days[(subject, day)]
         for _a, c in chans:
-            for rule in ("sort", "curate", "export_cells", "qc_sort"):
+            for rule in ("sort", "curate"):
                 d[rule] += 1
             if len(plan.channel_arrays[(subject, day, c)]) == 1:
                 d["waveform_templates"] += 1
@@ -136,14 +136,9 @@ def group_components(plan, groups: dict[str, str]) -> dict[tuple, dict[str, int]
             for name in sessions:
                 link(srt, ("rplhighpass", (subject, day, name), (a, c)))
             link(cur, srt)
-            for rule in ("export_cells", "qc_sort", "waveform_templates"):
-                if (
-                    rule == "waveform_templates"
-                    and len(plan.channel_arrays[(subject, day, c)]) != 1
-                ):
-                    continue
-                nodes.append((rule, dc))
-                link((rule, dc), cur)
+            if len(plan.channel_arrays[(subject, day, c)]) == 1:
+                nodes.append(("waveform_templates", dc))
+                link(("waveform_templates", dc), cur)
             link(metrics, cur)
     out: dict = defaultdict(lambda: defaultdict(set))
     for node in nodes:

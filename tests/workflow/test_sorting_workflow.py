@@ -1,4 +1,4 @@
-"""sort / export_cells / QC through the real snakemake command on generated days."""
+"""sort / curate (cell export, QC) through the real snakemake command on generated days."""
 
 from __future__ import annotations
 
@@ -76,9 +76,8 @@ def test_dry_run_plans_sort_and_export_jobs(ran):
     _, _, _, dry, plan_seconds = ran
     counts = job_counts(dry.stdout)
     assert counts["sort"] == 3
-    assert counts["curate"] == 3
-    assert counts["export_cells"] == 3
-    assert counts["qc_sort"] == 3
+    assert counts["curate"] == 3  # with the cell export and the QC figure
+    assert "export_cells" not in counts and "qc_sort" not in counts
     assert counts["waveform_templates"] == 3
     assert plan_seconds < 60
 
@@ -89,7 +88,7 @@ def test_curation_limit_reruns_curation_not_the_sort(ran):
     dry = run_snakemake(work, "-n", *wanted, config={**cfg, "sorting": "{min_snr: 4}"})
     counts = job_counts(dry.stdout)
     assert "sort" not in counts
-    assert counts["curate"] == 3 and counts["export_cells"] == 3
+    assert counts["curate"] == 3
     # the sorter's own keys do name a new sort file
     dry = run_snakemake(work, "-n", *wanted, config={**cfg, "sorting": "{detect_threshold: 5}"})
     assert job_counts(dry.stdout)["sort"] == 3
