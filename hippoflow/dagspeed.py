@@ -78,14 +78,18 @@ def _collect_garbage_less_often() -> None:
 
 
 def _install_output_index() -> None:
-    """Look up a file's producing rules by its file name first.
+    """Look up a file's producing rules by the end of its path first.
 
     Snakemake's OutputIndex keeps (constant prefix, constant suffix) per output pattern and,
-    for each file, walks every pattern whose prefix fits, testing the suffix. Every hippoflow
-    output starts with a wildcard right after the output root, so each lookup walks all ~150
-    patterns (an rplsplit rule alone declares one per channel). A pattern whose constant
-    suffix holds a "/" can only match a file with the same base name, so those are bucketed
-    by base name; the others are walked as before. Same answers, fewer tests.
+    for each file, walks every pattern whose prefix fits, testing the suffix, and then tests
+    every output of each rule found (``Rule.is_producer``: a regular expression per output).
+    Every hippoflow output starts with a wildcard right after the output root, so each lookup
+    walks all patterns, and a split or LFP rule declares one output per channel (124 with the
+    same file name). A pattern whose constant suffix holds a "/" can only match a file that
+    ends with the whole path components after that "/" (``array01/channel001/rplraw_d41d.hkl``),
+    so those are bucketed by them; the others are walked as before. A rule is then a producer
+    when one of its outputs that fit matches: the outputs ``is_producer`` would test, fewer of
+    them. Same answers, fewer tests.
     """
     from snakemake import output_index
 
@@ -96,34 +100,52 @@ def _install_output_index() -> None:
 
     def __init__(self, rules) -> None:
         plain_init(self, rules)
-        by_name: dict[str, list] = {}
+        by_tail: dict[tuple[int, str], list] = {}
         rest = []
         for rule in rules:
             for product in rule.products():
                 prefix = str(product.constant_prefix())
                 suffix = str(product.constant_suffix())
-                if "/" in suffix:
-                    by_name.setdefault(suffix.rsplit("/", 1)[1], []).append((prefix, rule, suffix))
+                tail = suffix.split("/", 1)[1] if "/" in suffix else ""
+                entry = (prefix, rule, suffix, product)
+                if tail and not tail.endswith("/"):
+                    by_tail.setdefault((tail.count("/") + 1, tail), []).append(entry)
                 else:
-                    rest.append((prefix, rule, suffix))
-        self._hippoflow_by_name, self._hippoflow_rest = by_name, rest
+                    rest.append(entry)
+        self._hippoflow_by_tail, self._hippoflow_rest = by_tail, rest
+        self._hippoflow_depths = sorted({k for k, _ in by_tail})
+
+    def candidates(self, targetfile: str):
+        parts = targetfile.split("/")
+        for k in self._hippoflow_depths:
+            if k <= len(parts):
+                yield from self._hippoflow_by_tail.get((k, "/".join(parts[-k:])), ())
+        yield from self._hippoflow_rest
 
     def match(self, targetfile: str):
-        name = targetfile.rsplit("/", 1)[-1]
-        found = {
+        return {
             rule
-            for prefix, rule, suffix in self._hippoflow_by_name.get(name, ())
+            for prefix, rule, suffix, _ in candidates(self, targetfile)
             if targetfile.startswith(prefix) and targetfile.endswith(suffix)
         }
-        found.update(
-            rule
-            for prefix, rule, suffix in self._hippoflow_rest
-            if targetfile.startswith(prefix) and targetfile.endswith(suffix)
-        )
-        return found
+
+    def match_producers(self, targetfile: str):
+        found: list = []  # one or two rules: a list, not a set (Rule.__hash__ is Python code)
+        for prefix, rule, suffix, product in candidates(self, targetfile):
+            if any(r is rule for r in found) or not (
+                targetfile.startswith(prefix) and targetfile.endswith(suffix)
+            ):
+                continue
+            try:
+                hit = product.match(targetfile)
+            except Exception:  # a bad pattern: Snakemake's own check says what is wrong
+                hit = rule.is_producer(targetfile)
+            if hit:
+                found.append(rule)
+        return set(found)
 
     match._hippoflow_once = True
-    cls.__init__, cls.match = __init__, match
+    cls.__init__, cls.match, cls.match_producers = __init__, match, match_producers
 
 
 def _install_conda_spec() -> None:
@@ -208,7 +230,11 @@ def _install_directory_check() -> None:
         owners: dict[str, list] = {}
         for job in self.jobs:
             for f in job.output:
-                owners.setdefault(str(Path(f).absolute()), []).append(job)
+                f = str(f)
+                # an absolute, clean path is its own Path(f).absolute(); others go through it
+                if not f.startswith("/") or "/." in f or "//" in f or f.endswith("/"):
+                    f = str(Path(f).absolute())
+                owners.setdefault(f, []).append(job)
         for path, jobs_ in owners.items():
             parent = os.path.dirname(path)
             while parent and parent != path:
