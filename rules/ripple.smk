@@ -58,26 +58,40 @@ for _i, (_chans, _rels) in enumerate(PLAN.channel_sets.items()):
         script:
             "../scripts/rplsplit.py"
 
-
-rule rpllfp:
-    input:
-        raw=intermediate_path(f"{CHANNEL_DIR}/{RAW_NAME}", "split"),
-    output:
-        out(f"{CHANNEL_DIR}/{LFP_NAME}"),
-    log:
-        "logs/rpllfp/{subject}/{day}/{session}/{array}/{channel}.log",
-    benchmark:
-        "benchmarks/runs/rpllfp/{subject}/{day}/{session}/{array}/{channel}.tsv"
-    conda:
-        "../envs/hippoflow.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wc, input, attempt: mem_for(input.raw, factor=0.3) * attempt,
-        runtime=lambda wc, input, attempt: runtime_for(input.raw, 5) * attempt,
-    params:
-        args=LFP_ARGS,
-    script:
-        "../scripts/rpllfp.py"
+    # The LFP of every channel of a session in one job (a channel's LFP costs ~0.05 s per
+    # channel-hour of CPU, far less than a job's start): 124 jobs a session fewer to plan and
+    # to start, and each channel file handled and written on its own, as before.
+    rule:
+        name:
+            "rpllfp" if _i == 0 else f"rpllfp_{_i + 1}"
+        input:
+            raw=[
+                intermediate_path(f"{{sp}}/array{a}/channel{c}/{RAW_NAME}", "split")
+                for a, c in _chans
+            ],
+        output:
+            [out(f"{{sp}}/array{a}/channel{c}/{LFP_NAME}") for a, c in _chans],
+        log:
+            "logs/rpllfp/{sp}.log",
+        benchmark:
+            "benchmarks/runs/rpllfp/{sp}.tsv"
+        wildcard_constraints:
+            sp=(
+                "|".join(_rels)
+                if len(PLAN.channel_sets) > 1
+                else f"{_naming.SUBJECT_RE}/{_naming.DAY_RE}/{_naming.SESSION_RE}"
+            ),
+        conda:
+            "../envs/hippoflow.yaml"
+        threads: 1
+        resources:
+            mem_mb=lambda wc, input, attempt: mem_for(input.raw, factor=0.3, each=True)
+            * attempt,
+            runtime=lambda wc, input, attempt: runtime_for(input.raw, 5) * attempt,
+        params:
+            args=LFP_ARGS,
+        script:
+            "../scripts/rpllfp.py"
 
 
 rule rplhighpass:

@@ -1,11 +1,11 @@
-"""RPLLFP: resample a channel to 1 kHz and band-pass it (zero phase)."""
+"""RPLLFP: each channel of a session resampled to 1 kHz and band-passed (zero phase)."""
 
 from hippoflow.logs import run_job
-from hippoflow.ripple.steps import rpllfp
+from hippoflow.ripple.steps import rpllfp_session
 
 
 def main(sm, log):
-    rpllfp(sm.input.raw, sm.output[0], sm.params.args)
+    rpllfp_session(list(sm.input.raw), list(sm.output), sm.params.args, log=log)
 
 
 run_job(main, snakemake)  # noqa: F821

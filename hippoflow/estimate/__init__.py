@@ -69,7 +69,7 @@ def count_jobs(plan) -> dict[str, dict]:
         if s.channels:
             d["rplsplit"] += 1
             d["qc_lfp"] += 1
-            d["rpllfp"] += len(s.channels)
+            d["rpllfp"] += 1  # every channel of the session in one job
             d["rplhighpass"] += len(s.channels)
     for s in plan.unity_sessions():
         days[(s.subject, s.day)]["unity"] += 1
@@ -119,13 +119,14 @@ def group_components(plan, groups: dict[str, str]) -> dict[tuple, dict[str, int]
     for s in plan.neural_sessions():
         split = ("rplsplit", s.key)
         qc = ("qc_lfp", s.key)
-        nodes += [split, qc]
+        lfp = ("rpllfp", s.key)
+        nodes += [split, qc, lfp]
+        link(lfp, split)
+        link(qc, lfp)
         for ac in s.channels:
-            lfp, hp = ("rpllfp", s.key, ac), ("rplhighpass", s.key, ac)
-            nodes += [lfp, hp]
-            link(lfp, split)
+            hp = ("rplhighpass", s.key, ac)
+            nodes.append(hp)
             link(hp, split)
-            link(qc, lfp)
     for (subject, day), chans in plan.day_channels.items():
         metrics = ("qc_metrics", (subject, day))
         nodes.append(metrics)

@@ -171,6 +171,17 @@ def rpllfp(raw_path, out_path, args) -> None:
     dpt.save_object(out, obj, args, dirs=[out.parent.resolve()])
 
 
+def rpllfp_session(raw_paths, out_paths, args, log=log) -> None:
+    """RPLLFP of each channel file of a session (the rule's one job per session), in order;
+    each channel's file is written on its own (atomically), as by :func:`rpllfp`."""
+    if len(raw_paths) != len(out_paths):
+        raise ValueError(f"{len(raw_paths)} channel files but {len(out_paths)} LFP outputs")
+    progress = Progress(log, "LFP of the session's channels")
+    for k, (raw_path, out_path) in enumerate(zip(raw_paths, out_paths, strict=True)):
+        rpllfp(raw_path, out_path, args)
+        progress((k + 1) / len(raw_paths))
+
+
 # memory a high-pass job needs besides its forward-pass buffer: interpreter, libraries and
 # the chunk buffers (measured peak RSS with the buffer subtracted: ~250 MB)
 HIGHPASS_OVERHEAD_MB = 400

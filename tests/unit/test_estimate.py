@@ -140,11 +140,12 @@ def test_bytes_time_and_dollars_by_hand(tree, dry_run):
     io = t["shared_bytes"] / 81.25e6
     cpu = (core_s + 10 * t["submissions"]) / 16  # 2 x c6i.2xlarge
     # the longest Slurm job, run on one core, + its submission: the sortchan group of the day's
-    # 2 day-channels (sort, curate, waveform_templates each) or the chanfilter group of the
-    # day's 8 filter jobs (2 sessions x 2 channels x LFP + high-pass)
+    # 2 day-channels (sort, curate, waveform_templates each), the chanfilter group of the day's
+    # 4 high-pass jobs (2 sessions x 2 channels) or the first session's LFP job (ungrouped)
     sortchan = 6 * (1 + 2) + 360 * ch_hours + 10
-    chanfilter = 8 * (1 + 2) + (240 + 240) * ch_hours + 10
-    longest = max(sortchan, chanfilter)
+    chanfilter = 4 * (1 + 2) + 240 * ch_hours + 10
+    lfp_session = (1 + 2) + 240 * CH * N1 / FS / 3600 + 10
+    longest = max(sortchan, chanfilter, lfp_session)
     assert t["longest_submission_s"] == pytest.approx(longest)
     assert t["wall_s"] == pytest.approx(max(io, cpu, longest))
     # both nodes stay up for the wall time; head node and the 1000 GB gp3 volume ($0.08/GB-month)

@@ -28,7 +28,7 @@ def test_dry_run_lists_expected_jobs(small_day, tmp_path):
     sessions, channels = 3, 4
     assert counts["rplparallel"] == sessions
     assert counts["rplsplit"] == sessions
-    assert counts["rpllfp"] == sessions * channels
+    assert counts["rpllfp"] == sessions  # every channel of a session in one job
     assert counts["rplhighpass"] == sessions * channels
 
 
