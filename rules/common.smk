@@ -185,8 +185,21 @@ def session_lfps(wc):
 
 
 def provenance_inputs(wc):
-    """Raw files whose digests the report lists."""
-    return PLAN.raw_files()
+    """What the provenance page reads for its digests: the record of each split .ns5's
+    SHA-256 that rplsplit wrote while reading it (rules/ripple.smk), and the raw files no
+    split reads (the .nev files, an .ns5 of a session that is not split), hashed by the
+    page's job; nothing with report.input_digests false (sizes only)."""
+    from hippoflow.digests import NS5_RECORD
+
+    if not config["report"]["input_digests"]:
+        return {"records": [], "raw": []}
+    split = {
+        str(s.ns5[0]): out(f"{s.rel}/{NS5_RECORD}") for s in PLAN.neural_sessions()
+    }
+    return {
+        "records": sorted(split.values()),
+        "raw": [p for p in PLAN.raw_files() if p not in split],
+    }
 
 
 # ---- input functions (rules/behaviour.smk)

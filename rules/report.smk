@@ -7,7 +7,9 @@ report: "../report/workflow.rst"
 
 rule provenance:
     input:
-        raw=provenance_inputs,
+        # the split's digest records of the .ns5 files and the other (small) raw files to
+        # hash: never an .ns5 the split reads, nor a split file (README, "Node-local mode")
+        unpack(provenance_inputs),
     output:
         report(
             out("provenance.html"),
@@ -28,6 +30,8 @@ rule provenance:
     params:
         config=config,
         digests=config["report"]["input_digests"],
+        # every raw file the page lists (their sizes: a stat, not a read)
+        files=PLAN.raw_files(),
         repo=workflow.basedir,
         # planning's problems and warnings; the end-of-run summary is a file beside the page
         notes={

@@ -1,4 +1,5 @@
 # Ripple steps: parallel-port markers, split into channels, LFP and high-pass.
+from hippoflow.digests import NS5_RECORD as NS5_DIGEST_NAME
 
 
 rule rplparallel:
@@ -32,10 +33,13 @@ for _i, (_chans, _rels) in enumerate(PLAN.channel_sets.items()):
             ns5=lambda wc: PLAN.ns5(tuple(wc.sp.split("/"))),
             nev=lambda wc: PLAN.pair_nev(tuple(wc.sp.split("/"))),
         output:
-            [
+            split=[
                 intermediate(f"{{sp}}/array{a}/channel{c}/{RAW_NAME}", "split")
                 for a, c in _chans
             ],
+            # the .ns5's SHA-256, hashed while split (the provenance page reads it, not the
+            # .ns5): in the output tree in every mode (README, "Node-local mode")
+            digest=out(f"{{sp}}/{NS5_DIGEST_NAME}"),
         log:
             "logs/rplsplit/{sp}.log",
         benchmark:

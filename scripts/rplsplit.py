@@ -1,4 +1,5 @@
-"""RPLSplit: one streaming pass over the session's .ns5 -> every channel's rplraw file."""
+"""RPLSplit: one streaming pass over the session's .ns5 -> every channel's rplraw file and the
+.ns5's digest record (its SHA-256, hashed from the bytes the pass reads)."""
 
 from hippoflow.logs import run_job
 from hippoflow.ripple.steps import rplsplit
@@ -9,7 +10,13 @@ def main(sm, log):
     # read from the config, not params: compressing or not changes no value, re-runs nothing
     compression = sm.config.get("split_compression", "none")
     rplsplit(
-        sm.input.ns5, nev, sm.params.channels, sm.output, sm.params.args, compression=compression
+        sm.input.ns5,
+        nev,
+        sm.params.channels,
+        sm.output.split,
+        sm.params.args,
+        compression=compression,
+        record=sm.output.digest,
     )
 
 

@@ -5,7 +5,8 @@ parameters and wildcards through).
 - :func:`qc_metrics`: the day's sort objects -> ``sort/metrics.html`` and ``sort/metrics.tsv``.
 - :func:`qc_trials`: a session's ``rplparallel_<h>.hkl`` -> ``qc_trials.png``.
 - :func:`qc_lfp`: a session's ``rpllfp_<h>.hkl`` files -> ``qc_lfp_spectrum.png``.
-- :func:`provenance`: the raw ``.ns5``/``.nev`` files and the config -> ``provenance.html``.
+- :func:`provenance`: the raw ``.ns5``/``.nev`` files, the split's digest records of the
+  ``.ns5`` files and the config -> ``provenance.html``.
 """
 
 from __future__ import annotations
@@ -89,12 +90,15 @@ def git_version(repo) -> str:
         return "unknown (not a git checkout)"
 
 
-def provenance(raw_paths, out_path, config, digests, repo, log=None, notes=None) -> None:
+def provenance(
+    raw_paths, out_path, config, digests, repo, log=None, notes=None, records=()
+) -> list[dict]:
     """Parameters, package versions and raw-input digests of the run (``notes``: more
-    name -> value lines, e.g. planning's problems and warnings)."""
+    name -> value lines, e.g. planning's problems and warnings; ``records``: the split's
+    digest records of the .ns5 files, used instead of reading them)."""
     log = log or log_
     repo = Path(repo)
-    provenance_html(
+    rows = provenance_html(
         out_path,
         dict(config),
         list(raw_paths),
@@ -104,5 +108,16 @@ def provenance(raw_paths, out_path, config, digests, repo, log=None, notes=None)
             "workflow version (git)": git_version(repo),
             **(notes or {}),
         },
+        records=list(records),
+        log=log,
     )
-    log.info("%d raw inputs", len(raw_paths))
+    by = {src: sum(r["source"] == src for r in rows) for src in ("rplsplit", "provenance")}
+    changed = sum(bool(r["problem"]) for r in rows)
+    log.info(
+        "%d raw inputs: %d digests from the split's records, %d hashed here%s",
+        len(rows),
+        by["rplsplit"],
+        by["provenance"],
+        f"; {changed} changed since their digest was taken (not shown)" if changed else "",
+    )
+    return rows

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hippoflow.digests import HashingReader
 from hippoflow.errors import InputError
 from hippoflow.ripple import nsx
 from hippoflow.ripple.nev import check_pair
@@ -116,11 +117,15 @@ def split_stream(
     sink: Callable[[int, int, np.ndarray], None],
     chunk: int = CHUNK,
     progress: Callable[[float], None] | None = None,
+    digest: Callable[[dict], None] | None = None,
 ) -> dict[int, tuple[float, float]]:
     """One streaming pass over the data: ``sink(electrode_id, start, microvolts_float32)``.
 
     The array handed to ``sink`` is a reused buffer: copy it to keep it.
     Data blocks (segments) are concatenated in file order.  Returns per-channel (min, max).
+    With ``digest``, the bytes are hashed as they are read (:class:`hippoflow.digests.
+    HashingReader`: only the headers the pass skips are read for it) and ``digest`` is called
+    with the file's record (path, size, mtime_ns, sha256) once the pass is done.
     Microvolts are ``digital * gain + offset`` (the header's range in the channel's units,
     times 1000 for mV) rounded once to float32, as neo's float64 rescaling then a cast.
     """
@@ -144,7 +149,8 @@ def split_stream(
     volts = np.empty((len(ids), chunk), dtype=np.float32)
     wide = None if fast else np.empty(chunk, dtype=np.float64)
     done = 0
-    with open(header.path, "rb", buffering=0) as f:
+    with open(header.path, "rb", buffering=0) as plain:
+        f = plain if digest is None else HashingReader(plain, header.path)
         for block in blocks:
             # a strided block is read packet by packet, from packet 0's header
             f.seek(block.offset - (block.stride - frame if block.stride else 0))
@@ -179,6 +185,8 @@ def split_stream(
                 if progress:
                     progress((done + s + m) / total)
             done += block.n_samples
+        if digest is not None:
+            digest(f.finish())
     ends = {
         e: (float(np.float32(lo[j] * g64[j] + o64[j])), float(np.float32(hi[j] * g64[j] + o64[j])))
         for j, e in enumerate(ids)

@@ -2,8 +2,9 @@
 ``rplsplit``, ``rpllfp``, ``rplhighpass`` (the scripts and benchmarks call these).
 
 Inputs: a session's ``.nev``/``.ns5``, or a channel's ``rplraw`` file. Outputs: DPT objects
-written atomically; channel data are read and written slice by slice, so memory stays bounded
-by the chunk size whatever the recording length.
+written atomically (and the split's record of the .ns5's SHA-256, taken while reading it:
+:mod:`hippoflow.digests`); channel data are read and written slice by slice, so memory stays
+bounded by the chunk size whatever the recording length.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hippoflow import dpt
+from hippoflow import digests, dpt
 from hippoflow.errors import InputError
 from hippoflow.logs import Progress
 from hippoflow.ripple import filters, markers, nev, nsx, split
@@ -76,13 +77,22 @@ def _warn_trials_past_ns5(timestamps, ns5_path, log) -> None:
 
 
 def rplsplit(
-    ns5_files, nev_path, electrode_ids, outputs, args=None, progress=True, compression="none"
-) -> None:
+    ns5_files,
+    nev_path,
+    electrode_ids,
+    outputs,
+    args=None,
+    progress=True,
+    compression="none",
+    record=None,
+) -> dict:
     """RPLSplit: one pass over the session's .ns5 writing each channel's rplraw file.
 
     ``compression`` (``split_compression``): ``none`` (PyHipp's layout), ``gzip`` or
     ``scaleoffset`` (:func:`hippoflow.ripple.split.split_filters`); every HDF5 reader reads
-    the values unchanged."""
+    the values unchanged.  The .ns5's SHA-256 is taken from the bytes the pass reads
+    (:mod:`hippoflow.digests`); with ``record`` (a path) its record is written there, after
+    the channel files.  Returns the record (path as given, size, mtime_ns, sha256)."""
     header, blocks = split.open_session_ns5(list(ns5_files), nev_path)
     n = sum(b.n_samples for b in blocks)
     log.info(
@@ -129,6 +139,7 @@ def rplsplit(
         def sink(e, start, values):
             objects[e].dataset[start : start + values.size] = values
 
+        digest = {}
         extremes = split.split_stream(
             header,
             blocks,
@@ -136,6 +147,7 @@ def rplsplit(
             sink,
             chunk=chunk,
             progress=Progress(log, "split") if progress else None,
+            digest=digest.update,
         )
         for e, (lo, hi) in extremes.items():
             objects[e].set_value("analogInfo", "MinVal", value=lo)
@@ -143,6 +155,17 @@ def rplsplit(
         for obj in objects.values():
             obj.commit()
     log.info("wrote %d channel files", len(ids))
+    digest["path"] = str(ns5_files[0])  # as given (the provenance page matches it so)
+    log.info(
+        "%s: sha256 %s (%d bytes, mtime_ns %d; hashed while split)",
+        digest["path"],
+        digest["sha256"],
+        digest["size"],
+        digest["mtime_ns"],
+    )
+    if record is not None:
+        digests.write_record(record, digest)
+    return digest
 
 
 def rpllfp(raw_path, out_path, args) -> None:

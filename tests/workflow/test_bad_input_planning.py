@@ -174,8 +174,9 @@ def test_summary_lists_produced_failed_skipped_and_warnings(keep_going):
     lines = summary.splitlines()
     assert lines[0] == "hippoflow run summary: FAILED"
     assert "  rplparallel: 2 job(s), 2 file(s)" in lines
-    assert "  rplsplit: 2 job(s), 4 file(s)" in lines or (
-        "  rplsplit: 1 job(s), 2 file(s)" in lines and "  rplsplit_2: 1 job(s), 2 file(s)" in lines
+    # each split job: its 2 channel files and the .ns5's digest record
+    assert "  rplsplit: 2 job(s), 6 file(s)" in lines or (
+        "  rplsplit: 1 job(s), 3 file(s)" in lines and "  rplsplit_2: 1 job(s), 3 file(s)" in lines
     )
     assert "  unity: 1 job(s), 1 file(s)" in lines and "  align_unity: 1 job(s), 1 file(s)" in lines
     assert "failed: 4 job(s)" in lines  # three problems and session02's markers

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
+import json
 import os
 import re
 import shutil
@@ -104,6 +106,34 @@ def test_report_embeds_every_qc_picture_and_provenance(report):
         assert pkg in pages
     assert "detect_threshold" in pages  # the sorting parameters
     assert "isi_violations_ratio" in pages or "ISI viol" in pages  # the metrics table
+
+
+def test_provenance_page_digests_are_hashlibs_and_the_ns5_is_not_read_again(report):
+    """Every raw file's row holds its hashlib SHA-256; each .ns5's digest is the one its split
+    took (the record beside the session's outputs), and the provenance job's declared inputs
+    hold no .ns5 and no split file (it reads the records and the small .nev files only)."""
+    work, data, _ = report
+    outroot = work / "derived"
+    page = (outroot / "provenance.html").read_text()
+    table = page[page.index("<h3>Raw inputs</h3>") :]
+    cells = re.findall(r"<tr><td>(.*?)</td><td>(\d+)</td><td>(.*?)</td><td>(.*?)</td></tr>", table)
+    rows = {html.unescape(f): (int(n), d, html.unescape(how)) for f, n, d, how in cells}
+    raws = sorted(data.rglob("*.ns5")) + sorted(data.rglob("*.nev"))
+    assert sorted(rows) == sorted(map(str, raws))
+    for raw in raws:
+        size, digest, how = rows[str(raw)]
+        assert (size, digest) == (raw.stat().st_size, hashlib.sha256(raw.read_bytes()).hexdigest())
+        if raw.suffix == ".ns5":
+            assert how.startswith("hashed by rplsplit"), (raw, how)
+            record = outroot / raw.parent.relative_to(data) / "hippoflow_digest_ns5.json"
+            assert json.loads(record.read_text())["sha256"] == digest
+        else:
+            assert how == "hashed by this page's job", (raw, how)
+    logs = sorted((work / ".snakemake" / "log").glob("*.snakemake.log"))
+    text = "".join(p.read_text() for p in logs)
+    block = text[text.index("rule provenance:") :]
+    inputs = block.split("input: ", 1)[1].splitlines()[0].split(", ")
+    assert inputs and all(p.endswith((".nev", "hippoflow_digest_ns5.json")) for p in inputs), inputs
 
 
 def test_report_renders_in_chromium(report, chromium):
