@@ -19,7 +19,10 @@ NWB_IN = _NwbInputs(PLAN, out, CURATED_NAME)
 rule nwb:
     input:
         unpack(NWB_IN.behaviour),
+        # the .ns5 (else the .nev): only its header's time origin is read
         header=NWB_IN.header,
+        # the .ns5's SHA-256 for the file's provenance, from the split (README, "NWB files")
+        ns5_digest=NWB_IN.ns5_digest,
         rpl=out(f"{SESSION_DIR}/{RPLPARALLEL_NAME}"),
         lfp=session_lfps,
         highpass=NWB_IN.channel_files(HIGHPASS_NAME) if NWB["highpass"] else [],

@@ -19,6 +19,7 @@ def main(sm, log):
         session=wc.session,
         header=i.header[0] if not isinstance(i.header, str) else i.header,
         rpl=i.rpl,
+        ns5_digest=one("ns5_digest"),
         channels=sm.params.channels,
         lfp=list(i.lfp),
         highpass=list(i.highpass),

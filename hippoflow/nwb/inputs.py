@@ -4,13 +4,15 @@ Snakemake input functions; paths are made absolute by ``out``, the output-root j
 What the rule reads follows the plan and the config: the aligned Unity object only for a
 session with a Unity log, EyeLink outputs only when ``behaviour.eyelink`` made them (and the
 day's EDFSplit and the raycast table for navigation sessions), the 30 kHz files only when
-``nwb.highpass`` / ``nwb.raw`` ask for them.
+``nwb.highpass`` / ``nwb.raw`` ask for them, the split's digest record of the ``.ns5`` only
+for a session that is split (the others have their ``.ns5`` hashed by the job).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from hippoflow.digests import NS5_RECORD
 from hippoflow.naming import EYELINK_NAME, GAZE_CSV_NAME, UNITY_NAME, is_fixation
 
 
@@ -26,6 +28,12 @@ class NwbInputs:
         """The recording's header (its time origin): the .ns5, else the .nev."""
         key = self._key(wc)
         return (self.plan.ns5(key) or self.plan.nev(key))[:1]
+
+    def ns5_digest(self, wc) -> list[str]:
+        """The split's record of the ``.ns5``'s SHA-256 (hippoflow.digests), for a session
+        that is split: the job takes the digest from it and reads only the file's header."""
+        s = self.plan.by_key[self._key(wc)]
+        return [self.out(f"{s.rel}/{NS5_RECORD}")] if s.channels else []
 
     def channel_files(self, name: str) -> Callable:
         """Input function: file ``name`` of every channel of the session, in plan order."""

@@ -1,6 +1,8 @@
 """The NWB step, one per session (rule ``nwb``; ``scripts/nwb.py`` passes Snakemake's paths).
 
-Inputs: the session's recording header (``.ns5``, else ``.nev``: its time origin only), its
+Inputs: the session's recording header (``.ns5``, else ``.nev``: its time origin only; for a
+split session the ``.ns5``'s SHA-256 comes from the split's digest record ``ns5_digest``, so
+the job reads no sample of the ``.ns5``: :func:`hippoflow.nwb.provenance.header_digest`), its
 RPLParallel object, every channel's RPLLFP file (and RPLHighPass / RPLRaw files when
 ``nwb.highpass`` / ``nwb.raw``), per day-channel the curated sort and ``cells.tsv``, the
 aligned Unity object, and with EyeLink the aligned EyeLink object, the day's EDFSplit
@@ -32,6 +34,7 @@ def nwb(
     session: str,
     header,
     rpl,
+    ns5_digest=None,
     channels: Sequence[tuple[str, str]] = (),
     lfp: Sequence = (),
     highpass: Sequence = (),
@@ -45,11 +48,22 @@ def nwb(
     config: Mapping | None = None,
     log=None,
 ) -> dict:
-    """Write the session's NWB file; returns counts of what it holds."""
+    """Write the session's NWB file; returns counts of what it holds.
+
+    ``ns5_digest``: the split's record of the ``header`` file's SHA-256 (a session that is
+    split); its digest is used, after checking it is still of the file as it is (else
+    :class:`~hippoflow.errors.InputError`). Without it the header file is hashed here."""
     log = log or log_
     channels = [tuple(c) for c in channels]
     if len(lfp) != len(channels):
         raise ValueError(f"{len(lfp)} LFP files for {len(channels)} channels")
+    known, sources = {}, {}
+    if ns5_digest:
+        known[str(header)] = provenance.header_digest(header, ns5_digest)
+        sources[str(header)] = str(ns5_digest)
+        log.info("%s: SHA-256 from the split's record %s (not read here)", header, ns5_digest)
+    elif Path(header).suffix == ".ns5":
+        log.info("%s: no split record (the session is not split): hashed here", header)
     level = int(cfg["compression_level"])
     start = metadata.recording_start(header)
     identifier = f"hippoflow:{subject}_{day}_{session}:{start.isoformat()}"
@@ -83,7 +97,7 @@ def nwb(
     if gaze_csv:
         counts["raycast_samples"] = behaviour.add_raycast(f, gaze_csv)
         inputs.append(gaze_csv)
-    rec = provenance.record(config or {"nwb": dict(cfg)}, inputs)
+    rec = provenance.record(config or {"nwb": dict(cfg)}, inputs, known, sources)
     provenance.attach(f, rec)
     f.notes = (
         f"written by {rec['workflow']} from {len(rec['inputs'])} workflow files; config and "

@@ -123,3 +123,32 @@ def test_targets_one_per_session_with_markers_and_off_switch(header_tree):
 def test_unit_ids_are_stable_per_day_channel():
     assert units.unit_id("033", 2) == 33002
     assert units.unit_id("1000", 12) == 1000012
+
+
+def test_rule_reads_the_split_record_of_each_split_session(header_tree, tmp_path):
+    """NwbInputs.ns5_digest: the split's record of the .ns5 for a split session; nothing for
+    a session without an .ns5 (its header is the .nev) or whose channels are not selected
+    (no split: the job hashes its .ns5)."""
+    import shutil
+    from types import SimpleNamespace
+
+    from hippoflow.nwb.inputs import NwbInputs
+
+    root = tmp_path / "data"
+    shutil.copytree(header_tree, root)
+    day = root / "picasso" / "20181105"
+    next((day / "session01").glob("*.ns5")).unlink()
+
+    def inputs(cfg):
+        return NwbInputs(hplan.make_plan({"data_root": str(root), **cfg}), "/o/{}".format, "c")
+
+    split, none = inputs({}), inputs({"channels": [999]})
+    for name in ("session01", "session02", "sessioneye"):
+        wc = SimpleNamespace(subject="picasso", day="20181105", session=name)
+        files = sorted(p.name for p in (day / name).iterdir())
+        ns5 = [str(day / name / f) for f in files if f.endswith(".ns5")]
+        nev = [str(day / name / f) for f in files if f.endswith(".nev")]
+        assert split.header(wc) == none.header(wc) == (ns5 or nev)
+        record = [f"/o/picasso/20181105/{name}/hippoflow_digest_ns5.json"]
+        assert split.ns5_digest(wc) == (record if ns5 else [])
+        assert none.ns5_digest(wc) == []

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import json
+import os
+import re
 from pathlib import Path
 
 import h5py
@@ -20,6 +24,7 @@ from conftest import job_counts, run_snakemake
 from pynwb import NWBHDF5IO
 
 from hippoflow.config import defaults
+from hippoflow.errors import InputError
 
 DAY = ("picasso", "20181105")
 SESSIONS = ("session01", "session02", "sessioneye")
@@ -67,6 +72,97 @@ def test_metadata(files):
         assert "hippoflow" in dict(map(tuple, f.was_generated_by))
         prov = f.scratch["hippoflow_provenance"].data
         assert '"config"' in prov and "rplparallel_d41d.hkl" in prov
+
+
+def sha256_of(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_provenance_digests_equal_hashlib_and_the_ns5s_come_from_the_split(files, small_day_run):
+    """Every input digest in the file's provenance is hashlib's of the file; the .ns5's was
+    taken from the split's record beside the session's outputs."""
+    _, outroot, cfg, _ = small_day_run
+    for s, f in files.items():
+        prov = json.loads(f.scratch["hippoflow_provenance"].data)
+        ns5 = str(next(Path(cfg["data_root"]).joinpath(*DAY, s).glob("*.ns5")))
+        assert ns5 in prov["inputs"] and len(prov["inputs"]) > 10
+        for path, digest in prov["inputs"].items():
+            assert digest == sha256_of(path), path
+        record = outroot.joinpath(*DAY, s, "hippoflow_digest_ns5.json")
+        assert prov["digest_records"] == {ns5: str(record)}
+
+
+def read_chars() -> int:
+    """Bytes this process has read through read()/pread() calls so far (Linux)."""
+    text = Path("/proc/self/io").read_text()
+    return int(next(line for line in text.splitlines() if line.startswith("rchar:")).split()[1])
+
+
+def test_the_ns5_digest_is_the_records_and_its_data_are_not_read(small_day_run, tmp_path):
+    """On a copy of session01's .ns5 grown to 64 MB (its header unchanged): with a record
+    whose size and mtime match but whose digest is not the file's, the NWB file carries the
+    record's digest and the job reads far less than the file; without a record it carries
+    hashlib's digest and reads the file whole (the reading probe sees a whole read); a
+    record naming it through a link is its record; a record of a file that changed since, or
+    of another file, stops the job with its path."""
+    from hippoflow.nwb.steps import nwb
+
+    _, outroot, cfg, _ = small_day_run
+    sdir = outroot.joinpath(*DAY, "session01")
+    ns5 = tmp_path / "copy.ns5"
+    ns5.write_bytes(
+        next(Path(cfg["data_root"]).joinpath(*DAY, "session01").glob("*.ns5")).read_bytes()
+    )
+    os.truncate(ns5, 64 << 20)
+    st, true = ns5.stat(), sha256_of(ns5)
+    other = hashlib.sha256(b"not the file").hexdigest()
+    record = tmp_path / "hippoflow_digest_ns5.json"
+    rec = {"path": str(ns5), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": other}
+    record.write_text(json.dumps(rec))
+    lfp = [sdir / f"array{a}" / f"channel{c}" / "rpllfp_6eca.hkl" for a, c in CHANNELS]
+    kw = dict(
+        subject="picasso",
+        day="20181105",
+        session="session01",
+        header=ns5,
+        rpl=sdir / "rplparallel_d41d.hkl",
+        channels=CHANNELS,
+        lfp=lfp,
+        cfg=defaults("nwb"),
+    )
+
+    def written(out, **more):
+        before = read_chars()
+        nwb(out, **kw, **more)
+        read = read_chars() - before
+        with NWBHDF5IO(str(out), "r") as io:
+            return json.loads(io.read().scratch["hippoflow_provenance"].data), read
+
+    prov, read = written(tmp_path / "record.nwb", ns5_digest=record)
+    assert prov["inputs"][str(ns5)] == other != true
+    assert prov["digest_records"] == {str(ns5): str(record)}
+    assert read < st.st_size / 8, read
+    prov, read = written(tmp_path / "hashed.nwb")
+    assert prov["inputs"][str(ns5)] == true and prov["digest_records"] == {}
+    assert read >= st.st_size, read
+    # a record naming the file by another path (a symbolic link to it) is of the same file
+    (tmp_path / "link.ns5").symlink_to(ns5)
+    record.write_text(json.dumps({**rec, "path": str(tmp_path / "link.ns5")}))
+    prov, _ = written(tmp_path / "link.nwb", ns5_digest=record)
+    assert prov["inputs"][str(ns5)] == other
+
+    record.write_text(json.dumps(rec))
+    os.utime(ns5, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    with pytest.raises(
+        InputError, match=f"^{re.escape(str(ns5))}: changed after its digest was taken"
+    ):
+        nwb(tmp_path / "stale.nwb", **kw, ns5_digest=record)
+    record.write_text(json.dumps({**rec, "path": str(tmp_path / "elsewhere.ns5")}))
+    with pytest.raises(
+        InputError, match=f"^{re.escape(str(record))}: digest record of .*elsewhere.ns5, not"
+    ):
+        nwb(tmp_path / "other.nwb", **kw, ns5_digest=record)
+    assert not [p for p in tmp_path.iterdir() if "stale" in p.name or "other" in p.name]
 
 
 def test_trials_equal_rplparallel_markers(files, day):
@@ -213,11 +309,13 @@ def test_rule_inputs_follow_the_config(small_day_run, tmp_path):
     assert len(jobs) == 3
     assert not any("eyelink_24d5" in j or "edfsplit" in j for j in jobs)
     assert all("unity_71bf" in j for j in jobs if "sessioneye" not in j)
+    # every session is split: each job reads the split's record of its .ns5 (and the .ns5,
+    # for its header)
+    assert all("hippoflow_digest_ns5.json" in j and ".ns5" in j for j in jobs)
 
 
 def test_readme_opening_example_runs_as_printed(day):
     """The README's pynwb example, with only its file path pointed at this run's session01."""
-    import re
     import subprocess
     import sys
 
