@@ -7,7 +7,7 @@ reason) generates the demo day of ``python -m tests.cluster.measure_nodelocal`` 
 ``session01`` + ``sessioneye`` of 20 s) and runs it with ``profiles/pcluster`` and then with
 ``profiles/pcluster-nodelocal`` (tests.cluster.measure_nodelocal.cluster_runs). Shared bytes
 are counted as there: every declared input of a job on the raw or output tree, once per job
-(rplparallel's .ns5 at its header's size: it reads no samples), and every file left under the
+(the .ns5 of rplparallel and nwb at its header's size: they read no samples), and every file left under the
 output tree.
 
 Per day: each counted file is split into what grows with the recording and what does not.
@@ -19,8 +19,8 @@ bytes), S (4 x channels x samples) and L (S / 30) are applied to the day's R, S 
 growing bytes scale with the recording's channel-seconds (under a channel directory, and an
 NWB file's ecephys and units) or seconds (the rest: behaviour, markers); fixed bytes with the
 number of files (channels x sessions for a channel's files, sessions for the rest). The
-README's formula (default R + 5 S + 3 L, node-local R + 3 L) is given beside each figure as
-``readme_formula_tb``, not used.
+multiples (``x_R``, ``x_S``, ``x_L``) are given beside each figure, to compare with the README's
+formula.
 """
 
 from __future__ import annotations
@@ -195,10 +195,6 @@ def run() -> list[dict]:
         runs = {"default": default, "node-local": nodelocal}
         mb = {k: (r["shared"]["read"] + r["shared"]["written"]) / 1e6 for k, r in runs.items()}
         days = {k: per_day(r["shared_files"], data, demo) for k, r in runs.items()}
-        formula = {
-            "default": (DAY_R + 5 * DAY_S + 3 * DAY_L) / 1e12,
-            "node-local": (DAY_R + 3 * DAY_L) / 1e12,
-        }
         rows = []
         for k, r in runs.items():
             nl = k == "node-local"
@@ -240,7 +236,6 @@ def run() -> list[dict]:
                     x_S=round(d["x_S"], 3),
                     x_L=round(d["x_L"], 3),
                     other_gb=round(d["other_gb"], 2),
-                    readme_formula_tb=round(formula[k], 3),
                     scale=f"{DAY_CHANNELS} ch, {DAY_SECONDS / 3600:g} h, "
                     f"R {DAY_R / 1e9:.0f} GB .ns5",
                     commit=state,
