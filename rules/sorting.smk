@@ -134,5 +134,7 @@ rule qc_metrics:
 # of several sessions) as "conflicting groups".
 if NODE_LOCAL_DIR:
     for _rule in workflow.rules:
-        if _rule.name in NODE_LOCAL_RULES or _rule.name.startswith(("rplsplit", "rpllfp")):
+        if _rule.name in NODE_LOCAL_RULES or _rule.name.startswith(
+            ("rplsplit", "rpllfp")
+        ):
             _rule.group = NODE_LOCAL_GROUP
