@@ -132,23 +132,27 @@ def per_day(files: dict[str, dict], data: Path, demo: dict[str, float]) -> dict[
     }
 
 
-def source_state() -> str:
-    """The commit measured, with '+dirty-<hash of the changes>' if the workflow's files differ
-    from it (so that a change during the runs is seen)."""
+WORKFLOW = ("Snakefile", "rules", "scripts", "hippoflow", "profiles", "config")
+
+
+def source_state() -> tuple[str, str]:
+    """(the commit measured, with '+dirty' if the workflow's files differ from it; a
+    fingerprint of the workflow's files, to see a change during the runs: commits that touch
+    only other files, such as the README, leave it alone)."""
 
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
         ).stdout
 
-    paths = ("Snakefile", "rules", "scripts", "hippoflow", "profiles", "config")
     head = git("rev-parse", "--short", "HEAD").strip()
-    h = hashlib.sha1(git("diff", "HEAD", "--", *paths).encode())
-    untracked = git("ls-files", "--others", "--exclude-standard", "--", *paths).split()
+    trees = git("rev-parse", *(f"HEAD:{p}" for p in WORKFLOW))
+    diff = git("diff", "HEAD", "--", *WORKFLOW)
+    untracked = git("ls-files", "--others", "--exclude-standard", "--", *WORKFLOW).split()
+    h = hashlib.sha1((trees + diff).encode())
     for f in untracked:
         h.update(f.encode() + (REPO / f).read_bytes())
-    changed = h.hexdigest() != hashlib.sha1(b"").hexdigest()
-    return head + (f"+dirty-{h.hexdigest()[:8]}" if changed else "")
+    return head + ("+dirty" if diff or untracked else ""), h.hexdigest()[:12]
 
 
 def check_cluster() -> None:
@@ -188,9 +192,9 @@ def run() -> list[dict]:
         finally:
             cluster.stop()
         after = source_state()
-        if after != state:  # the numbers are labelled, not dropped: say so loudly
+        if after[1] != state[1]:  # the numbers are labelled, not dropped: say so loudly
             print(f"WARNING: the workflow changed during the runs: {state} -> {after}", flush=True)
-            state = f"{state} -> {after} (changed during the runs)"
+            state = (f"{state[0]} -> {after[0]} (workflow changed during the runs)", "")
         diffs = differences(default["out"], nodelocal["out"], [nodelocal["node"]])
         runs = {"default": default, "node-local": nodelocal}
         mb = {k: (r["shared"]["read"] + r["shared"]["written"]) / 1e6 for k, r in runs.items()}
@@ -217,7 +221,7 @@ def run() -> list[dict]:
                     **({"finals_differences": len(diffs), "first": diffs[:3]} if nl else {}),
                     scale=f"{demo['channels']} ch, {demo['sessions']} sessions, "
                     f"{demo['seconds']:g} s; R {demo['R'] / 1e6:.2f} MB, S {demo['S'] / 1e6:.2f} MB",
-                    commit=state,
+                    commit=state[0],
                 )
             )
         for k in runs:
@@ -238,7 +242,7 @@ def run() -> list[dict]:
                     other_gb=round(d["other_gb"], 2),
                     scale=f"{DAY_CHANNELS} ch, {DAY_SECONDS / 3600:g} h, "
                     f"R {DAY_R / 1e9:.0f} GB .ns5",
-                    commit=state,
+                    commit=state[0],
                 )
             )
         for k, r in runs.items():
@@ -258,7 +262,7 @@ def run() -> list[dict]:
                     predicted_shared_mb=round(est["shared_bytes"] / 1e6, 2),
                     measured_shared_mb=round(mb[k], 2),
                     bound=est["bound"],
-                    commit=state,
+                    commit=state[0],
                 )
             )
         rows[-1]["both_runs_s"] = round(runs_s, 1)
