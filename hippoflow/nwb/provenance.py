@@ -10,12 +10,11 @@ The session's ``.ns5`` (the header the job reads its time origin from) is not re
 digest when the session is split: :func:`header_digest` takes it from the split's record
 (:mod:`hippoflow.digests`, ``<session>/hippoflow_digest_ns5.json``), after checking that the
 record is of this file and that its size and mtime are still the record's; every other input
-is hashed here (``sha256``).
+is hashed here (:func:`hippoflow.digests.sha256_file`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -27,14 +26,6 @@ from hippoflow.errors import InputError
 
 PACKAGES = ("pynwb", "hdmf", "h5py", "hickle", "numpy")
 SCRATCH_NAME = "hippoflow_provenance"
-
-
-def sha256(path, block: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(block):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def versions() -> dict[str, str]:
@@ -103,7 +94,7 @@ def record(
         "workflow": f"hippoflow {hippoflow.__version__}",
         "versions": versions(),
         "config": _plain(config),
-        "inputs": {p: known[p] if p in known else sha256(p) for p in paths},
+        "inputs": {p: known[p] if p in known else digests.sha256_file(p) for p in paths},
         "digest_records": {str(k): str(v) for k, v in (sources or {}).items()},
     }
 

@@ -22,10 +22,6 @@ from hippoflow.atomic import write_text
 log = logging.getLogger(__name__)
 
 
-def sha256(path, chunk=1 << 22) -> str:
-    return _digests.sha256_file(path, chunk)
-
-
 PACKAGES = (
     "snakemake",
     "hippoflow",
@@ -82,7 +78,7 @@ def digest_rows(inputs: list, records=(), digests: bool = True, log=log) -> list
         else:
             row["bytes"] = os.stat(p).st_size
             if digests:
-                row["sha256"], row["source"] = sha256(p), "provenance"
+                row["sha256"], row["source"] = _digests.sha256_file(p), "provenance"
         rows.append(row)
     for p in by_path:  # a record of a file the page does not list (planning changed)
         log.warning("%s: digest record of a file not among the raw inputs: ignored", p)
