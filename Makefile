@@ -50,7 +50,7 @@ test: $(STAMP) system-deps
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-lint: $(STAMP)
+lint: $(STAMP) $(DEMO)/.generated
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile rules
