@@ -87,7 +87,9 @@ def _install_output_index() -> None:
     walks all patterns, and a split or LFP rule declares one output per channel (124 with the
     same file name). A pattern whose constant suffix holds a "/" can only match a file that
     ends with the whole path components after that "/" (``array01/channel001/rplraw_d41d.hkl``),
-    so those are bucketed by them; the others are walked as before. A rule is then a producer
+    so those are bucketed by them; the others by the text after their suffix's last "." (a
+    file ending with ``.log`` is only tested against patterns ending so: the logs and
+    benchmark files of every rule), and the few left are walked as before. A rule is then a producer
     when one of its outputs that fit matches: the outputs ``is_producer`` would test, fewer of
     them. Same answers, fewer tests.
     """
@@ -101,6 +103,7 @@ def _install_output_index() -> None:
     def __init__(self, rules) -> None:
         plain_init(self, rules)
         by_tail: dict[tuple[int, str], list] = {}
+        by_ext: dict[str, list] = {}
         rest = []
         for rule in rules:
             for product in rule.products():
@@ -110,9 +113,13 @@ def _install_output_index() -> None:
                 entry = (prefix, rule, suffix, product)
                 if tail and not tail.endswith("/"):
                     by_tail.setdefault((tail.count("/") + 1, tail), []).append(entry)
+                elif "." in suffix:
+                    # a file ending with the suffix ends with the text after its last "."
+                    by_ext.setdefault(suffix.rpartition(".")[2], []).append(entry)
                 else:
                     rest.append(entry)
         self._hippoflow_by_tail, self._hippoflow_rest = by_tail, rest
+        self._hippoflow_by_ext = by_ext
         self._hippoflow_depths = sorted({k for k, _ in by_tail})
 
     def candidates(self, targetfile: str):
@@ -120,6 +127,8 @@ def _install_output_index() -> None:
         for k in self._hippoflow_depths:
             if k <= len(parts):
                 yield from self._hippoflow_by_tail.get((k, "/".join(parts[-k:])), ())
+        if "." in targetfile:
+            yield from self._hippoflow_by_ext.get(targetfile.rpartition(".")[2], ())
         yield from self._hippoflow_rest
 
     def match(self, targetfile: str):

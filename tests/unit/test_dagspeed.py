@@ -147,3 +147,40 @@ def test_changed_script_and_params_still_rerun(tmp_path):
         dry = _snakemake(d, install, rules, "-n", "--config", "count=2")
         assert "Params have changed" in dry.stdout, dry.stdout
         assert job_counts(dry.stdout)["make"] == 2
+
+
+def test_output_lookup_finds_the_same_producers_for_every_pattern_shape(tmp_path):
+    # one rule per shape of constant suffix the patched index buckets differently: by trailing
+    # path components ("out/{s}/x.tar.gz"), by the text after the last "." ("{s}.log" and
+    # "{s}_x.log", "{s}.tar.gz"), or walked as before (no "." in it, or none at all); the
+    # logs add more ".log" patterns. A producer missed is a MissingRuleException, a wrong
+    # one a different job or an AmbiguousRuleException: the same dry run either way.
+    shapes = {
+        "dot": ("'{s}.log'", ["a.log", "b.c.log"]),
+        "dotx": ("'{s}_x.log'", ["c_x.log"]),
+        "gz": ("'{s}.tar.gz'", ["d.tar.gz"]),
+        "tail": ("'out/{s}/x.tar.gz'", ["out/e/x.tar.gz"]),
+        "nodot": ("'plain/{s}_end'", ["plain/f_end", "plain/g.h_end"]),
+        "open": ("'open/{s}/{t}'", ["open/i/j", "open/k/l.m"]),
+    }
+    rules = "ruleorder: dotx > dot\n" + "rule all:\n    input: {}\n".format(
+        ", ".join(repr(f) for _, fs in shapes.values() for f in fs)
+    )
+    for name, (pattern, _) in shapes.items():
+        rules += (
+            f"rule {name}:\n    output: {pattern}\n"
+            f"    log: 'logs/{name}/{{s}}{'/{t}' if '{t}' in pattern else ''}.log'\n"
+            "    shell: 'touch {output}'\n"
+        )
+    # "out/e/x.tar.gz" fits "{s}.tar.gz" too: both plannings see two producers
+    for install in (False, True):
+        proc = _snakemake(tmp_path / f"ambiguous{install}", install, rules, "-n")
+        assert proc.returncode != 0 and "AmbiguousRuleException" in proc.stdout + proc.stderr
+    rules = "ruleorder: tail > gz\n" + rules
+    own = _snakemake(tmp_path / "own", False, rules, "-n")
+    fast = _snakemake(tmp_path / "fast", True, rules, "-n")
+    assert own.returncode == 0, own.stdout + own.stderr
+    assert fast.returncode == 0, fast.stdout + fast.stderr
+    counts = job_counts(fast.stdout)
+    assert {r: counts.get(r) for r in shapes} == {r: len(fs) for r, (_, fs) in shapes.items()}
+    assert _jobs(fast.stdout) == _jobs(own.stdout)
