@@ -69,6 +69,8 @@ def main(argv=None) -> int:
         except Exception as exc:  # keep going: one broken benchmark must not hide the others
             print(f"benchmark {name} failed: {exc}", file=sys.stderr)
             failed.append(name)
+            if name in results:  # an earlier run's rows stay in the file, marked as such
+                results[name]["stale"] = f"this benchmark failed at {dt.datetime.now():%FT%T}"
             continue
         results[name] = {"when": dt.datetime.now().isoformat(timespec="seconds"), "rows": rows}
         print(table(rows), flush=True)
@@ -85,8 +87,10 @@ def main(argv=None) -> int:
             indent=1,
         )
     )
-    all_rows = [r for n in names if n in results for r in results[n]["rows"]]
+    all_rows = [r for n in names if n in results and n not in failed for r in results[n]["rows"]]
     print("\n" + table(all_rows))
+    if failed:
+        print(f"\nFAILED (no rows above; see the error): {', '.join(failed)}")
     print(f"\nwrote {RESULTS}")
     return 1 if failed else 0
 
