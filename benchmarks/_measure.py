@@ -21,20 +21,22 @@ sys.exit(rc)
 """
 
 
-def measure(cmd: list[str] | str, env=None, cwd=None) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of a command; raises if it fails."""
+def measure(cmd: list[str] | str, env=None, cwd=None, stdout=None) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of a command; raises if it fails. ``stdout``: a file
+    path to keep the command's output in (else it is thrown away)."""
     if isinstance(cmd, str):
         cmd = [sys.executable, "-c", cmd]
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", _LAUNCHER, *cmd],
-        env=env,
-        cwd=cwd or REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wall = time.perf_counter() - t0
+    with open(stdout or "/dev/null", "w") as sink:
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, *cmd],
+            env=env,
+            cwd=cwd or REPO,
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wall = time.perf_counter() - t0
     lines = proc.stderr.strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{cmd!r} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
