@@ -14,7 +14,8 @@ The model (every rate from rates.json, every instance figure from prices.yaml):
 * CPU seconds per job = start-up + rate x channel-hours of its data;
 * bytes through shared storage: every byte a job reads or writes on the shared volume
   (``default``: split, high-pass and LFP files live there; ``nodelocal``: a day's split and
-  high-pass files stay on the node, only the raw input and the LFP cross it);
+  high-pass files stay on the node, only the raw input, the LFP and the NWB files cross it;
+  :func:`day_bytes` has the formula);
 * per queue (the profile's slurm_partition per rule; unnamed rules on the first queue): the
   nodes Slurm starts for the jobs queued at once (min(submissions, profile `jobs`, queue
   cores) / vCPUs per node) stay up for max(its core-seconds incl. per-submission overhead /
@@ -42,6 +43,18 @@ PRICES = REPO / "config" / "prices.yaml"
 RATES = REPO / "benchmarks" / "rates.json"
 MODES = ("default", "nodelocal")
 LOCAL = ("all", "input_problem")
+
+
+def merged(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``, section by section (a config file's ``nwb: {enabled:
+    false}`` keeps the section's other defaults), as Snakemake fills a validated config."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 # ----------------------------------------------------------------------------- the tree
@@ -243,8 +256,31 @@ def shared_throughput(cluster: dict, prices: dict) -> tuple[float, str]:
 
 
 # ----------------------------------------------------------------------------- the model
-def day_bytes(lengths, plan, day, mode: str, split_ratio: float = 1.0) -> dict[str, float]:
-    """Bytes read and written on shared storage for one day, and bytes kept there."""
+def _size(path) -> float:
+    try:
+        return float(Path(path).stat().st_size)
+    except OSError:  # a dangling or unreadable file: a planning problem, no job reads it
+        return 0.0
+
+
+def day_bytes(
+    lengths,
+    plan,
+    day,
+    mode: str,
+    split_ratio: float = 1.0,
+    nwb_ratio: float | None = None,
+    digests: bool = False,
+) -> dict[str, float]:
+    """Bytes read and written on shared storage for one day, and bytes kept there.
+
+    R (the ``.ns5``, read by the split), S (split and high-pass files, float32), L (LFP files,
+    S / 30 at 1 kHz) as in the README's "Node-local mode": ``default`` moves R + 5 S + 2 L
+    (LFP written, read by qc_lfp), ``nodelocal`` R + 2 L. ``nwb_ratio`` (the NWB file's bytes
+    per LFP byte; None: no NWB export) adds L (read) + W (written, kept). Every mode adds the
+    ``.nev`` files (read by rplparallel, and hashed by the provenance page when ``digests``),
+    and the Unity logs and EyeLink files (read once by their jobs). Sorts, markers, behaviour
+    objects and figures are not counted (small next to these: README)."""
     raw = split_w = hp_w = lfp_w = 0.0
     for s in plan.neural_sessions():
         if (s.subject, s.day) != day:
@@ -255,14 +291,26 @@ def day_bytes(lengths, plan, day, mode: str, split_ratio: float = 1.0) -> dict[s
         split_w += 4.0 * n * c * split_ratio
         hp_w += 4.0 * n * c
         lfp_w += 4.0 * n * c * 1000.0 / fs
+    nev = behaviour = 0.0
+    for s in plan.sessions:
+        if (s.subject, s.day) == day:
+            nev += sum(_size(p) for p in s.nev)
+            behaviour += sum(_size(p) for p in plan.unity_logs.get(s.key, ()))
+    behaviour += sum(_size(p) for p in plan.navigation_eye_files(day))
+    behaviour += sum(_size(p) for p in plan.fixation_eye_files(day))
     if mode == "nodelocal":
-        moved = raw + lfp_w  # split and high-pass stay on the node
+        moved = raw + 2 * lfp_w  # split and high-pass stay on the node
         kept = lfp_w
     else:
         # split: written, read by LFP and high-pass; high-pass: written once, read by the sort
-        moved = raw + split_w * 3 + hp_w * 2 + lfp_w
+        moved = raw + split_w * 3 + hp_w * 2 + 2 * lfp_w
         kept = split_w + hp_w + lfp_w
-    return {"raw": raw, "moved": moved, "kept": kept}
+    nwb_w = 0.0 if nwb_ratio is None else nwb_ratio * lfp_w
+    if nwb_ratio is not None:
+        moved += lfp_w + nwb_w
+        kept += nwb_w
+    moved += nev * (2 if digests else 1) + behaviour
+    return {"raw": raw + nev + behaviour, "moved": moved, "kept": kept, "nwb": nwb_w}
 
 
 def estimate(
@@ -285,7 +333,7 @@ def estimate(
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     from hippoflow.config import defaults
 
-    cfg = {**defaults(), **(config or {}), "data_root": str(data_root)}
+    cfg = {**merged(defaults(), config or {}), "data_root": str(data_root)}
     plan = make_plan(cfg)
     groups, ncomp = load_profile(profile)
     cluster_file = cluster_file or REPO / "profiles" / "pcluster" / "cluster-config.yaml"
@@ -298,6 +346,8 @@ def estimate(
     split_ratio = float(
         rt.get("split_size_ratio", {}).get(cfg.get("split_compression", "none"), 1.0)
     )
+    nwb_ratio = float(rt.get("nwb_size_ratio", 1.0)) if cfg["nwb"]["enabled"] else None
+    digests = bool(cfg["report"]["input_digests"])
 
     def cpu_s(day) -> float:
         return sum(rule_s(day).values())
@@ -349,7 +399,7 @@ def estimate(
             all_jobs[r] += v
         for g, v in c.items():
             all_comps[g] += v
-        b = day_bytes(lengths, plan, day, mode, split_ratio)
+        b = day_bytes(lengths, plan, day, mode, split_ratio, nwb_ratio, digests)
         per_rule = rule_s(day)
         for r, sec in per_rule.items():
             q_core_s[queue_of(r)] += sec

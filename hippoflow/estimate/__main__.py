@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+
+import yaml
 
 from hippoflow.estimate import MODES, PRICES, RATES, REPO, estimate
 
@@ -51,6 +54,12 @@ def main(argv=None) -> int:
     p.add_argument(
         "--mode", choices=MODES, default="default", help="where split/high-pass files live"
     )
+    p.add_argument(
+        "--configfile",
+        default=str(REPO / "config" / "config.yaml"),
+        help="the workflow's config file (its nwb, report, split_compression, channels ... "
+        "keys; --data-root replaces its data_root)",
+    )
     p.add_argument("--prices", default=str(PRICES), help="instance/storage price table (YAML)")
     p.add_argument("--rates", default=str(RATES), help="per-job rates (JSON, from make bench)")
     p.add_argument(
@@ -58,8 +67,19 @@ def main(argv=None) -> int:
     )
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
     a = p.parse_args(argv)
+    try:
+        config = yaml.safe_load(Path(a.configfile).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        p.error(f"--configfile {a.configfile}: {exc}")
     r = estimate(
-        a.data_root, a.profile, a.mode, a.cluster_file, a.prices, a.rates, a.assume_seconds
+        a.data_root,
+        a.profile,
+        a.mode,
+        a.cluster_file,
+        a.prices,
+        a.rates,
+        a.assume_seconds,
+        config=config,
     )
     if a.json:
         json.dump(r, sys.stdout, indent=1)

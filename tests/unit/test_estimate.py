@@ -44,6 +44,7 @@ def tree(tmp_path_factory):
                     "sort": 360.0,
                 },
                 "split_size_ratio": {"none": 1.0},
+                "nwb_size_ratio": 0.5,
             }
         )
     )
@@ -121,17 +122,32 @@ def test_jobs_and_submissions_match_the_dry_run(tree, dry_run):
     assert r["total"]["submissions"] == ungrouped + n_groups
 
 
+def hand_sizes(data: Path) -> tuple[float, ...]:
+    """.ns5 data, split (= high-pass), LFP bytes from the generator's lengths; .nev and
+    behaviour bytes from the files on disk."""
+    raw = 2 * (N1 + N2) * FILE_CH
+    f32 = 4 * (N1 + N2) * CH  # one float32 file per channel and session
+    nev = sum(p.stat().st_size for p in data.rglob("*.nev"))
+    # the behaviour jobs' raw files: EyeLink (.asc here) and Unity logs, read once each
+    behaviour = sum(p.stat().st_size for p in data.rglob("*.asc"))
+    behaviour += sum(p.stat().st_size for p in data.glob("*/*/session*/RawData*/session*.txt"))
+    assert nev > 0 and behaviour > 0
+    return raw, f32, f32 / 30, nev, behaviour
+
+
 def test_bytes_time_and_dollars_by_hand(tree, dry_run):
     root, rates, cluster = tree
     jobs = dry_run[0]
     r = estimate(root / "data", REPO / "profiles" / "pcluster", "default", cluster, rates=rates)
     t = r["total"]
-    raw = 2 * (N1 + N2) * FILE_CH
-    f32 = 4 * (N1 + N2) * CH  # one float32 file per channel and session
-    lfp = f32 / 30
-    # default: .ns5 read; split written and read twice; high-pass written and read; LFP written
-    assert t["shared_bytes"] == pytest.approx(raw + 3 * f32 + 2 * f32 + lfp)
-    assert t["storage_bytes"] == pytest.approx(raw + 2 * f32 + lfp)
+    raw, f32, lfp, nev, behaviour = hand_sizes(root / "data")
+    nwb = 0.5 * lfp  # the NWB files (rates' nwb_size_ratio), written; they read the LFP
+    # default: .ns5 read; split written and read twice; high-pass written and read; LFP
+    # written and read by qc_lfp and the NWB export; .nev read by rplparallel and hashed
+    assert t["shared_bytes"] == pytest.approx(
+        raw + 3 * f32 + 2 * f32 + 3 * lfp + nwb + 2 * nev + behaviour
+    )
+    assert t["storage_bytes"] == pytest.approx(raw + nev + behaviour + 2 * f32 + lfp + nwb)
     ch_hours = CH * (N1 + N2) / FS / 3600
     core_s = jobs * (1 + 2) + ch_hours * (120 + 240 + 240 + 360)
     assert t["core_hours"] == pytest.approx((core_s + 10 * t["submissions"]) / 3600)
@@ -157,7 +173,19 @@ def test_bytes_time_and_dollars_by_hand(tree, dry_run):
     local = estimate(
         root / "data", REPO / "profiles" / "pcluster", "nodelocal", cluster, rates=rates
     )
-    assert local["total"]["shared_bytes"] == pytest.approx(raw + lfp)
+    assert local["total"]["shared_bytes"] == pytest.approx(
+        raw + 3 * lfp + nwb + 2 * nev + behaviour
+    )
+    # without the digests and the NWB export: the .nev read once, no NWB file, LFP read once
+    bare = estimate(
+        root / "data",
+        REPO / "profiles" / "pcluster",
+        "nodelocal",
+        cluster,
+        rates=rates,
+        config={"nwb": {"enabled": False}, "report": {"input_digests": False}},
+    )
+    assert bare["total"]["shared_bytes"] == pytest.approx(raw + 2 * lfp + nev + behaviour)
 
 
 def test_cli_prints_days_and_total(tree, capsys):
@@ -177,3 +205,25 @@ def test_cli_prints_days_and_total(tree, capsys):
     )
     out = capsys.readouterr().out
     assert "picasso/20181105" in out and "total" in out and "on-demand" in out and "spot" in out
+
+
+def test_cli_reads_the_config_file(tree, tmp_path, capsys):
+    root, rates, cluster = tree
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        "data_root: elsewhere\nnwb:\n  enabled: false\nreport:\n  input_digests: false\n"
+    )
+    args = ["--data-root", str(root / "data"), "--cluster-file", str(cluster), "--rates"]
+    args += [str(rates), "--mode", "nodelocal", "--json"]
+    assert main([*args, "--configfile", str(cfg)]) == 0
+    off = json.loads(capsys.readouterr().out)["total"]
+    raw, _, lfp, nev, behaviour = hand_sizes(root / "data")
+    assert off["shared_bytes"] == pytest.approx(raw + 2 * lfp + nev + behaviour)
+    # the repository's config (the default) keeps the NWB export and the digests on
+    assert main(args) == 0
+    on = json.loads(capsys.readouterr().out)["total"]
+    assert on["shared_bytes"] == pytest.approx(raw + 3.5 * lfp + 2 * nev + behaviour)
+    assert on["jobs"] - off["jobs"] == 2  # the two sessions' nwb jobs
+    with pytest.raises(SystemExit) as stop:  # argparse's error: usage, the file, the cause
+        main([*args, "--configfile", str(tmp_path / "none.yaml")])
+    assert stop.value.code == 2 and "none.yaml: [Errno 2]" in capsys.readouterr().err
