@@ -1,5 +1,6 @@
 """Per-job rates for python -m hippoflow.estimate, measured on one core; writes
-benchmarks/rates.json (keeps its split_size_ratio, from bench_bytes.py).
+benchmarks/rates.json (keeps its split_size_ratio, from bench_bytes.py, and nwb_size_ratio, from
+bench_nwb.py).
 
 * job_start_s: a job's Python start-up with the workflow's imports (snakemake, hippoflow's
   ripple and sorting steps), as every script job pays it;
@@ -84,7 +85,7 @@ def run() -> list[dict]:
         note="per-job rates for python -m hippoflow.estimate, written by `make bench` "
         "(benchmarks/bench_estimate.py: job_start_s and seconds_per_channel_hour measured on one "
         "core of the machine below; slurm_overhead_s from bench_slurm.py on the test cluster; "
-        "split_size_ratio from bench_bytes.py)",
+        "split_size_ratio from bench_bytes.py; nwb_size_ratio from bench_nwb.py)",
         measured_on=__import__("platform").platform(),
         job_start_s=round(start, 2),
         slurm_overhead_s=rates.get("slurm_overhead_s", 12.5),

@@ -16,6 +16,7 @@ session: below 0.1 GB of series, memory grows with the data up to that).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import resource
 import shutil
@@ -24,11 +25,13 @@ import sys
 import hickle
 import numpy as np
 
-from benchmarks._measure import WORK, measure, row
+from benchmarks._measure import REPO, WORK, measure, row
 from hippoflow import dpt
 from hippoflow.ripple.nsx import systemtime
 
 CHANNELS = 124
+LFP_RATE = 1000.0  # Hz, the rpllfp files' sampling rate
+RATES = REPO / "benchmarks" / "rates.json"
 # s: with the high-pass series; LFP only at lengths whose LFP (0.5 MB/s at 124 channels)
 # outgrows the 0.1 GB write buffer, else memory grows with the data up to the buffer's size
 DURATIONS = {True: (60.0, 180.0), False: (600.0, 1800.0)}
@@ -95,7 +98,7 @@ def build(work, seconds: float, highpass: bool) -> dict:
         channels.append([array, channel])
         lfp.append(str(work / f"lfp{k:03d}.hkl"))
         hp.append(str(work / f"hp{k:03d}.hkl"))
-        _channel_file(lfp[-1], int(seconds * 1000), 1000, rng, f"lfp {k + 1}")
+        _channel_file(lfp[-1], int(seconds * LFP_RATE), LFP_RATE, rng, f"lfp {k + 1}")
         if highpass:
             _channel_file(hp[-1], int(seconds * 30000), 30000, rng, f"hp {k + 1}")
     meta = {"header": str(header), "rpl": str(rpl), "channels": channels, "lfp": lfp}
@@ -156,4 +159,19 @@ def run(durations=DURATIONS) -> list[dict]:
                 peak_mb={f"{a:g}s": round(pa), f"{b:g}s": round(pb)},
             ),
         ]
+    # the estimator's W: NWB bytes per LFP byte (float32 noise at 1 kHz compresses worst; the
+    # generated demo's 1/f LFP gave 0.79), merged into benchmarks/rates.json
+    b = durations[False][1]
+    ratio = measured[(False, b)][2] * 1e9 / (4.0 * CHANNELS * b * LFP_RATE)
+    rates = json.loads(RATES.read_text()) if RATES.exists() else {}
+    rates["nwb_size_ratio"] = round(ratio, 3)
+    RATES.write_text(json.dumps(rates, indent=1) + "\n")
+    rows.append(
+        row(
+            "nwb LFP only: file bytes per LFP byte (estimator's nwb_size_ratio)",
+            ratio,
+            "x",
+            note=f"{b:g} s of float32 noise at {LFP_RATE:g} Hz, {CHANNELS} ch; into rates.json",
+        )
+    )
     return rows
