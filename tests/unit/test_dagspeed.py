@@ -17,8 +17,9 @@ BIN = Path(sys.executable).parent
 
 
 def _jobs(stdout: str) -> list[str]:
-    """Every job of a dry run as its rule, wildcards, inputs, outputs and log lines (sorted)."""
-    keep = re.compile(r"^\s*(rule|localrule|input|output|log|wildcards)\b")
+    """Every job of a dry run as its rule, wildcards, inputs, outputs, log and resources lines
+    (sorted; resources come from the rules' functions, called with the parameters each names)."""
+    keep = re.compile(r"^\s*(rule|localrule|input|output|log|wildcards|resources)\b")
     return sorted(line.strip() for line in stdout.splitlines() if keep.match(line))
 
 
