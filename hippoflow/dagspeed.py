@@ -1,4 +1,14 @@
-"""Planning speed: one check per script instead of one per job.
+"""Planning speed: seven guarded changes to how Snakemake 9.27.1 plans, not to what it plans.
+
+:func:`install` puts in all of them: the script check below, and (each described in its own
+function) the output lookup by file name and extension (``_install_output_index``), the conda
+env and script paths found without expanding params (``_install_conda_spec``,
+``_install_source_path``), the directory-output check by set lookups
+(``_install_directory_check``), function signatures read once (``_install_function_params``)
+and the cycle collector's thresholds (``_collect_garbage_less_often``). The tests compare
+every job with Snakemake's own planning (``HIPPOFLOW_DAGSPEED=0``).
+
+One check per script instead of one per job.
 
 Before a run (dry runs too) Snakemake 9 checks, for every job that needs to run, that the
 job's ``script:`` file can be read: ``ScriptProcessor.process_job`` formats the script path
@@ -25,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 def install() -> bool:
-    """Install the once-per-script check; returns whether it was installed."""
+    """Install the seven changes (the module docstring); returns whether they were installed."""
     import snakemake
     from snakemake import dag
 
