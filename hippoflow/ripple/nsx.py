@@ -265,8 +265,11 @@ def read_nsx_header(path) -> NsxHeader:
     if period == 0 or resolution == 0:
         raise InputError(f"{path}: sampling period or time resolution is zero in the header")
     rows = np.frombuffer(ext, dtype=_NSX_CHANNEL_DTYPE)
+    names = rows.dtype.names
     channels = []
-    for row in rows:
+    # as Python values (tolist): a field of a numpy record costs ~1 us, and planning reads
+    # every header of the tree (46 days: 92 files x 126 channels x 16 fields)
+    for row in (dict(zip(names, rec, strict=True)) for rec in rows.tolist()):
         if row["type"] != b"CC":
             raise InputError(f"{path}: channel header has type {row['type']!r}, expected b'CC'")
         ddig = int(row["max_digital"]) - int(row["min_digital"])
