@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "work"
+RATES = REPO / "benchmarks" / "rates.json"  # read by hippoflow.estimate (its RATES)
 
 
 # A small launcher process starts the command and reports its peak RSS: measuring the child
@@ -41,6 +43,16 @@ def measure(cmd: list[str] | str, env=None, cwd=None, stdout=None) -> tuple[floa
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{cmd!r} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return wall, int(lines[-1]) / 1024.0
+
+
+def load_rates() -> dict:
+    """benchmarks/rates.json, the estimator's per-job rates ({} before the first bench)."""
+    return json.loads(RATES.read_text()) if RATES.exists() else {}
+
+
+def merge_rates(values: dict) -> None:
+    """Write ``values`` into benchmarks/rates.json, keeping the keys other benchmarks wrote."""
+    RATES.write_text(json.dumps({**load_rates(), **values}, indent=1) + "\n")
 
 
 def row(name, value, unit, baseline=None, ratio=None, target=None, ok=None, **extra) -> dict:

@@ -14,14 +14,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 
-from benchmarks._measure import REPO, WORK, measure, row
+from benchmarks._measure import REPO, WORK, measure, merge_rates, row
 from benchmarks.bench_filters import make_channel
 
-RATES = REPO / "benchmarks" / "rates.json"
 MINUTES = 10.0  # high-pass channel length
 SPLIT_CHANNELS = 32
 SPLIT_SECONDS = 60.0
@@ -225,7 +223,5 @@ def run() -> list[dict]:
         rows += more
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    rates = json.loads(RATES.read_text()) if RATES.exists() else {}
-    rates["split_size_ratio"] = ratios
-    RATES.write_text(json.dumps(rates, indent=1) + "\n")
+    merge_rates({"split_size_ratio": ratios})
     return rows

@@ -16,17 +16,15 @@ bench_nwb.py).
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 
-from benchmarks._measure import REPO, WORK, measure, row
+from benchmarks._measure import WORK, load_rates, measure, merge_rates, row
 from benchmarks.bench_bytes import SPLIT
 from benchmarks.bench_filters import OURS as FILTER
 from benchmarks.bench_filters import make_channel
 from benchmarks.bench_sorting import make_day, sort_in_child
 
-RATES = REPO / "benchmarks" / "rates.json"
 CHANNEL_MINUTES = 10.0
 SPLIT_CHANNELS, SPLIT_SECONDS = 32, 60.0
 SORT_SECONDS = ((150.0, 150.0), (600.0, 600.0))  # two lengths: fixed cost + rate
@@ -39,7 +37,7 @@ def run() -> list[dict]:
     work = WORK / "rates"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    rates = json.loads(RATES.read_text()) if RATES.exists() else {}
+    rates = load_rates()
     per = {}
     try:
         start = min(measure([sys.executable, "-c", START])[0] for _ in range(3))
@@ -93,7 +91,7 @@ def run() -> list[dict]:
         seconds_per_job={**rates.get("seconds_per_job", {}), "sort": round(sort_fixed, 2)},
         seconds_per_channel_hour={k: round(v, 2) for k, v in per.items()},
     )
-    RATES.write_text(json.dumps(rates, indent=1) + "\n")
+    merge_rates(rates)
     rows = [row("job start-up (python + workflow imports)", start, "s")]
     rows += [row(f"{k}: seconds per channel-hour (1 core)", v, "s") for k, v in per.items()]
     rows.append(row("sort: fixed seconds per day-channel (1 core)", sort_fixed, "s"))

@@ -16,7 +16,6 @@ session: below 0.1 GB of series, memory grows with the data up to that).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import resource
 import shutil
@@ -25,13 +24,13 @@ import sys
 import hickle
 import numpy as np
 
-from benchmarks._measure import REPO, WORK, measure, row
+from benchmarks._measure import WORK, measure, merge_rates, row
 from hippoflow import dpt
+from hippoflow.naming import LFP_ARGS
 from hippoflow.ripple.nsx import systemtime
 
 CHANNELS = 124
-LFP_RATE = 1000.0  # Hz, the rpllfp files' sampling rate
-RATES = REPO / "benchmarks" / "rates.json"
+LFP_RATE = float(LFP_ARGS["ResampleRate"])  # Hz, the rpllfp files' rate (PyHipp's default)
 # s: with the high-pass series; LFP only at lengths whose LFP (0.5 MB/s at 124 channels)
 # outgrows the 0.1 GB write buffer, else memory grows with the data up to the buffer's size
 DURATIONS = {True: (60.0, 180.0), False: (600.0, 1800.0)}
@@ -163,9 +162,7 @@ def run(durations=DURATIONS) -> list[dict]:
     # generated demo's 1/f LFP gave 0.79), merged into benchmarks/rates.json
     b = durations[False][1]
     ratio = measured[(False, b)][2] * 1e9 / (4.0 * CHANNELS * b * LFP_RATE)
-    rates = json.loads(RATES.read_text()) if RATES.exists() else {}
-    rates["nwb_size_ratio"] = round(ratio, 3)
-    RATES.write_text(json.dumps(rates, indent=1) + "\n")
+    merge_rates({"nwb_size_ratio": round(ratio, 3)})
     rows.append(
         row(
             "nwb LFP only: file bytes per LFP byte (estimator's nwb_size_ratio)",
