@@ -100,9 +100,9 @@ def _install_output_index() -> None:
     ends with the whole path components after that "/" (``array01/channel001/rplraw_d41d.hkl``),
     so those are bucketed by them; the others by the text after their suffix's last "." (a
     file ending with ``.log`` is only tested against patterns ending so: the logs and
-    benchmark files of every rule), and the few left are walked as before. A rule is then a producer
-    when one of its outputs that fit matches: the outputs ``is_producer`` would test, fewer of
-    them. Same answers, fewer tests.
+    benchmark files of every rule), and the few left are walked as before. A rule is then a
+    producer when one of its outputs that fit matches: the outputs ``is_producer`` would test,
+    fewer of them. Same answers, fewer tests.
     """
     from snakemake import output_index
 

@@ -271,14 +271,15 @@ def day_bytes(
     split_ratio: float = 1.0,
     nwb_ratio: float | None = None,
     digests: bool = False,
+    lfp_rate: float = 1000.0,
 ) -> dict[str, float]:
     """Bytes read and written on shared storage for one day, and bytes kept there.
 
-    R (the ``.ns5``, read by the split), S (split and high-pass files, float32), L (LFP files,
-    S / 30 at 1 kHz) as in the README's "Node-local mode": ``default`` moves R + 5 S + 2 L
-    (LFP written, read by qc_lfp), ``nodelocal`` R + 2 L. ``nwb_ratio`` (the NWB file's bytes
-    per LFP byte; None: no NWB export) adds L (read) + W (written, kept). Every mode adds the
-    ``.nev`` files (read by rplparallel, and hashed by the provenance page when ``digests``),
+    R (the ``.ns5``, read by the split), S (split and high-pass files, float32), L (LFP files
+    at ``lfp_rate``: S / 30 at 1 kHz) as in the README's "Node-local mode": ``default`` moves
+    R + 5 S + 2 L (LFP written, read by qc_lfp), ``nodelocal`` R + 2 L. ``nwb_ratio`` (the NWB
+    file's bytes per LFP byte; None: no NWB export) adds L (read) + W (written, kept). Every
+    mode adds the ``.nev`` files (read by rplparallel, and hashed by the provenance page when ``digests``),
     and the Unity logs and EyeLink files (read once by their jobs). Sorts, markers, behaviour
     objects and figures are not counted (small next to these: README)."""
     raw = split_w = hp_w = lfp_w = 0.0
@@ -290,7 +291,7 @@ def day_bytes(
         raw += 2.0 * n * n_file  # the .ns5 read once by the split
         split_w += 4.0 * n * c * split_ratio
         hp_w += 4.0 * n * c
-        lfp_w += 4.0 * n * c * 1000.0 / fs
+        lfp_w += 4.0 * n * c * lfp_rate / fs
     nev = behaviour = 0.0
     for s in plan.sessions:
         if (s.subject, s.day) == day:
@@ -305,12 +306,11 @@ def day_bytes(
         # split: written, read by LFP and high-pass; high-pass: written once, read by the sort
         moved = raw + split_w * 3 + hp_w * 2 + 2 * lfp_w
         kept = split_w + hp_w + lfp_w
-    nwb_w = 0.0 if nwb_ratio is None else nwb_ratio * lfp_w
     if nwb_ratio is not None:
-        moved += lfp_w + nwb_w
-        kept += nwb_w
+        moved += lfp_w + nwb_ratio * lfp_w
+        kept += nwb_ratio * lfp_w
     moved += nev * (2 if digests else 1) + behaviour
-    return {"raw": raw + nev + behaviour, "moved": moved, "kept": kept, "nwb": nwb_w}
+    return {"raw": raw + nev + behaviour, "moved": moved, "kept": kept}
 
 
 def estimate(
@@ -348,6 +348,7 @@ def estimate(
     )
     nwb_ratio = float(rt.get("nwb_size_ratio", 1.0)) if cfg["nwb"]["enabled"] else None
     digests = bool(cfg["report"]["input_digests"])
+    lfp_rate = float(cfg["lfp"]["ResampleRate"])
 
     def cpu_s(day) -> float:
         return sum(rule_s(day).values())
@@ -399,7 +400,7 @@ def estimate(
             all_jobs[r] += v
         for g, v in c.items():
             all_comps[g] += v
-        b = day_bytes(lengths, plan, day, mode, split_ratio, nwb_ratio, digests)
+        b = day_bytes(lengths, plan, day, mode, split_ratio, nwb_ratio, digests, lfp_rate)
         per_rule = rule_s(day)
         for r, sec in per_rule.items():
             q_core_s[queue_of(r)] += sec
