@@ -13,13 +13,13 @@ patches give on today's workflow.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from benchmarks._measure import REPO, WORK, measure, row
+from hippoflow.summary import parse_snakemake_log
 from hippoflow.synth.day import electrode_ids
 
 DAYS, CHANNELS = 46, 124
@@ -86,17 +86,6 @@ def tree(code: Path, generator: str, root: Path, days: int, channels: int, env) 
     )
 
 
-def job_counts(text: str) -> dict[str, int]:
-    """Snakemake's "Job stats" table (the first one) as {rule: count}."""
-    counts: dict[str, int] = {}
-    for line in text.split("Job stats:", 1)[-1].splitlines()[3:]:
-        m = re.fullmatch(r"(\w+)\s+(\d+)", line.strip())
-        if not m:
-            break
-        counts[m[1]] = int(m[2])
-    return counts
-
-
 def plan(code: Path, work: Path, root: Path, days: int, channels: int, env) -> dict:
     """Time one workflow's planning: the whole tree, --until the Ripple steps, one channel."""
     out: dict = {}
@@ -129,7 +118,7 @@ def plan(code: Path, work: Path, root: Path, days: int, channels: int, env) -> d
         )[0]
         for _ in range(3)
     )
-    jobs = job_counts(listing.read_text())
+    jobs = parse_snakemake_log(listing.read_text()).planned  # the job table, as {rule: n}
     if jobs.get("rplhighpass") != 1 or "input_problem" in jobs:
         raise RuntimeError(f"{code}: one channel's target planned as {jobs}, not a split")
     return out
