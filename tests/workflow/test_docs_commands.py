@@ -245,19 +245,24 @@ def ran_checkout(small_day_run) -> tuple[Path, Path, Path]:
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_docs_command(checkout, ran_checkout, command):
-    if "--report" in command.split():
+    words = shlex.split(command.split("|")[0])
+    if "--unlock" in words:
+        # nothing to unlock in a fresh directory: Snakemake says so and exits 0
+        cmd = re.sub(r"(?<=\bdata_root=)\S+", str(checkout / "demo" / "data"), command)
+        assert "Unlocked working directory" in check(bash(checkout, cmd), cmd)
+        return
+    if "--report" in words:
         # run as printed after a finished run (the report needs the run's outputs)
         work, data, derived = ran_checkout
         cmd = re.sub(r"(?<=\bdata_root=)\S+", str(data), command)
         cmd = re.sub(r"(?<=\boutput_root=)\S+", str(derived), cmd)
         check(bash(work, cmd), cmd)
-        report = work / shlex.split(command)[shlex.split(command).index("--report") + 1]
+        report = work / words[words.index("--report") + 1]
         assert report.is_file() and report.stat().st_size > 10_000
         return
     data, derived = checkout / "demo" / "data", checkout / "derived"
     cmd = as_run(command, data, derived)
     text = check(bash(checkout, cmd), cmd)
-    words = shlex.split(command.split("|")[0])
     if "--version" in words:
         assert text.strip() == "9.27.1"  # the version the README names
         return
@@ -279,7 +284,8 @@ def test_docs_command(checkout, ran_checkout, command):
         assert f"output: {derived}/" in text and f"output: {data}/" not in text
     if "channels=[1,2,33]" in command:
         assert outputs(text, r"channel(\d{3})/rpllfp_") == {"001", "002", "033"}
-        assert outputs(text, r"picasso/(\d{8})/") == {"20181105", "20181106"}
+        days = re.search(r"days=\[([\d,]+)\]", command).group(1).split(",")
+        assert outputs(text, r"picasso/(\d{8})/") == set(days)
     if "lfp={" in command:
         # other LFP arguments, another DPT hash: the one a config file with them gives
         names = lfp_names(text)
@@ -346,3 +352,13 @@ def test_docs_tool_command(checkout, command):
         assert re.search(r"\d+ tests? collected|\d+/\d+ tests collected", text), text[-500:]
         return
     check(bash(checkout, command), command)
+
+
+def test_rule_graph_picture_is_current(checkout):
+    """The README's rule graph (docs/images/rulegraph.svg, made by `make docs`) shows the
+    rules that Snakemake's own --rulegraph of the workflow has."""
+    dot = check(bash(checkout, "snakemake --rulegraph"), "snakemake --rulegraph")
+    rules = set(re.findall(r'label = "(\w+)"', dot))
+    svg = (REPO / "docs" / "images" / "rulegraph.svg").read_text()
+    shown = set(re.findall(r">(\w+)</text>", svg))
+    assert rules and rules == shown, "run: make docs"
