@@ -362,3 +362,20 @@ def test_rule_graph_picture_is_current(checkout):
     svg = (REPO / "docs" / "images" / "rulegraph.svg").read_text()
     shown = set(re.findall(r">(\w+)</text>", svg))
     assert rules and rules == shown, "run: make docs"
+
+
+def test_every_relative_link_resolves():
+    """Every relative link and image of README.md and docs/ names a file or folder of the
+    repository (an offline broken-link check; web links are not followed)."""
+    broken = []
+    for page in PAGES:
+        text = page.read_text()
+        for _, body in fenced_blocks(text):
+            text = text.replace(body, "")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            path = (page.parent / target.split("#")[0]).resolve()
+            if not path.exists():
+                broken.append(f"{page.relative_to(REPO)}: {target}")
+    assert not broken, "links to nothing:\n" + "\n".join(broken)
