@@ -81,9 +81,9 @@ def make_plan(config: Mapping) -> Plan:
     problems = {(s.key, k): msg for s in sessions for k, msg in s.problems.items()}
     problems.update(missing_selections(data_root, sessions, subjects, days))
     problems.update(nev_count_problems(sessions))
-    logs = unity_logs(sessions, eyelink, problems)
+    logs = unity_logs(sessions, eyelink, problems, warnings)
     for s in sessions:
         warnings += session_gaps(s)
-    eyes = eye_files(sessions, problems)
+    eyes = eye_files(sessions, problems, warnings)
     nwb = bool((config.get("nwb") or {}).get("enabled", True))
     return Plan(sessions, logs, eyes, problems, eyelink=eyelink, nwb=nwb, warnings=warnings)

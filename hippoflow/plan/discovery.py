@@ -15,7 +15,7 @@ from pathlib import Path
 from hippoflow.errors import InputError
 from hippoflow.naming import DAY_RE, SESSION_RE, SUBJECT_RE
 from hippoflow.plan.channels import session_channels, unknown_channels
-from hippoflow.plan.files import nev_version, readable
+from hippoflow.plan.files import ignored_warnings, nev_version, not_recordings, readable
 
 
 @dataclass
@@ -92,7 +92,8 @@ def discover(
     """All sessions of the selected subjects and days, with their channels.
 
     ``warnings`` (when given) collects the folders skipped because their names look like a
-    day or a session but do not match the level patterns."""
+    day or a session but do not match the level patterns, and the files ignored because
+    they are not recordings (:func:`hippoflow.plan.files.not_recordings`)."""
     root = Path(data_root)
     if not root.is_dir():
         raise InputError(f"{root}: data_root does not exist or is not a directory")
@@ -127,8 +128,14 @@ def discover(
             day_sessions = []
             for session_dir in _dirs(day_dir, SESSION_RE):
                 s = Session(subject_dir.name, day_dir.name, session_dir.name, session_dir)
-                s.nev = readable(sorted(session_dir.glob("*.nev")), "nev_file", s.problems)
-                s.ns5 = readable(sorted(session_dir.glob("*.ns5")), "ns5_file", s.problems)
+                ignored: dict[Path, str] = {}
+                nev, ns5 = (
+                    not_recordings(sorted(session_dir.glob(f"*{ext}")), ignored)
+                    for ext in (".nev", ".ns5")
+                )
+                warnings += ignored_warnings(ignored)
+                s.nev = readable(nev, "nev_file", s.problems)
+                s.ns5 = readable(ns5, "ns5_file", s.problems)
                 if s.ns5:
                     session_channels(s, channels)
                 if len(s.nev) == 1:

@@ -14,7 +14,15 @@ from pathlib import Path
 from hippoflow.behaviour.unity import find_logs
 from hippoflow.naming import DAY_RE, SUBJECT_RE, UNITY_ARGS, is_fixation
 from hippoflow.plan.discovery import Session
-from hippoflow.plan.files import eye_entries, eyelink_files, file_key, file_problem, readable
+from hippoflow.plan.files import (
+    eye_entries,
+    eyelink_files,
+    file_key,
+    file_problem,
+    ignored_warnings,
+    not_recordings,
+    readable,
+)
 
 PROBLEM_PREFIX = ".hippoflow-problem-"
 UNITY_GLOB = f"{UNITY_ARGS['DirName']}/{UNITY_ARGS['FileName']}.txt"  # RawData*/session*.txt
@@ -30,16 +38,20 @@ def nev_count_problems(sessions: list[Session]) -> dict:
     }
 
 
-def unity_logs(sessions: list[Session], eyelink: bool, problems: dict) -> dict:
+def unity_logs(sessions: list[Session], eyelink: bool, problems: dict, warnings: list) -> dict:
     """Each session's readable Unity logs; unreadable, extra or missing logs go to
-    ``problems``."""
+    ``problems``, files that are not logs (hidden files, duplicates) to ``warnings``."""
     logs_of = {}
     for s in sessions:
-        found = sorted(s.path.glob(UNITY_GLOB))
+        ignored: dict[Path, str] = {}
+        found = not_recordings(sorted(s.path.glob(UNITY_GLOB)), ignored)
+        warnings += ignored_warnings(ignored)
         bad: dict[str, str] = {}
         readable(found, "unity_log", bad)
         problems.update(((s.key, k), m) for k, m in bad.items())
-        logs_of[s.key] = logs = [p for p in find_logs(s.path) if file_problem(p) is None]
+        logs_of[s.key] = logs = [
+            p for p in not_recordings(find_logs(s.path)) if file_problem(p) is None
+        ]
         if len(logs) > 1:
             problems[(s.key, "unity_logs")] = (
                 f"{s.path}: expected one Unity log ({UNITY_GLOB}), found "
@@ -53,16 +65,38 @@ def unity_logs(sessions: list[Session], eyelink: bool, problems: dict) -> dict:
     return logs_of
 
 
-def eye_files(sessions: list[Session], problems: dict) -> dict:
-    """Each day's (navigation, fixation) EyeLink files; unreadable ones go to ``problems``."""
+def eye_files(sessions: list[Session], problems: dict, warnings: list) -> dict:
+    """Each day's (navigation, fixation) EyeLink files; unreadable ones, and more than one
+    file for a role, go to ``problems``; files that are not recordings to ``warnings``."""
     files = {}
     for s in sessions:
         day = (s.subject, s.day)
-        if day not in files:
-            files[day] = eyelink_files(s.path.parent)
-            bad: dict[str, str] = {}
-            readable(eye_entries(s.path.parent), "eye_file", bad)
-            problems.update(((day, k), m) for k, m in bad.items())
+        if day in files:
+            continue
+        day_dir = s.path.parent
+        ignored: dict[Path, str] = {}
+        files[day] = eyelink_files(day_dir, ignored)
+        warnings += ignored_warnings(ignored)
+        bad: dict[str, str] = {}
+        readable(eye_entries(day_dir), "eye_file", bad)
+        problems.update(((day, k), m) for k, m in bad.items())
+        for role, found, made in zip(
+            ("navigation", "fixation"),
+            files[day],
+            (
+                "the navigation sessions' EyeLink objects, raycast and gaze tables are not "
+                "made (their NWB files have no eye data)",
+                "the sessioneye EyeLink object is not made",
+            ),
+            strict=True,
+        ):
+            if len(found) > 1:
+                problems[(day, f"eye_{role}_count")] = (
+                    f"{day_dir}: {len(found)} {role} EyeLink files, expected one: "
+                    + ", ".join(p.name for p in found)
+                    + f"; {made} (keep the day's one {role} file in the folder and move the "
+                    "other(s) out)"
+                )
     return files
 
 

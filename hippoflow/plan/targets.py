@@ -99,13 +99,16 @@ class Plan:
         return [s for s in self.marker_sessions() if len(self.unity_logs[s.key]) == 1]
 
     def eyelink_sessions(self) -> list[Session]:
-        """Sessions with one .nev whose EyeLink object is made (navigation and sessioneye)."""
+        """Sessions with one .nev whose EyeLink object is made (navigation and sessioneye):
+        not those of a day with two EyeLink files for their role (a planning problem of the
+        day, ``problems.eye_files``)."""
         if not self.eyelink:
             return []
         return [
             s
             for s in self.marker_sessions()
-            if is_fixation(s.name) or len(self.unity_logs[s.key]) == 1
+            if (is_fixation(s.name) or len(self.unity_logs[s.key]) == 1)
+            and len(self.eye_files.get((s.subject, s.day), ([], []))[is_fixation(s.name)]) <= 1
         ]
 
     # ---- per-job inputs
