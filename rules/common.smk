@@ -85,7 +85,9 @@ def out(path):
 
 
 try:
-    PLAN = _plan.make_plan(config)
+    # the raw files are compared with the outputs' digest records by the main process
+    # (hippoflow/plan/stale.py); a job of the run (cluster or subprocess) need not again
+    PLAN = _plan.make_plan(config, check_outputs=workflow.is_main_process)
 except _InputError as _exc:  # e.g. data_root missing: one line, not a traceback
     raise WorkflowError(
         f"hippoflow: {_exc} (set data_root, or run `make demo` for the demo tree)"
@@ -128,6 +130,13 @@ def all_targets():
 # ---- input functions (rules/ripple.smk)
 def single_nev(wc):
     return PLAN.nev(_session(wc))[:1]
+
+
+def changed_raw(wc):
+    """The failing problem job of the session's changed .ns5 (hippoflow/plan/stale.py), or
+    []: the session's markers and split wait on it, so no old output passes as current.
+    """
+    return [out(t) for t in PLAN.changed_raw(_session(wc))]
 
 
 def sibling_ns5(wc):

@@ -6,6 +6,7 @@ rule rplparallel:
     input:
         nev=single_nev,
         ns5=sibling_ns5,
+        changed=changed_raw,
     output:
         out(f"{SESSION_DIR}/{RPLPARALLEL_NAME}"),
     log:
@@ -32,6 +33,9 @@ for _i, (_chans, _rels) in enumerate(PLAN.channel_sets.items()):
         input:
             ns5=lambda wc: PLAN.ns5(tuple(wc.sp.split("/"))),
             nev=lambda wc: PLAN.pair_nev(tuple(wc.sp.split("/"))),
+            changed=lambda wc: [
+                out(t) for t in PLAN.changed_raw(tuple(wc.sp.split("/")))
+            ],
         output:
             split=[
                 intermediate(f"{{sp}}/array{a}/channel{c}/{RAW_NAME}", "split")

@@ -21,7 +21,8 @@ One concern per module: :mod:`~hippoflow.plan.files` (raw files checked from the
 :mod:`~hippoflow.plan.channels` (.ns5 headers and the channel selection),
 :mod:`~hippoflow.plan.discovery` (the folder walk), :mod:`~hippoflow.plan.problems`
 (problems and warnings beyond a session's own files), :mod:`~hippoflow.plan.targets` (the
-:class:`Plan`: job inputs and targets) and :mod:`~hippoflow.plan.resources` (Slurm sizing).
+:class:`Plan`: job inputs and targets) and :mod:`~hippoflow.plan.stale` (outputs of a raw file that has changed since) and
+:mod:`~hippoflow.plan.resources` (Slurm sizing).
 This module assembles them (:func:`make_plan`).
 """
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from hippoflow.config import output_root
 from hippoflow.plan.channels import header_channels
 from hippoflow.plan.discovery import Session, discover
 from hippoflow.plan.files import eyelink_files, file_problem, nev_version
@@ -41,6 +43,7 @@ from hippoflow.plan.problems import (
     unity_logs,
 )
 from hippoflow.plan.resources import mem_for, runtime_for
+from hippoflow.plan.stale import changed_raw
 from hippoflow.plan.targets import WAVEFORM_TEMPLATES, DayKey, Plan, SessionKey
 
 __all__ = [
@@ -71,8 +74,11 @@ def selection(config: Mapping, key: str):
     return [int(v) if key == "channels" else str(v) for v in value]
 
 
-def make_plan(config: Mapping) -> Plan:
-    """The plan for a validated config (``data_root``, selections, ``behaviour.eyelink``)."""
+def make_plan(config: Mapping, check_outputs: bool = True) -> Plan:
+    """The plan for a validated config (``data_root``, selections, ``behaviour.eyelink``).
+
+    ``check_outputs``: compare the split's digest records in the output tree with the raw
+    files (:mod:`hippoflow.plan.stale`; the main process does, a cluster job need not)."""
     data_root = str(config["data_root"])
     warnings: list[str] = []
     subjects, days = selection(config, "subjects"), selection(config, "days")
@@ -85,5 +91,7 @@ def make_plan(config: Mapping) -> Plan:
     for s in sessions:
         warnings += session_gaps(s)
     eyes = eye_files(sessions, problems, warnings)
+    if check_outputs:
+        changed_raw(sessions, output_root(config), problems, warnings)
     nwb = bool((config.get("nwb") or {}).get("enabled", True))
     return Plan(sessions, logs, eyes, problems, eyelink=eyelink, nwb=nwb, warnings=warnings)

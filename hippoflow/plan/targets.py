@@ -24,6 +24,7 @@ from hippoflow.naming import (
 )
 from hippoflow.plan.discovery import Session
 from hippoflow.plan.problems import PROBLEM_PREFIX
+from hippoflow.plan.stale import PROBLEM_KEY as CHANGED_RAW
 
 # PyHipp's Waveform reads a day-channel's templates here (relative to the day; no array level)
 WAVEFORM_TEMPLATES = "mountains/channel{channel}/output/templates.hkl"
@@ -133,6 +134,13 @@ class Plan:
         agrees (a bad .nev does not stop the split of a good .ns5)."""
         s = self.by_key[key]
         return [str(s.nev[0])] if self._paired(s) else []
+
+    def changed_raw(self, key: SessionKey) -> list[str]:
+        """The problem target of the session's changed ``.ns5`` (:mod:`hippoflow.plan.stale`),
+        or []: the session's split and markers wait on it (so nothing of the session runs)."""
+        if (key, CHANGED_RAW) not in self.problems:
+            return []
+        return ["/".join(key) + f"/{PROBLEM_PREFIX}{CHANGED_RAW}"]
 
     def channels(self, key: SessionKey) -> list[tuple[str, str]]:
         return self.by_key[key].channels
