@@ -9,6 +9,7 @@ from hippoflow import dagspeed as _dagspeed
 from hippoflow import naming as _naming
 from hippoflow import plan as _plan
 from hippoflow.plan import resources as _resources
+from hippoflow.config import config_problems as _config_problems
 from hippoflow.config import output_root as _output_root
 from hippoflow.config import retype_cli_config as _retype_cli_config
 from hippoflow.dpt import hkl_name
@@ -34,6 +35,15 @@ for _change in _retype_cli_config(
     logger.debug(f"hippoflow: config {_change}")
 # Fills every default from the schema (the one place defaults are written).
 validate(config, schema="../config/schema/config.schema.yaml", set_default=True)
+# What the schema cannot say (directories that are files, NWB metadata DANDI refuses),
+# before any job runs; each problem names its key (hippoflow/config.py).
+_config_errors = _config_problems(config)
+if _config_errors:
+    raise WorkflowError(
+        "hippoflow: bad config: "
+        + "; ".join(_config_errors)
+        + " (set the key in your config file or with --config)"
+    )
 
 DATA_ROOT = str(config["data_root"])
 OUTPUT_ROOT = _output_root(config)
