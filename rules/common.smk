@@ -1,5 +1,5 @@
 # Shared helpers: config validation, wildcard constraints, and thin wrappers for Snakemake
-# around hippoflow.plan (discovery of the raw tree, targets) and hippoflow.naming (file names).
+# around the hippoflow.plan package (discovery of the raw tree, targets) and hippoflow.naming (file names).
 import os
 
 from snakemake.exceptions import WorkflowError
@@ -8,6 +8,7 @@ from snakemake.utils import validate
 from hippoflow import dagspeed as _dagspeed
 from hippoflow import naming as _naming
 from hippoflow import plan as _plan
+from hippoflow.plan import resources as _resources
 from hippoflow.config import output_root as _output_root
 from hippoflow.config import retype_cli_config as _retype_cli_config
 from hippoflow.dpt import hkl_name
@@ -71,8 +72,8 @@ CHANNEL_DIR = f"{SESSION_DIR}/array{{array}}/channel{{channel}}"
 DAY_DIR = "{subject}/{day}"
 SORT_DIR = "{subject}/{day}/sort/array{array}/channel{channel}"
 
-mem_for = _plan.mem_for
-runtime_for = _plan.runtime_for
+mem_for = _resources.mem_for
+runtime_for = _resources.runtime_for
 
 
 def raw(path):

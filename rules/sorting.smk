@@ -3,6 +3,7 @@
 # step).  sort keeps every unit the sorter found and its file's hash covers the sorter's keys
 # only; curate applies merges, satellites and thresholds (curated_<h>.hkl, hash of the curation
 # keys) and numbers the cells: a changed curation limit re-runs curate and what reads it.
+from hippoflow.plan import targets as _targets
 from hippoflow.sorting.sort import sort_runtime_minutes as _sort_runtime
 
 
@@ -85,7 +86,7 @@ rule waveform_templates:
     input:
         sort=templates_sort,
     output:
-        out(f"{DAY_DIR}/{_plan.WAVEFORM_TEMPLATES}"),
+        out(f"{DAY_DIR}/{_targets.WAVEFORM_TEMPLATES}"),
     log:
         "logs/waveform_templates/{subject}/{day}/{channel}.log",
     benchmark:
