@@ -84,6 +84,8 @@ SORT_DIR = "{subject}/{day}/sort/array{array}/channel{channel}"
 
 mem_for = _resources.mem_for
 runtime_for = _resources.runtime_for
+mem_of_mb = _resources.mem_mb
+runtime_of_mb = _resources.runtime_min
 
 
 def raw(path):
@@ -256,11 +258,21 @@ def day_session_names(wc):
 INTERMEDIATES = config["intermediates"]
 NODE_LOCAL_DIR = INTERMEDIATES["node_local_dir"]
 INTERMEDIATE_NAMES = {"split": RAW_NAME, "highpass": HIGHPASS_NAME}
-#: rules that read a node-local file: one job group, else Snakemake refuses the DAG (the
-#: rplsplit rules, one per channel set, join their consumers' group by themselves)
+#: rules that read a node-local file: one job group, else Snakemake refuses the DAG
 NODE_LOCAL_RULES = ("rpllfp", "rplhighpass", "sort")
-#: their group (rules/sorting.smk sets it; profiles/pcluster-nodelocal adds the day's other
-#: channel steps to it)
+#: the day group's members: the split and LFP rules (one per channel set), the readers of
+#: node-local files, and the day's other channel steps, which then run in the same inner
+#: Snakemake side by side instead of one after the other in the job's outer one
+NODE_LOCAL_MEMBERS = (
+    "rplsplit",
+    "rpllfp",
+    "rplhighpass",
+    "qc_lfp",
+    "sort",
+    "curate",
+    "waveform_templates",
+    "qc_metrics",
+)
 NODE_LOCAL_GROUP = "daylocal"
 
 
@@ -282,6 +294,45 @@ def intermediate(rel, kind):
     return path
 
 
+# ---- sizes from the .ns5 headers (hippoflow/plan/resources.py): a split, high-pass or LFP
+# file's megabytes before it exists, the same when the node-local day job is submitted and
+# inside it (its members' requests set its memory limit there)
+def _sp_key(wc):
+    return tuple(wc.sp.split("/"))
+
+
+def channel_mb(key):
+    """One channel's split (= high-pass) file of session `key`, float32, MB."""
+    return _resources.channel_mb(PLAN.ns5(key)[0])
+
+
+def session_split_mb(key):
+    """Every split file of session `key` (what its LFP job reads), MB."""
+    return len(PLAN.channels(key)) * channel_mb(key)
+
+
+def session_lfp_mb(key):
+    """Every LFP file of session `key` (what qc_lfp reads), MB."""
+    ns5 = PLAN.ns5(key)[0]
+    return len(PLAN.channels(key)) * _resources.channel_mb(
+        ns5, LFP_ARGS["ResampleRate"]
+    )
+
+
+def sort_mb(wc):
+    """The high-pass files a day-channel's sort reads, MB."""
+    return sum(channel_mb((wc.subject, wc.day, s)) for s in sort_sessions(wc))
+
+
+def sort_seconds(wc):
+    """Recording seconds a day-channel's sort reads."""
+    total = 0.0
+    for s in sort_sessions(wc):
+        n, fs = _resources.recording(PLAN.ns5((wc.subject, wc.day, s))[0])
+        total += n / fs
+    return total
+
+
 def kept(targets):
     """Targets of `rule all` without the intermediates that are not kept (a temp file asked
     for by `all` would be remade on every run)."""
@@ -291,6 +342,57 @@ def kept(targets):
         if NODE_LOCAL_DIR or not INTERMEDIATES[f"keep_{kind}"]
     }
     return [t for t in targets if os.path.basename(t) not in dropped]
+
+
+def declare_node_local_group():
+    """In node-local mode, put every member of the day group into it, in the workflow (the
+    Snakefile calls this after all includes, once every rule exists). The Slurm plugin does
+    not pass the profile's --groups on to the Snakemake that runs a day job on its node: only
+    groups declared here make that Snakemake hand the whole day to one inner Snakemake (one
+    `srun`, local executor, its cores and memory: limit_to_slurm_job), which runs the
+    members side by side; rules grouped only in the profile would run there one at a time.
+    """
+    if not NODE_LOCAL_DIR:
+        return
+    for rule_ in workflow.rules:
+        if (
+            rule_.name.startswith(("rplsplit", "rpllfp"))
+            or rule_.name in NODE_LOCAL_MEMBERS
+        ):
+            rule_.group = NODE_LOCAL_GROUP
+
+
+#: what the Snakemake of a Slurm job passes to the day group's inner Snakemake (the jobstep
+#: plugin removes SLURM_* variables other than the job's identity before its `srun`)
+JOB_CPUS_VAR, JOB_MEM_VAR = "HIPPOFLOW_JOB_CPUS", "HIPPOFLOW_JOB_MEM_MB"
+
+
+def limit_to_slurm_job():
+    """Inside a Slurm job, run no more cores and memory at once than the job was given.
+
+    The jobstep plugin starts the day group's inner Snakemake with `--cores all` and no
+    `--resources`: `all` is every CPU the process may use, the whole node where Slurm's task
+    plugin does not bind steps to their CPUs (task/none), and memory is unlimited. The job's
+    Snakemake (sbatch's, in the batch step) sees SLURM_CPUS_PER_TASK and SLURM_MEM_PER_NODE
+    (or SLURM_MEM_PER_CPU) and hands them on in HIPPOFLOW_JOB_*; every Snakemake in the job
+    takes them as its `--cores` and `--resources mem_mb=` limits."""
+    if not workflow.remote_exec or "SLURM_JOB_ID" not in os.environ:
+        return
+    env = os.environ
+    if JOB_CPUS_VAR not in env and env.get("SLURM_CPUS_PER_TASK"):
+        cpus = int(env["SLURM_CPUS_PER_TASK"])
+        env[JOB_CPUS_VAR] = str(cpus)
+        if env.get("SLURM_MEM_PER_NODE"):
+            env[JOB_MEM_VAR] = env["SLURM_MEM_PER_NODE"]
+        elif env.get("SLURM_MEM_PER_CPU"):
+            env[JOB_MEM_VAR] = str(int(env["SLURM_MEM_PER_CPU"]) * cpus)
+    if env.get(JOB_CPUS_VAR):
+        cores = workflow.global_resources["_cores"].value
+        cpus = int(env[JOB_CPUS_VAR])
+        if cores is None or cores > cpus:
+            workflow.global_resources["_cores"] = cpus
+    if env.get(JOB_MEM_VAR):
+        workflow.global_resources["mem_mb"] = int(env[JOB_MEM_VAR])
 
 
 def check_node_local_mode():

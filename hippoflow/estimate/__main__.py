@@ -14,8 +14,8 @@ from hippoflow.estimate import MODES, PRICES, RATES, REPO, estimate
 EPILOG = """\
 Reads only the .ns5/.nev headers (recording lengths from the data-block headers), the
 profile's job groups, the cluster file's queues and storage, config/prices.yaml (dated
-instance prices and figures: edit it) and benchmarks/rates.json (per-job rates, refreshed by
-`make bench`). Wall time = max(CPU work / compute cores, bytes through shared storage /
+instance prices and figures: edit it) and config/rates.yaml (per-job rates, dated, as
+`make bench` measured them). Wall time = max(CPU work / compute cores, bytes through shared storage /
 its sustained throughput, the longest single Slurm job); dollars = each queue's nodes for
 the time its jobs run or wait on storage + the head node + the shared storage for the wall
 time (GB-month prices / 730 h).
@@ -61,7 +61,9 @@ def main(argv=None) -> int:
         "keys; --data-root replaces its data_root)",
     )
     p.add_argument("--prices", default=str(PRICES), help="instance/storage price table (YAML)")
-    p.add_argument("--rates", default=str(RATES), help="per-job rates (JSON, from make bench)")
+    p.add_argument(
+        "--rates", default=str(RATES), help="per-job rates (YAML or JSON, config/rates.yaml)"
+    )
     p.add_argument(
         "--assume-seconds", type=float, help="recording length per session instead of the headers'"
     )
