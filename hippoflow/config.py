@@ -300,3 +300,29 @@ def config_problems(config: Mapping) -> list[str]:
                 "(male, female, unknown, other)"
             )
     return problems
+
+
+#: rules that read a node-local file: one job group, else Snakemake refuses the DAG
+NODE_LOCAL_RULES = ("rpllfp", "rplhighpass", "sort")
+#: the job group of a day in node-local mode (profiles/pcluster-nodelocal)
+NODE_LOCAL_GROUP = "daylocal"
+
+
+def node_local_problem(node_local_dir, groups: Mapping) -> str | None:
+    """Why a config's ``intermediates.node_local_dir`` and a profile's job ``groups`` (rule
+    -> group) do not go together, or None: node-local files need their readers in one group
+    (the node-local profile), and that profile needs the node-local directory."""
+    if node_local_dir:
+        got = {r: groups.get(r, NODE_LOCAL_GROUP) for r in NODE_LOCAL_RULES}
+        if len(set(got.values())) > 1:
+            return (
+                "intermediates.node_local_dir needs rpllfp, rplhighpass and sort in one job "
+                f"group (got {got}): use --profile profiles/pcluster-nodelocal"
+            )
+    elif groups.get("sort") == NODE_LOCAL_GROUP:
+        return (
+            "profiles/pcluster-nodelocal runs a day as one job for node-local intermediates: "
+            "set intermediates.node_local_dir too, e.g. --config "
+            "'intermediates={node_local_dir: /scratch/hippoflow}' (README, Node-local mode)"
+        )
+    return None

@@ -9,7 +9,10 @@ from hippoflow import dagspeed as _dagspeed
 from hippoflow import naming as _naming
 from hippoflow import plan as _plan
 from hippoflow.plan import resources as _resources
+from hippoflow.config import NODE_LOCAL_GROUP as _NODE_LOCAL_GROUP
+from hippoflow.config import NODE_LOCAL_RULES as _NODE_LOCAL_RULES
 from hippoflow.config import config_problems as _config_problems
+from hippoflow.config import node_local_problem as _node_local_problem
 from hippoflow.config import output_root as _output_root
 from hippoflow.config import retype_cli_config as _retype_cli_config
 from hippoflow.dpt import hkl_name
@@ -259,7 +262,7 @@ INTERMEDIATES = config["intermediates"]
 NODE_LOCAL_DIR = INTERMEDIATES["node_local_dir"]
 INTERMEDIATE_NAMES = {"split": RAW_NAME, "highpass": HIGHPASS_NAME}
 #: rules that read a node-local file: one job group, else Snakemake refuses the DAG
-NODE_LOCAL_RULES = ("rpllfp", "rplhighpass", "sort")
+NODE_LOCAL_RULES = _NODE_LOCAL_RULES
 #: the day group's members: the split and LFP rules (one per channel set), the readers of
 #: node-local files, and the day's other channel steps, which then run in the same inner
 #: Snakemake side by side instead of one after the other in the job's outer one
@@ -273,7 +276,7 @@ NODE_LOCAL_MEMBERS = (
     "waveform_templates",
     "qc_metrics",
 )
-NODE_LOCAL_GROUP = "daylocal"
+NODE_LOCAL_GROUP = _NODE_LOCAL_GROUP
 
 
 def intermediate_path(rel, kind):
@@ -400,17 +403,6 @@ def check_node_local_mode():
     executor and the groups are known only once the DAG is built, not while parsing)."""
     if workflow.remote_exec or workflow.subprocess_exec:
         return  # a job on its node (the head checked; groups are not passed on)
-    groups = workflow.group_settings.overwrite_groups
-    if NODE_LOCAL_DIR:
-        got = {r: groups.get(r, NODE_LOCAL_GROUP) for r in NODE_LOCAL_RULES}
-        if len(set(got.values())) > 1:
-            raise WorkflowError(
-                "hippoflow: intermediates.node_local_dir needs rpllfp, rplhighpass and sort "
-                f"in one job group (got {got}): use --profile profiles/pcluster-nodelocal"
-            )
-    if not NODE_LOCAL_DIR and groups.get("sort") == NODE_LOCAL_GROUP:
-        raise WorkflowError(
-            "hippoflow: profiles/pcluster-nodelocal runs a day as one job for node-local "
-            "intermediates: set intermediates.node_local_dir too, e.g. --config "
-            "'intermediates={node_local_dir: /scratch/hippoflow}' (README, Node-local mode)"
-        )
+    why = _node_local_problem(NODE_LOCAL_DIR, workflow.group_settings.overwrite_groups)
+    if why:
+        raise WorkflowError(f"hippoflow: {why}")

@@ -48,7 +48,8 @@ def count_jobs(plan) -> dict[str, dict]:
         for s in plan.marker_sessions():
             days[(s.subject, s.day)]["nwb"] += 1
     for key, _ in plan.problems:
-        days[key[:2]]["input_problem"] += 1
+        if len(key) >= 2:  # a day's or a session's (the run's own are no day's row)
+            days[key[:2]]["input_problem"] += 1
     return {k: dict(v) for k, v in days.items()}
 
 

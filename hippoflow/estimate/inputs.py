@@ -5,9 +5,12 @@ machine they were measured on)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
+
+from hippoflow.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
 PRICES = REPO / "config" / "prices.yaml"
@@ -28,13 +31,52 @@ def merged(base: dict, over: dict) -> dict:
     return out
 
 
-def _yaml(path) -> dict:
-    return yaml.safe_load(Path(path).read_text()) or {}
+def _yaml(path, what="file") -> dict:
+    """A YAML file's mapping; :class:`InputError` naming it when it cannot be read."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise InputError(f"{path}: {what} cannot be read ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: {what} is not YAML ({exc})") from None
+    if data is not None and not isinstance(data, dict):
+        raise InputError(f"{path}: {what} is not a mapping of keys")
+    return data or {}
+
+
+def workflow_config(config: dict, data_root, groups: dict) -> dict:
+    """The config as the workflow would run it: ``config`` (a config file's keys) with
+    ``data_root``, validated against the workflow's schema (defaults filled), then the
+    workflow's own checks (:func:`hippoflow.config.config_problems`, and the node-local
+    directory against the profile's ``groups``).  :class:`InputError` naming the key
+    otherwise."""
+    from snakemake.utils import validate
+
+    from hippoflow.config import SCHEMA, config_problems, node_local_problem
+
+    cfg = {**config, "data_root": str(data_root)}
+    try:
+        validate(cfg, str(SCHEMA), set_default=True)
+    except Exception as exc:  # noqa: BLE001 - Snakemake's WorkflowError, text only
+        text = str(exc)
+        what = re.search(r"ValidationError: (.+)", text)
+        where = re.search(r"On instance((?:\[[^\]]+\])*)", text)
+        key = ".".join(re.findall(r"\['?([^'\]]+)'?\]", where.group(1))) if where else ""
+        raise InputError(
+            f"config key '{key or '?'}': {what.group(1) if what else text.splitlines()[0]}"
+        ) from None
+    problems = config_problems(cfg)
+    why = node_local_problem((cfg.get("intermediates") or {}).get("node_local_dir"), groups)
+    if why:
+        problems.append(why)
+    if problems:
+        raise InputError("; ".join(problems))
+    return cfg
 
 
 def _profile(profile) -> dict:
     path = Path(profile)
-    return _yaml(path / "config.yaml" if path.is_dir() else path)
+    return _yaml(path / "config.yaml" if path.is_dir() else path, "profile")
 
 
 def load_profile(profile) -> tuple[dict, dict]:
@@ -56,7 +98,17 @@ def profile_queues(profile) -> tuple[dict[str, str], int]:
 
 def load_cluster(cluster_file) -> dict:
     """Queues (instance, max nodes), head node and shared storage of a cluster file."""
-    cfg = _yaml(cluster_file)
+    cfg = _yaml(cluster_file, "cluster file")
+    try:
+        return _cluster(cfg)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise InputError(
+            f"{cluster_file}: not a ParallelCluster file this estimator reads ({type(exc).__name__}: "
+            f"{exc})"
+        ) from None
+
+
+def _cluster(cfg: dict) -> dict:
     queues = {}
     for q in cfg["Scheduling"]["SlurmQueues"]:
         res = q["ComputeResources"][0]
@@ -85,9 +137,9 @@ def load_cluster(cluster_file) -> dict:
 
 def load_prices(prices=PRICES) -> dict:
     """``config/prices.yaml``: instances (vCPUs, memory, network, price), storage, spot."""
-    return _yaml(prices)
+    return _yaml(prices, "price table")
 
 
 def load_rates(rates=RATES) -> dict:
     """Per-job rates (``config/rates.yaml``, or a JSON/YAML file of the same keys)."""
-    return _yaml(rates)
+    return _yaml(rates, "rates file")

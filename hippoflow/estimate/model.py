@@ -16,8 +16,8 @@ from hippoflow.estimate.inputs import (
     load_prices,
     load_profile,
     load_rates,
-    merged,
     profile_queues,
+    workflow_config,
 )
 from hippoflow.estimate.queues import Queues
 from hippoflow.estimate.storage import day_bytes, shared_throughput, storage_usd_per_hour
@@ -46,11 +46,9 @@ def estimate(
     ``days`` (per day) and ``total``; ``total["wall_s"]`` is the predicted wall time."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    from hippoflow.config import defaults
-
-    cfg = {**merged(defaults(), config or {}), "data_root": str(data_root)}
-    plan = make_plan(cfg)
     groups, ncomp = load_profile(profile)
+    cfg = workflow_config(config or {}, data_root, groups)
+    plan = make_plan(cfg)
     cluster_file = cluster_file or CLUSTER_FILE
     cluster = load_cluster(cluster_file)
     px = load_prices(prices)
@@ -110,6 +108,9 @@ def estimate(
         "rates": str(rates),
         "days": days_out,
         "total": total,
+        # what the workflow says when planning (its dry run prints the same)
+        "problems": list(plan.problem_messages().values()),
+        "warnings": list(plan.warnings),
     }
 
 
