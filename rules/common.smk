@@ -150,8 +150,21 @@ def single_nev(wc):
 def changed_raw(wc):
     """The failing problem job of the session's changed .ns5 (hippoflow/plan/stale.py), or
     []: the session's markers and split wait on it, so no old output passes as current.
-    """
-    return [out(t) for t in PLAN.changed_raw(_session(wc))]
+    Snakemake runs that job only when it is a target (rule all's, the default), not for a
+    missing input of outputs that exist: a run of other targets that needs the session
+    stops here with the problem's message."""
+    problem = [out(t) for t in PLAN.changed_raw(_session(wc))]
+    asked = set(workflow.dag_settings.targets)
+    if (
+        problem
+        and asked
+        and "all" not in asked
+        and not {os.path.abspath(t) for t in asked} & set(problem)
+    ):
+        raise WorkflowError(
+            f"hippoflow: bad input: {PLAN.problem_message(PLAN.changed_raw(_session(wc))[0])}"
+        )
+    return problem
 
 
 def sibling_ns5(wc):

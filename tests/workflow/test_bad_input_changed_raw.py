@@ -5,7 +5,7 @@ run for session01's split, markers and Unity object.  Then the lab deletes sessi
 renames session02 to session01 (``mv`` keeps modification times, older than the outputs).
 A rerun from a new working directory must not call session01's outputs up to date: it
 fails the session's problem job naming the file and the command that redoes it, and runs
-nothing of the session.  That command (``rm`` of the two files it names, then a run)
+nothing of the session; a run of the session's files alone stops with the same message.  That command (``rm`` of the two files it names, then a run)
 redoes the session from the new file: its new digest record holds the new file's SHA-256
 (hashlib here), its markers are the new .nev's.  Raw files are never modified.
 """
@@ -76,6 +76,12 @@ def test_replaced_session_is_not_taken_for_its_outputs(tmp_path):
         assert f"  {rule}: " not in produced, rule
     assert "  unity: 1 job(s)" in rest.split("not run")[1]
     assert digests(root) == before
+
+    # asking for the session's files alone (not the default target) stops the run too
+    alone = _run(tmp_path / "work3", root, out, targets[2:3])
+    assert alone.returncode != 0
+    assert msg in alone.stdout + alone.stderr
+    assert {t: t.read_bytes() for t in targets} == old
 
     # the command the message gives
     (where / NS5_RECORD).unlink()
