@@ -30,7 +30,7 @@ from pathlib import Path
 
 from hippoflow.digests import ALGORITHM, NS5_RECORD, read_record, sha256_file
 from hippoflow.errors import InputError
-from hippoflow.naming import RPLPARALLEL_NAME
+from hippoflow.naming import EDFSPLIT_NAME, RPLPARALLEL_NAME, is_fixation
 from hippoflow.plan.discovery import Session
 
 PROBLEM_KEY = "ns5_changed"
@@ -41,12 +41,18 @@ def _when(ns: int) -> str:
 
 
 def _redo(s: Session, where: Path, record: Path) -> str:
-    stale = [str(record)]
+    """The command that redoes the session: its record (the split is then redone) and its
+    markers, and, for a navigation session, the day's EDFSplit object (split by the day's
+    navigation sessions as they were), when they exist."""
+    stale = [record]
     if len(s.nev) == 1:
-        stale.append(str(where / RPLPARALLEL_NAME))
+        stale.append(where / RPLPARALLEL_NAME)
+    if not is_fixation(s.name):
+        stale.append(where.parent / EDFSPLIT_NAME)
+    names = " ".join(str(p) for p in stale[:1] + [p for p in stale[1:] if p.exists()])
     return (
-        f"to redo the session's outputs from the file as it is now: rm {' '.join(stale)} "
-        "and run again (the split, markers and everything made from them are then redone)"
+        f"to redo the session's outputs from the file as it is now: rm {names} and run "
+        "again (the split, markers and everything made from them are then redone)"
     )
 
 

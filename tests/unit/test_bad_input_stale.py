@@ -17,7 +17,7 @@ import pytest
 
 from hippoflow import plan
 from hippoflow.digests import NS5_RECORD
-from hippoflow.naming import RPLPARALLEL_NAME
+from hippoflow.naming import EDFSPLIT_NAME, RPLPARALLEL_NAME
 from hippoflow.ripple import nsx
 
 SUBJECT, DAY, S = "picasso", "20181105", "sessioneye"  # needs no Unity log
@@ -128,3 +128,22 @@ def test_a_damaged_record_is_a_problem_with_a_way_forward(made, text):
     msg = plan.make_plan(config).problems[(KEY, "ns5_changed")]
     assert msg.startswith(f"{where / NS5_RECORD}: damaged digest record of {f} (")
     assert f"rm {where / NS5_RECORD} {where / RPLPARALLEL_NAME} and run again" in msg
+
+
+def test_a_navigation_session_redoes_the_days_edfsplit_too(tmp_path):
+    """The day's EDFSplit is split by the day's navigation sessions as they were: the command
+    removes it as well (when it exists)."""
+    data, out = tmp_path / "data", tmp_path / "out"
+    f = data / SUBJECT / DAY / "session01" / "b.ns5"
+    ns5(f, 1)
+    os.utime(f, ns=(T0 - HOUR,) * 2)
+    where = out / SUBJECT / DAY / "session01"
+    where.mkdir(parents=True)
+    (where / NS5_RECORD).write_text(
+        json.dumps({"path": str(f), "size": 1, "mtime_ns": T0, "sha256": "0" * 64})
+    )
+    edfsplit = where.parent / EDFSPLIT_NAME
+    edfsplit.write_bytes(b"split")
+    config = {"data_root": str(data), "output_root": str(out)}
+    msg = plan.make_plan(config).problems[((SUBJECT, DAY, "session01"), "ns5_changed")]
+    assert f"rm {where / NS5_RECORD} {edfsplit} and run again" in msg  # no .nev: no markers
