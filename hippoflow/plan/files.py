@@ -82,11 +82,11 @@ def not_recordings(paths, ignored: dict[Path, str] | None = None) -> list[Path]:
       AppleDouble file ``._<name>`` (made when a tree is copied through an exFAT, FAT or SMB
       disk) holds the Finder's metadata of ``<name>``, not its data;
     - a duplicate download or copy (``<name> (1).<ext>``, ``<name> copy.<ext>``,
-      ``<name> - Copy.<ext>``) beside ``<name>.<ext>`` of the same size: a second copy of
-      the same file.  Of a different size it is not obviously a copy and is kept (the
-      caller's one-file check then names both).
+      ``<name> - Copy.<ext>``) beside ``<name>.<ext>`` of the same size and the same first
+      and last 64 KiB: a second copy of the same file.  Otherwise it is not obviously a copy
+      and is kept (the caller's one-file check then names both).
 
-    Only metadata is read (sizes), never content."""
+    Reads sizes, and for a duplicate's name its first and last 64 KiB and the original's."""
     kept = []
     for p in map(Path, paths):
         why = _not_recording(p)
@@ -107,11 +107,26 @@ def _not_recording(p: Path) -> str | None:
         return None
     original = p.with_name(m["stem"] + m["ext"])
     try:
-        if original.stat().st_size != p.stat().st_size:
+        if original.stat().st_size != p.stat().st_size or not _same_ends(original, p):
             return None
     except OSError:  # no such original, or unreadable: not an obvious copy
         return None
     return f"a duplicate of {original.name} (same name with {p.name[len(m['stem']) : -len(m['ext'])].strip()!r}, same size)"
+
+
+def _same_ends(a: Path, b: Path, n: int = 1 << 16) -> bool:
+    """The first and last ``n`` bytes of two files of one size are equal: the header (a
+    recording's time origin, an EyeLink file's date lines) and the end of a second copy of
+    one file are; two recordings of the same size differ there."""
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        if fa.read(n) != fb.read(n):
+            return False
+        size = os.fstat(fa.fileno()).st_size
+        if size > n:
+            fa.seek(max(n, size - n))
+            fb.seek(max(n, size - n))
+            return fa.read(n) == fb.read(n)
+    return True
 
 
 def ignored_warnings(ignored: dict[Path, str]) -> list[str]:

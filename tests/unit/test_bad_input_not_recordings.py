@@ -159,3 +159,19 @@ def test_edfsplit_names_both_files_given_as_strings(tmp_path):
         InputError, match=r"2 navigation EyeLink files \(181105.asc, 181105 \(1\).asc\)"
     ):
         steps._one_file(files, tmp_path, "navigation", "181105.edf")
+
+
+def test_a_copy_of_the_same_size_but_another_recording_is_not_a_duplicate(day):
+    """Two recordings of one length have one size: their headers (time origin) differ."""
+    a = day / "session01" / "b.ns5"
+    other = bytearray(a.read_bytes())
+    other[300] ^= 0xFF  # a header byte (the time origin's region), same size
+    (day / "session01" / "b (1).ns5").write_bytes(bytes(other))
+    end = bytearray(a.read_bytes())
+    end[-1] ^= 0xFF  # the last sample
+    (day / "session02" / "b (1).ns5").write_bytes((day / "session02" / "b.ns5").read_bytes())
+    (day / "session02" / "b (2).ns5").write_bytes(bytes(end))
+    p = _plan(day)
+    assert "b (1).ns5, b.ns5" in p.problems[((SUBJECT, DAY, "session01"), "ns5_count")]
+    assert "b (2).ns5, b.ns5" in p.problems[((SUBJECT, DAY, "session02"), "ns5_count")]
+    assert any("b (1).ns5 (a duplicate of b.ns5" in w for w in p.warnings)  # session02's
