@@ -265,10 +265,19 @@ def _dir_problem(value) -> str | None:
     return None
 
 
+def _inside(path, root) -> bool:
+    """``path`` is ``root`` or below it (both resolved; a $VARIABLE path is never)."""
+    if "$" in str(path):
+        return False
+    p = Path(os.path.expanduser(str(path))).resolve()
+    r = Path(os.path.expanduser(str(root))).resolve()
+    return p == r or r in p.parents
+
+
 def config_problems(config: Mapping) -> list[str]:
     """Problems of a validated config that its schema cannot express, each naming its key:
     directories that are files or cannot be written (``output_root``, ``scratch_dir``,
-    ``intermediates.node_local_dir``), and, when NWB files are made, subject metadata that
+    ``intermediates.node_local_dir``), temporary directories inside the raw tree, and, when NWB files are made, subject metadata that
     DANDI's validation would refuse (``nwb.age``, ``nwb.species``, ``nwb.sex``)."""
     problems = []
     dirs = {
@@ -276,10 +285,16 @@ def config_problems(config: Mapping) -> list[str]:
         "scratch_dir": config.get("scratch_dir"),
         "intermediates.node_local_dir": (config.get("intermediates") or {}).get("node_local_dir"),
     }
+    raw = config.get("data_root")
     for key, value in dirs.items():
         if value is None or str(value).strip().lower() in NULL_WORDS:
             continue
         why = _dir_problem(value)
+        if why is None and key != "output_root" and raw and _inside(value, raw):
+            why = (
+                f"{value} is inside data_root {raw}: temporary files would be written into "
+                "the raw tree (use a node-local disk, e.g. /scratch or $TMPDIR)"
+            )
         if why:
             problems.append(f"config key '{key}': {why}")
     nwb = config.get("nwb") or {}

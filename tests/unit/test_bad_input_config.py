@@ -164,3 +164,19 @@ def test_text_that_only_contains_null_stays_text():
     cfg = parse_config(items)
     hconfig.retype_cli_config(cfg, hconfig.SCHEMA, items)
     assert cfg == {"nwb": {"institution": "Nullarbor Institute"}, "scratch_dir": "/scratch/null"}
+
+
+def test_temporary_directories_inside_the_raw_tree(tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "picasso").mkdir(parents=True)
+    cfg = {
+        "data_root": str(raw),
+        "output_root": str(raw),  # PyHipp's in-place layout: allowed
+        "scratch_dir": str(raw / "picasso" / "tmp"),
+        "intermediates": {"node_local_dir": str(tmp_path / "elsewhere")},
+    }
+    assert hconfig.config_problems(cfg) == [
+        f"config key 'scratch_dir': {raw / 'picasso' / 'tmp'} is inside data_root {raw}: "
+        "temporary files would be written into the raw tree (use a node-local disk, e.g. "
+        "/scratch or $TMPDIR)"
+    ]
