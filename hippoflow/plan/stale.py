@@ -89,7 +89,9 @@ def changed_raw(sessions: list[Session], output_root, problems: dict, warnings: 
                 warnings.append(
                     f"{ns5}: modified {_when(now[1])}, not {_when(then[1])} as when its "
                     f"outputs were made, but its content is the same ({ALGORITHM} "
-                    f"{digest[:12]}...): the outputs are kept"
+                    f"{digest[:12]}...): the outputs are kept (the file is read again at "
+                    "every run until `python -m hippoflow.digests --refresh --data-root "
+                    f"{s.path.parents[2]} --output-root {output_root}` records its new time)"
                 )
                 continue
             how = (

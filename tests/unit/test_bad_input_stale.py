@@ -17,6 +17,7 @@ import pytest
 
 from hippoflow import plan
 from hippoflow.digests import NS5_RECORD
+from hippoflow.digests import main as digests_main
 from hippoflow.naming import EDFSPLIT_NAME, RPLPARALLEL_NAME
 from hippoflow.ripple import nsx
 
@@ -104,7 +105,30 @@ def test_same_content_new_mtime_is_a_warning(made):
     p = plan.make_plan(config)
     assert p.problems == {}
     (w,) = p.warnings
-    assert w.startswith(f"{f}: modified ") and w.endswith("the outputs are kept")
+    assert w.startswith(f"{f}: modified ")
+    data, out = config["data_root"], config["output_root"]
+    refresh = f"python -m hippoflow.digests --refresh --data-root {data} --output-root {out}"
+    assert f"the outputs are kept (the file is read again at every run until `{refresh}`" in w
+    # that command records the new time, keeping the record's own (nothing is redone)
+    record = made[2] / NS5_RECORD
+    own = record.stat().st_mtime_ns
+    assert digests_main(refresh.split()[3:]) == 0
+    assert json.loads(record.read_text())["mtime_ns"] == f.stat().st_mtime_ns
+    assert record.stat().st_mtime_ns == own
+    p = plan.make_plan(config)
+    assert p.problems == {} and p.warnings == []
+
+
+def test_refresh_leaves_a_changed_file_to_the_run(made, capsys):
+    config, f, where = made
+    ns5(f, 2)
+    os.utime(f, ns=(T0 - HOUR,) * 2)
+    before = (where / NS5_RECORD).read_text()
+    argv = ["--refresh", "--data-root", config["data_root"], "--output-root", config["output_root"]]
+    assert digests_main(argv) == 0
+    assert f"{f}: content differs from its record" in capsys.readouterr().out
+    assert (where / NS5_RECORD).read_text() == before
+    assert (KEY, "ns5_changed") in plan.make_plan(config).problems
 
 
 def test_a_newer_file_is_left_to_snakemake(made):
