@@ -11,7 +11,9 @@ reads it back and refuses its digest when the file's size or mtime no longer mat
 
 An output tree made before the split wrote records gets them from :func:`backfill`
 (``python -m hippoflow.digests --data-root ... --output-root ...``: one read of each .ns5),
-else the next run re-splits every session for its missing record.
+else the next run re-splits every session for its missing record.  After raw files got new
+modification times with the same content, :func:`refresh` (``--refresh``) records the new
+times (planning otherwise re-reads such a file at every run to compare its content).
 
 Inputs: an open binary file (the reader), a record path. Outputs: records (small JSON files,
 written atomically); the reader raises :class:`InputError` when the file changes while read.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 
 from hippoflow.atomic import write_text
@@ -160,7 +163,7 @@ def backfill(data_root, output_root, log=print) -> list[Path]:
     read) only for a session whose output folder holds split or LFP files all newer than its
     .ns5 (an older one is re-split by Snakemake anyway, which then writes the record).
     Returns the records written."""
-    from hippoflow.plan import discover
+    from hippoflow.plan.discovery import discover
 
     written = []
     for s in discover(data_root):
@@ -184,6 +187,39 @@ def backfill(data_root, output_root, log=print) -> list[Path]:
     return written
 
 
+def refresh(data_root, output_root, log=print) -> list[Path]:
+    """Bring up to date the records of ``.ns5`` files whose modification time changed but
+    whose content did not (a tree restored or copied with new times): the file is hashed
+    (one read) and, when its SHA-256 is the record's, the record gets the file's size and
+    time, keeping its own modification time (nothing made from it is redone).  A file whose
+    content differs is named and left to the run (a planning problem that says how to redo
+    the session).  Returns the records rewritten."""
+    from hippoflow.plan.discovery import discover
+
+    done = []
+    for s in discover(data_root):
+        dest = Path(output_root) / s.rel / NS5_RECORD
+        if not s.channels or not dest.exists():
+            continue
+        ns5 = s.ns5[0]
+        record = read_record(dest)
+        st = ns5.stat()
+        if (int(record["size"]), int(record["mtime_ns"])) == (st.st_size, st.st_mtime_ns):
+            continue
+        digest = sha256_file(ns5) if st.st_size == int(record["size"]) else None
+        if digest != record[ALGORITHM]:
+            log(
+                f"{ns5}: content differs from its record {dest}: not refreshed (run the workflow: it says how to redo the session)"
+            )
+            continue
+        own = dest.stat()
+        write_record(dest, {**record, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+        os.utime(dest, ns=(own.st_atime_ns, own.st_mtime_ns))
+        log(f"{dest}: same content ({digest[:12]}...), new time of {ns5.name} recorded")
+        done.append(dest)
+    return done
+
+
 def main(argv=None) -> int:
     import argparse
 
@@ -194,8 +230,21 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--data-root", required=True, help="config data_root")
     ap.add_argument("--output-root", required=True, help="config output_root")
+    ap.add_argument(
+        "--refresh",
+        action="store_true",
+        help="instead: record the new modification time of each .ns5 whose content is its "
+        "record's (a tree restored or copied with new times)",
+    )
     a = ap.parse_args(argv)
-    n = len(backfill(a.data_root, a.output_root))
+    try:
+        if a.refresh:
+            print(f"{len(refresh(a.data_root, a.output_root))} record(s) refreshed")
+            return 0
+        n = len(backfill(a.data_root, a.output_root))
+    except InputError as exc:
+        print(f"hippoflow.digests: {exc}", file=sys.stderr)
+        return 2
     print(f"{n} record(s) written")
     return 0
 
