@@ -3,7 +3,7 @@
 Members (:func:`hippoflow.synth.groundtruth.draw_member`): one day-channel each, 1-6 units of
 varied shape (narrow, wide, positive-going), SNR 2-40, 0.3-30 Hz, per-spike amplitude jitter
 0-20 %, bursts with decaying amplitude, slow drift, 1-3 sessions of ``HIPPOFLOW_RANDOM_SECONDS``
-(default 60) s.  Seeds 0..N-1 (``HIPPOFLOW_RANDOM_MEMBERS``, default 60; the full suite is
+(default 120) s.  Seeds 0..N-1 (``HIPPOFLOW_RANDOM_MEMBERS``, default 60; the full suite is
 200): even seeds are the tuning half, odd seeds the report half.  Every number this bench
 reports as a target is the report half's; the tuning half's are printed for choosing rules.
 
@@ -335,7 +335,7 @@ def run() -> list[dict]:
     from benchmarks._measure import WORK, row
 
     n = int(os.environ.get("HIPPOFLOW_RANDOM_MEMBERS", "60"))
-    seconds = float(os.environ.get("HIPPOFLOW_RANDOM_SECONDS", "60"))
+    seconds = float(os.environ.get("HIPPOFLOW_RANDOM_SECONDS", "120"))
     folder = Path(os.environ.get("HIPPOFLOW_RANDOM_CACHE", WORK / "sorting_random"))
     peers = [p for p in os.environ.get("HIPPOFLOW_RANDOM_PEERS", "tdc2,sc2").split(",") if p]
     logging.getLogger("hippoflow").setLevel(logging.WARNING)

@@ -34,7 +34,14 @@ import numpy as np
 from hippoflow import dpt
 from hippoflow.sorting.cells import number_cells
 
-CURATION_KEYS = ("min_spikes", "min_snr", "max_coincidence", "merge_distance", "merge_relative")
+CURATION_KEYS = (
+    "min_spikes",
+    "min_snr",
+    "max_coincidence",
+    "merge_distance",
+    "merge_relative",
+    "unimodality_test",
+)
 MAX_SHIFT = 4  # samples (0.13 ms) a merged unit's template may be shifted by
 PRESENCE_BIN_S = 60.0  # SpikeInterface's presence-ratio bin
 ISI_THRESHOLD_S = 0.0015  # SpikeInterface's ISI-violation threshold
@@ -77,61 +84,146 @@ def _aligned(a, b, s):
     return out
 
 
-def merge_units(templates: dict, counts: dict, noise: float, max_distance, max_relative=0.0):
+def shift_rows(w, s: int) -> np.ndarray:
+    """Each row of ``w`` shifted ``s`` samples later (zeros where it has no values)."""
+    w = np.asarray(w, np.float64)
+    out = np.zeros_like(w)
+    if s > 0:
+        out[:, s:] = w[:, :-s]
+    elif s < 0:
+        out[:, :s] = w[:, -s:]
+    else:
+        out[:] = w
+    return out
+
+
+def unimodal(wa, wb, s: int = 0) -> bool:
+    """Are the waveforms ``wa`` and ``wb`` (spikes x samples; ``wb`` shifted ``s`` samples
+    later onto ``wa``'s alignment) one population by their shape?
+
+    The direction tested is the difference of the two mean waveforms' shapes (each scaled to
+    unit norm) without its component along the pair's common mean, so that spikes of one unit
+    at different amplitudes (jitter, a burst's decaying spikes, drift) do not count as two
+    populations; both sets' projections onto it are tested for unimodality with isosplit6
+    (the test MountainSort5 itself clusters with): one cluster = one unit.  Samples the shift
+    leaves without values are left out.
+    """
+    from isosplit6 import isosplit6
+
+    wa, wb = np.asarray(wa, np.float64), shift_rows(wb, s)
+    if len(wa) == 0 or len(wb) == 0:
+        return False
+    n = wa.shape[1]
+    core = slice(max(s, 0), n + min(s, 0))
+    wa, wb = wa[:, core], wb[:, core]
+    ma, mb = wa.mean(axis=0), wb.mean(axis=0)
+    na, nb = np.linalg.norm(ma), np.linalg.norm(mb)
+    if na == 0 or nb == 0:
+        return True
+    common = ma + mb
+    common /= np.linalg.norm(common)
+    d = ma / na - mb / nb
+    d -= (d @ common) * common
+    norm = float(np.linalg.norm(d))
+    if norm == 0:
+        return True
+    x = np.r_[wa @ d, wb @ d] / norm
+    return np.unique(isosplit6(x[:, None])).size == 1
+
+
+def best_shift(a, b, max_shift=MAX_SHIFT) -> int:
+    """The shift s (|s| <= max_shift) of ``b`` that brings it closest to ``a`` (Euclidean)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    core = slice(2 * max_shift, a.size - 2 * max_shift)
+    d = [np.linalg.norm(a[core] - np.roll(b, s)[core]) for s in range(-max_shift, max_shift + 1)]
+    return int(np.argmin(d)) - max_shift
+
+
+def merge_units(
+    templates: dict,
+    counts: dict,
+    noise: float,
+    max_distance,
+    max_relative=0.0,
+    waveforms: dict | None = None,
+):
     """Which units to merge: ([(absorbed unit, into unit, shift, distance in noise SDs,
-    distance as a fraction of the larger template's peak)], {unit: template after the
+    distance as a fraction of the larger template's peak, why)], {unit: template after the
     merges}, {unit: spike count after the merges}).
 
     Two units merge when their templates, after the best shift of up to 4 samples, differ by
     less than ``max_distance`` x ``noise`` or by less than ``max_relative`` x the larger
-    template's peak |value| (0 switches either test off).  Greedy: the pair closest in the
-    relative distance first; the smaller unit joins the larger, whose template becomes the
-    spike-count weighted mean of the two (the absorbed one shifted onto it).
-    ``templates``/``counts``: {unit: template}, {unit: spike count}.  A shift s means the
-    absorbed unit's spikes sit s samples after the same feature of the larger unit's: its
-    times move by -s.
+    template's peak |value| (0 switches either test off), or, given ``waveforms`` ({unit:
+    sampled spike waveforms; updated in place to the merged units'), when the projection of both units' waveforms onto the
+    difference of their templates is unimodal (:func:`unimodal`).  Greedy: the pair closest
+    in the relative distance first; the smaller unit joins the larger, whose template becomes
+    the spike-count weighted mean of the two (the absorbed one shifted onto it) and whose
+    waveforms are the two sets together.  ``templates``/``counts``: {unit: template}, {unit:
+    spike count}.  A shift s means the absorbed unit's spikes sit s samples after the same
+    feature of the larger unit's: its times move by -s.
     """
     tmpl = {u: np.asarray(t, np.float64) for u, t in templates.items()}
     n = dict(counts)
+    wfs = {u: np.asarray(w, np.float64) for u, w in (waveforms or {}).items()}
     max_distance = float(max_distance or 0)
     max_relative = float(max_relative or 0)
-    if (max_distance <= 0 or not noise > 0) and max_relative <= 0:
-        return [], tmpl, n
     units = sorted(tmpl)
     merges = []
+    tested: dict = {}  # (a, b, len(wa), len(wb)) -> unimodal, so each pair is tested once
     while len(units) > 1:
-        best = None
+        pairs = []
         for i, a in enumerate(units):
             for b in units[i + 1 :]:
                 d, sh = shifted_distance(tmpl[a], tmpl[b])
                 peak = max(np.abs(tmpl[a]).max(), np.abs(tmpl[b]).max())
-                rel = d / peak if peak > 0 else np.inf
-                by_noise = max_distance > 0 and noise > 0 and d / noise < max_distance
-                by_shape = max_relative > 0 and rel < max_relative
-                if (by_noise or by_shape) and (best is None or rel < best[0]):
-                    best = (rel, a, b, sh, d)
+                pairs.append((d / peak if peak > 0 else np.inf, a, b, sh, d))
+        best = None
+        for rel, a, b, sh, d in sorted(pairs):
+            if max_distance > 0 and noise > 0 and d / noise < max_distance:
+                best = (rel, a, b, sh, d, "distance")
+            elif max_relative > 0 and rel < max_relative:
+                best = (rel, a, b, sh, d, "relative")
+            elif a in wfs and b in wfs:
+                key = (a, b, len(wfs[a]), len(wfs[b]))
+                if key not in tested:
+                    s2 = best_shift(tmpl[a], tmpl[b])
+                    tested[key] = unimodal(wfs[a], wfs[b], s2)
+                if tested[key]:
+                    best = (rel, a, b, best_shift(tmpl[a], tmpl[b]), d, "unimodal")
+            if best:
+                break
         if best is None:
             break
-        rel, a, b, sh, d = best
+        rel, a, b, sh, d, why = best
         if n[b] > n[a]:  # keep the larger unit's alignment: b(t) ~ a(t + sh)
             a, b, sh = b, a, -sh
         tmpl[a] = (n[a] * tmpl[a] + n[b] * _aligned(tmpl[a], tmpl[b], sh)) / (n[a] + n[b])
+        if a in wfs and b in wfs:
+            wfs[a] = np.vstack([wfs[a], shift_rows(wfs.pop(b), sh)])
         n[a] += n[b]
         units.remove(b)
-        merges.append((int(b), int(a), int(sh), float(d / noise), float(rel)))
+        merges.append((int(b), int(a), int(sh), float(d / noise), float(rel), why))
+    if waveforms is not None:
+        waveforms.clear()
+        waveforms.update(wfs)
     return merges, tmpl, n
 
 
 # ---- rule 3: satellites
-def satellites(times, labels, units, trough: dict, max_coincidence, fs):
-    """Units whose spikes mostly sit at one fixed lag (within 2 ms) of a larger unit's spikes.
+def satellites(times, labels, units, trough: dict, max_coincidence, fs, waveforms=None):
+    """Units whose spikes mostly sit at one fixed lag (within 2 ms) of a larger unit's spikes
+    and whose waveform is the larger unit's at that lag.
 
     Such a unit is the larger unit's secondary trough detected as events of its own.
-    ``trough[u]``: unit u's template trough depth; ``fs``: sampling rate (Hz).
-    Returns [(small unit, large unit, fraction)].
+    ``trough[u]``: unit u's template trough depth; ``fs``: sampling rate (Hz); ``waveforms``:
+    {unit: sampled spike waveforms}: given, a unit is a satellite only when its waveforms and
+    the larger unit's, shifted by the lag, are one population (:func:`unimodal`); a unit that
+    fires at a fixed lag with a waveform of its own stays.  Returns [(small unit, large unit,
+    fraction, lag in samples)].
     """
     if max_coincidence is None or max_coincidence >= 1:
         return []
+    waveforms = waveforms or {}
     order = sorted(units, key=lambda u: -trough[u])
     w = int(0.002 * fs)
     edges = np.arange(-w, w + 2, 3)  # 0.1 ms bins
@@ -151,11 +243,19 @@ def satellites(times, labels, units, trough: dict, max_coincidence, fs):
             lags = tb.repeat(n) - ta[idx]
             counts, _ = np.histogram(lags, edges)
             # the busiest 0.2 ms lag window (two adjacent 0.1 ms bins)
-            frac = float(np.max(counts[:-1] + counts[1:])) / tb.size
-            if frac >= max_coincidence:
-                out.append((int(small), int(big), frac))
-                dropped.add(small)
-                break
+            k = int(np.argmax(counts[:-1] + counts[1:]))
+            frac = float(counts[k] + counts[k + 1]) / tb.size
+            if frac < max_coincidence:
+                continue
+            inside = lags[(lags >= edges[k]) & (lags < edges[k + 2])]
+            lag = int(np.round(np.median(inside)))
+            if small in waveforms and big in waveforms:
+                # small's window at t = big's at t + lag: big's rows shifted lag samples earlier
+                if not unimodal(waveforms[small], waveforms[big], -lag):
+                    continue
+            out.append((int(small), int(big), frac, lag))
+            dropped.add(small)
+            break
     return out
 
 
@@ -216,12 +316,22 @@ def curate(sort: dict, params: dict | None = None, log=None) -> dict:
     decision = {u: "" for u in ids}
 
     # 1. merges (templates in units of the sort's MAD noise, as MountainSort5's threshold)
+    wfs = None
+    if p["unimodality_test"] and "waveforms" in sort:
+        pc_units = np.asarray(sort["pc_units"], np.int64)
+        wf_all = np.asarray(sort["waveforms"], np.float64)
+        wfs = {u: wf_all[pc_units == u] for u in ids}
     merges, tmpl, n = merge_units(
-        raw_tmpl, counts, float(sort["noise_uv"]), p["merge_distance"], p["merge_relative"]
+        raw_tmpl,
+        counts,
+        float(sort["noise_uv"]),
+        p["merge_distance"],
+        p["merge_relative"],
+        waveforms=wfs,
     )
     group = {u: u for u in ids}
     members = {u: [u] for u in ids}
-    for b, a, sh, d, rel in merges:
+    for b, a, sh, d, rel, why in merges:
         sel = labels == b
         times[sel] -= sh
         labels[sel] = a
@@ -229,10 +339,13 @@ def curate(sort: dict, params: dict | None = None, log=None) -> dict:
         for u in ids:
             if group[u] == b:
                 group[u] = a
-        decision[b] = (
-            f"merged into unit {a} (templates {d:.2f} x noise, {100 * rel:.0f}% of the peak "
-            f"apart, shift {sh:+d})"
-        )
+        because = {
+            "distance": f"templates {d:.2f} x noise apart",
+            "relative": f"templates {100 * rel:.0f}% of the peak apart",
+            "unimodal": "their spikes' projection on the template difference is unimodal",
+        }[why]
+        decision[b] = f"merged into unit {a} ({because}; shift {sh:+d})"
+
         if log:
             log.info("unit %d merged into unit %d (template distance %.2f x noise)", b, a, d)
     order = np.argsort(times, kind="stable")
@@ -267,11 +380,13 @@ def curate(sort: dict, params: dict | None = None, log=None) -> dict:
     # 3. satellites among the units still kept
     trough = {u: float(np.abs(np.min(tmpl[u]))) for u in heads}
     kept_units = [u for u in heads if keep[u]]
-    for small, big, frac in satellites(times, labels, kept_units, trough, p["max_coincidence"], fs):
+    found = satellites(times, labels, kept_units, trough, p["max_coincidence"], fs, wfs)
+    for small, big, frac, lag in found:
         keep[small] = False
         decision[small] = (
-            f"dropped: satellite of unit {big} ({100 * frac:.0f}% of its spikes at one lag "
-            f">= max_coincidence {100 * p['max_coincidence']:.0f}%)"
+            f"dropped: satellite of unit {big} ({100 * frac:.0f}% of its spikes at one lag, "
+            f"{lag:+d} samples, >= max_coincidence {100 * p['max_coincidence']:.0f}%"
+            + (", its waveform the larger unit's at that lag)" if wfs else ")")
         )
     kept = [u for u in heads if keep[u]]
     cell_of = number_cells(kept, trough)

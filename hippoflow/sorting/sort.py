@@ -169,7 +169,8 @@ def analyse(cat: Concatenation, times, labels, log=None) -> dict:
     (every spike, by time), ``templates`` (units x 90 samples, µV, -1..2 ms),
     ``template_times_ms``, ``metrics`` (dict of per-unit arrays, SpikeInterface's quality
     metrics), ``si_noise_uv`` (SpikeInterface's noise level, the SNR's denominator),
-    ``pcs``/``pc_units`` (first two PCs of up to 500 sampled waveforms per unit).
+    ``pcs``/``pc_units`` (first two PCs of up to 500 sampled waveforms per unit) and
+    ``waveforms`` (those sampled waveforms, µV, the curation's merge and satellite tests).
     """
     import spikeinterface.core as si
 
@@ -212,6 +213,7 @@ def analyse(cat: Concatenation, times, labels, log=None) -> dict:
         "si_noise_uv": float(analyzer.get_extension("noise_levels").get_data()[0]),
         "pcs": _pcs(wf).astype(np.float32),
         "pc_units": unit_of_vec[rs].astype(np.int64),
+        "waveforms": wf.astype(np.float32),
     }
 
 
@@ -252,6 +254,7 @@ def _empty_result() -> dict:
         "si_noise_uv": float("nan"),
         "pcs": np.zeros((0, 2), np.float32),
         "pc_units": np.zeros(0, np.int64),
+        "waveforms": np.zeros((0, n), np.float32),
     }
 
 

@@ -141,7 +141,7 @@ def _log_uniform(rng, lo, hi):
     return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
-def draw_member(seed: int, seconds: float = 60.0) -> RandomMember:
+def draw_member(seed: int, seconds: float = 120.0) -> RandomMember:
     """A member drawn from the broad distributions with ``seed`` (``seconds`` per session)."""
     rng = np.random.default_rng([int(seed), 21])
     units = []
