@@ -43,6 +43,8 @@ CURATION_KEYS = (
     "unimodality_test",
 )
 MAX_SHIFT = 4  # samples (0.13 ms) a merged unit's template may be shifted by
+GAP_ALPHA = 0.01  # significance of a shared refractory period (refractory_gap)
+GAP_MS = 1.5  # the refractory period tested: SpikeInterface's ISI-violation threshold
 PRESENCE_BIN_S = 60.0  # SpikeInterface's presence-ratio bin
 ISI_THRESHOLD_S = 0.0015  # SpikeInterface's ISI-violation threshold
 
@@ -97,16 +99,16 @@ def shift_rows(w, s: int) -> np.ndarray:
     return out
 
 
-def unimodal(wa, wb, s: int = 0) -> bool:
+def unimodal(wa, wb, s: int = 0, shape_only: bool = False) -> bool:
     """Are the waveforms ``wa`` and ``wb`` (spikes x samples; ``wb`` shifted ``s`` samples
-    later onto ``wa``'s alignment) one population by their shape?
+    later onto ``wa``'s alignment) one population?
 
-    The direction tested is the difference of the two mean waveforms' shapes (each scaled to
-    unit norm) without its component along the pair's common mean, so that spikes of one unit
-    at different amplitudes (jitter, a burst's decaying spikes, drift) do not count as two
-    populations; both sets' projections onto it are tested for unimodality with isosplit6
-    (the test MountainSort5 itself clusters with): one cluster = one unit.  Samples the shift
-    leaves without values are left out.
+    Both sets are projected onto the difference of their means and the projections tested for
+    unimodality with isosplit6 (the test MountainSort5 itself clusters with): one cluster =
+    one unit.  ``shape_only``: the direction is instead the difference of the two mean
+    waveforms' shapes (each scaled to unit norm) without its component along the pair's common
+    mean, so that one unit's spikes at different amplitudes (jitter, a burst's decaying
+    spikes) are one population.  Samples the shift leaves without values are left out.
     """
     from isosplit6 import isosplit6
 
@@ -120,15 +122,34 @@ def unimodal(wa, wb, s: int = 0) -> bool:
     na, nb = np.linalg.norm(ma), np.linalg.norm(mb)
     if na == 0 or nb == 0:
         return True
-    common = ma + mb
-    common /= np.linalg.norm(common)
-    d = ma / na - mb / nb
-    d -= (d @ common) * common
+    if shape_only:
+        common = ma + mb
+        common /= np.linalg.norm(common)
+        d = ma / na - mb / nb
+        d -= (d @ common) * common
+    else:
+        d = ma - mb
     norm = float(np.linalg.norm(d))
     if norm == 0:
         return True
     x = np.r_[wa @ d, wb @ d] / norm
     return np.unique(isosplit6(x[:, None])).size == 1
+
+
+def refractory_gap(ta, tb, total: int, lo: int, hi: int) -> tuple[float, float]:
+    """Do the spike trains ``ta`` and ``tb`` (sample indices, sorted) avoid each other within
+    ``lo``..``hi`` samples, as one unit's spikes do (its refractory period)?  Returns (p, power):
+    p, the one-sided Poisson probability of so few pairs that close if the trains were
+    independent (count expected over ``total`` samples); power, the probability of no such
+    pair at all under independence (the smallest p the data can give)."""
+    from scipy.stats import poisson
+
+    ta, tb = np.asarray(ta, np.int64), np.asarray(tb, np.int64)
+    expected = ta.size * tb.size * 2.0 * (hi - lo) / max(total, 1)
+    near = 0
+    for a, b in ((ta, tb), (tb, ta)):
+        near += int(np.sum(np.searchsorted(b, a + hi, side="right") - np.searchsorted(b, a + lo)))
+    return float(poisson.cdf(near, expected)), float(poisson.pmf(0, expected))
 
 
 def best_shift(a, b, max_shift=MAX_SHIFT) -> int:
@@ -139,6 +160,25 @@ def best_shift(a, b, max_shift=MAX_SHIFT) -> int:
     return int(np.argmin(d)) - max_shift
 
 
+def _merge_evidence(wa, wb, s, trains, a, b, total, gap):
+    """Why units a and b are one (``"unimodal"``, ``"shape"``) or None.
+
+    One population by the projection on their template difference, unless their trains are
+    long enough to show a shared refractory period and show none (two units that fire
+    independently); or one population by shape alone (amplitude set aside: jitter, bursts)
+    with a shared refractory period shown.
+    """
+    if trains is None:
+        return "unimodal" if unimodal(wa, wb, s) else None
+    p, power = refractory_gap(trains[a], trains[b], total, *gap)
+    independent = power < GAP_ALPHA and p >= GAP_ALPHA
+    if unimodal(wa, wb, s):
+        return None if independent else "unimodal"
+    if p < GAP_ALPHA and unimodal(wa, wb, s, shape_only=True):
+        return "shape"
+    return None
+
+
 def merge_units(
     templates: dict,
     counts: dict,
@@ -146,6 +186,9 @@ def merge_units(
     max_distance,
     max_relative=0.0,
     waveforms: dict | None = None,
+    trains: dict | None = None,
+    total: int = 0,
+    gap: tuple = (0, 0),
 ):
     """Which units to merge: ([(absorbed unit, into unit, shift, distance in noise SDs,
     distance as a fraction of the larger template's peak, why)], {unit: template after the
@@ -154,8 +197,12 @@ def merge_units(
     Two units merge when their templates, after the best shift of up to 4 samples, differ by
     less than ``max_distance`` x ``noise`` or by less than ``max_relative`` x the larger
     template's peak |value| (0 switches either test off), or, given ``waveforms`` ({unit:
-    sampled spike waveforms; updated in place to the merged units'), when the projection of both units' waveforms onto the
-    difference of their templates is unimodal (:func:`unimodal`).  Greedy: the pair closest
+    sampled spike waveforms; updated in place to the merged units'), when the projection of
+    both units' waveforms onto the difference of their templates is unimodal
+    (:func:`unimodal`), or, given ``trains`` ({unit: spike sample indices}) too, when their
+    shapes are one population (amplitude set aside) and the two trains keep a common
+    refractory period: fewer spikes of one within ``gap`` samples (lo, hi) of the other's than
+    independent trains over ``total`` samples would give (:func:`refractory_gap`).  Greedy: the pair closest
     in the relative distance first; the smaller unit joins the larger, whose template becomes
     the spike-count weighted mean of the two (the absorbed one shifted onto it) and whose
     waveforms are the two sets together.  ``templates``/``counts``: {unit: template}, {unit:
@@ -169,7 +216,9 @@ def merge_units(
     max_relative = float(max_relative or 0)
     units = sorted(tmpl)
     merges = []
-    tested: dict = {}  # (a, b, len(wa), len(wb)) -> unimodal, so each pair is tested once
+    tested: dict = {}  # (a, b, len(wa), len(wb)) -> why merged or None: each pair tested once
+    if trains is not None:
+        trains = {u: np.sort(np.asarray(t, np.int64)) for u, t in trains.items()}
     while len(units) > 1:
         pairs = []
         for i, a in enumerate(units):
@@ -186,10 +235,11 @@ def merge_units(
             elif a in wfs and b in wfs:
                 key = (a, b, len(wfs[a]), len(wfs[b]))
                 if key not in tested:
-                    s2 = best_shift(tmpl[a], tmpl[b])
-                    tested[key] = unimodal(wfs[a], wfs[b], s2)
+                    tested[key] = _merge_evidence(
+                        wfs[a], wfs[b], best_shift(tmpl[a], tmpl[b]), trains, a, b, total, gap
+                    )
                 if tested[key]:
-                    best = (rel, a, b, best_shift(tmpl[a], tmpl[b]), d, "unimodal")
+                    best = (rel, a, b, best_shift(tmpl[a], tmpl[b]), d, tested[key])
             if best:
                 break
         if best is None:
@@ -200,6 +250,8 @@ def merge_units(
         tmpl[a] = (n[a] * tmpl[a] + n[b] * _aligned(tmpl[a], tmpl[b], sh)) / (n[a] + n[b])
         if a in wfs and b in wfs:
             wfs[a] = np.vstack([wfs[a], shift_rows(wfs.pop(b), sh)])
+        if trains is not None:
+            trains[a] = np.sort(np.r_[trains[a], trains.pop(b) - sh])
         n[a] += n[b]
         units.remove(b)
         merges.append((int(b), int(a), int(sh), float(d / noise), float(rel), why))
@@ -294,6 +346,13 @@ def unit_metrics(times, amplitudes, template, si_noise, total_samples, fs) -> di
     }
 
 
+def _radius(sort: dict, fs: float) -> int:
+    """Samples within which the sorter never detects two events (MountainSort5's
+    detect_time_radius_msec): no train pair can be that close, by construction."""
+    ms = float(dict(sort.get("parameters") or {}).get("detect_time_radius_msec", 0.5))
+    return int(np.ceil(ms / 1000 * fs)) + 1
+
+
 def _fmt_units(units) -> str:
     return "+".join(str(u) for u in units)
 
@@ -320,7 +379,8 @@ def curate(sort: dict, params: dict | None = None, log=None) -> dict:
     if p["unimodality_test"] and "waveforms" in sort:
         pc_units = np.asarray(sort["pc_units"], np.int64)
         wf_all = np.asarray(sort["waveforms"], np.float64)
-        wfs = {u: wf_all[pc_units == u] for u in ids}
+        snr = dict(zip(ids, raw_metrics["snr"], strict=True))
+        wfs = {u: wf_all[pc_units == u] for u in ids if snr[u] >= p["min_snr"]}
     merges, tmpl, n = merge_units(
         raw_tmpl,
         counts,
@@ -328,6 +388,9 @@ def curate(sort: dict, params: dict | None = None, log=None) -> dict:
         p["merge_distance"],
         p["merge_relative"],
         waveforms=wfs,
+        trains={u: times[labels == u] for u in ids} if wfs is not None else None,
+        total=total,
+        gap=(_radius(sort, fs), int(GAP_MS / 1000 * fs)),
     )
     group = {u: u for u in ids}
     members = {u: [u] for u in ids}
@@ -343,6 +406,7 @@ def curate(sort: dict, params: dict | None = None, log=None) -> dict:
             "distance": f"templates {d:.2f} x noise apart",
             "relative": f"templates {100 * rel:.0f}% of the peak apart",
             "unimodal": "their spikes' projection on the template difference is unimodal",
+            "shape": "one shape (unimodal, amplitude set aside) and a shared refractory period",
         }[why]
         decision[b] = f"merged into unit {a} ({because}; shift {sh:+d})"
 

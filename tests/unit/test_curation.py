@@ -208,17 +208,21 @@ def test_relative_merge_alone_merges_the_shifted_copy():
 
 
 # ---- merges and satellites decided by the units' sampled waveforms (unimodality test)
-def _pair_sort(templates: dict, amplitudes: dict, seed=0, n_sampled=400):
+def _pair_sort(templates: dict, amplitudes: dict, seed=0, n_sampled=400, trains=None):
     """A sort whose units have the given templates (90 samples, uV) and whose sampled
     waveforms are each spike's amplitude x its unit's template + white noise (NOISE uV);
-    ``amplitudes[u]``: every spike's amplitude factor (its spike count)."""
+    ``amplitudes[u]``: every spike's amplitude factor (its spike count); ``trains[u]``: its
+    spike times (default: independent, uniform over the recording)."""
     rng = np.random.default_rng(seed)
     ids = sorted(templates)
     total = SECONDS * FS
     times, units, wfs, wf_units = [], [], [], []
     for u in ids:
         a = np.asarray(amplitudes[u])
-        t = np.sort(rng.choice(np.arange(100, total - 100, 150), a.size, replace=False))
+        if trains is None:
+            t = np.sort(rng.integers(100, total - 100, a.size))
+        else:
+            t = np.asarray(trains[u])
         times.append(t)
         units.append(np.full(t.size, u))
         k = rng.choice(a.size, min(n_sampled, a.size), replace=False)
@@ -264,21 +268,38 @@ def test_distinct_high_snr_pair_stays_apart():
 
 
 def test_jittered_bursting_unit_split_in_two_is_one_cell():
-    """One unit, 15 % amplitude jitter and bursts of 4 spikes each 0.7 x the previous one's
-    amplitude, split by the sorter at amplitude 0.8: the large and the small spikes are one
-    continuous population, so the two clusters are one cell."""
+    """One unit firing bursts of 4 spikes 3-8 ms apart, each 0.7 x the previous one's amplitude,
+    with 15 % amplitude jitter, split by the sorter at amplitude 0.8: its clusters have one
+    shape and share the unit's refractory period (no spike of one within 1.5 ms of the
+    other's), so they are one cell."""
     rng = np.random.default_rng(3)
-    decay = np.tile(0.7 ** np.arange(4), 300)  # 300 bursts of 4 spikes
+    starts = np.sort(rng.choice(np.arange(3000, SECONDS * FS - 3000, 600), 1500, replace=False))
+    gaps = rng.integers(90, 240, (starts.size, 3))  # 3-8 ms
+    t = (starts[:, None] + np.c_[np.zeros(starts.size, int), np.cumsum(gaps, axis=1)]).ravel()
+    decay = np.tile(0.7 ** np.arange(4), starts.size)
     amp = decay * np.clip(1 + 0.15 * rng.standard_normal(decay.size), 0.3, None)
     w = 120 * _shape(2.5, 45)
-    big, small = amp[amp >= 0.8], amp[amp < 0.8]
-    sort = _pair_sort({1: w, 2: w}, {1: big, 2: small})
+    big = amp >= 0.8
+    sort = _pair_sort({1: w, 2: w}, {1: amp[big], 2: amp[~big]}, trains={1: t[big], 2: t[~big]})
     # the two clusters' templates differ by far more than the noise-distance rule allows
     assert np.abs(sort["templates"][0] - sort["templates"][1]).max() > 4 * NOISE
     cur = curation.curate(sort, {"min_snr": 3.0})
     assert len(cur["cells"]) == 1, cur["units"]["decision"]
     assert cur["n_spikes"][0] == amp.size
-    assert any("unimodal" in d for d in cur["units"]["decision"])
+
+
+def test_two_units_of_one_shape_firing_independently_stay_apart():
+    """The same two clusters (one shape, amplitudes 1 and 0.5 with 15 % jitter) but firing
+    independently (uniform times, 6,000 and 3,000 spikes): no shared refractory period, so
+    two cells."""
+    rng = np.random.default_rng(4)
+    w = 120 * _shape(2.5, 45)
+    amp = {
+        1: np.clip(1 + 0.15 * rng.standard_normal(6000), 0.3, None),
+        2: 0.5 * np.clip(1 + 0.15 * rng.standard_normal(3000), 0.3, None),
+    }
+    cur = curation.curate(_pair_sort({1: w, 2: w}, amp), {"min_snr": 3.0})
+    assert len(cur["cells"]) == 2, cur["units"]["decision"]
 
 
 def test_satellite_only_when_its_waveform_is_the_larger_units():
