@@ -262,21 +262,23 @@ def merge_units(
 
 
 # ---- rule 3: satellites
-def satellites(times, labels, units, trough: dict, max_coincidence, fs, waveforms=None):
+def satellites(
+    times, labels, units, size: dict, max_coincidence, fs, templates=None, noise=0.0, min_snr=0.0
+):
     """Units whose spikes mostly sit at one fixed lag (within 2 ms) of a larger unit's spikes
-    and whose waveform is the larger unit's at that lag.
+    and whose waveform the larger unit's explains.
 
-    Such a unit is the larger unit's secondary trough detected as events of its own.
-    ``trough[u]``: unit u's template trough depth; ``fs``: sampling rate (Hz); ``waveforms``:
-    {unit: sampled spike waveforms}: given, a unit is a satellite only when its waveforms and
-    the larger unit's, shifted by the lag, are one population (:func:`unimodal`); a unit that
-    fires at a fixed lag with a waveform of its own stays.  Returns [(small unit, large unit,
-    fraction, lag in samples)].
+    Such a unit is the larger unit's secondary trough (or, for a positive-going unit, its
+    trough) detected as events of its own.  ``size[u]``: unit u's template peak |value|;
+    ``fs``: sampling rate (Hz).  Given ``templates`` ({unit: template}), a unit is a
+    satellite only when its template minus the larger unit's at that lag leaves nothing that
+    would pass as a unit: a residual peak below ``min_snr`` x ``noise``; a unit that fires at
+    a fixed lag of another with a waveform of its own stays.  Returns [(small unit, large
+    unit, fraction, lag in samples)].
     """
     if max_coincidence is None or max_coincidence >= 1:
         return []
-    waveforms = waveforms or {}
-    order = sorted(units, key=lambda u: -trough[u])
+    order = sorted(units, key=lambda u: -size[u])
     w = int(0.002 * fs)
     edges = np.arange(-w, w + 2, 3)  # 0.1 ms bins
     out, dropped = [], set()
@@ -301,9 +303,12 @@ def satellites(times, labels, units, trough: dict, max_coincidence, fs, waveform
                 continue
             inside = lags[(lags >= edges[k]) & (lags < edges[k + 2])]
             lag = int(np.round(np.median(inside)))
-            if small in waveforms and big in waveforms:
-                # small's window at t = big's at t + lag: big's rows shifted lag samples earlier
-                if not unimodal(waveforms[small], waveforms[big], -lag):
+            if templates is not None and noise > 0:
+                # small's template at t = big's at t + lag: big's shifted lag samples earlier
+                seen = shift_rows(np.asarray(templates[big], np.float64)[None, :], -lag)[0]
+                core = slice(max(-lag, 0), seen.size + min(-lag, 0))
+                rest = np.asarray(templates[small], np.float64)[core] - seen[core]
+                if np.abs(rest).max() / noise >= min_snr:
                     continue
             out.append((int(small), int(big), frac, lag))
             dropped.add(small)
@@ -444,13 +449,24 @@ def curate(sort: dict, params: dict | None = None, log=None) -> dict:
     # 3. satellites among the units still kept
     trough = {u: float(np.abs(np.min(tmpl[u]))) for u in heads}
     kept_units = [u for u in heads if keep[u]]
-    found = satellites(times, labels, kept_units, trough, p["max_coincidence"], fs, wfs)
+    size = {u: float(np.abs(tmpl[u]).max()) for u in heads}
+    found = satellites(
+        times,
+        labels,
+        kept_units,
+        size,
+        p["max_coincidence"],
+        fs,
+        templates=tmpl if p["unimodality_test"] else None,
+        noise=si_noise,
+        min_snr=float(p["min_snr"]),
+    )
     for small, big, frac, lag in found:
         keep[small] = False
         decision[small] = (
             f"dropped: satellite of unit {big} ({100 * frac:.0f}% of its spikes at one lag, "
             f"{lag:+d} samples, >= max_coincidence {100 * p['max_coincidence']:.0f}%"
-            + (", its waveform the larger unit's at that lag)" if wfs else ")")
+            + (", its template the larger unit's at that lag)" if p["unimodality_test"] else ")")
         )
     kept = [u for u in heads if keep[u]]
     cell_of = number_cells(kept, trough)

@@ -4,7 +4,8 @@ limit, and the QC table of the curation's decisions.
 The hand-made sort below states its expected outcome by construction: unit 2 is unit 1's
 template one sample later (MountainSort5's split of a broad trough), so it merges into unit 1
 and its spike times move one sample later; unit 4 has 10 spikes, unit 5 an SNR of 2, and 80 of
-unit 6's 100 spikes sit 0.5 ms after unit 1's (a secondary trough).
+unit 6's 100 spikes sit 0.5 ms after unit 1's with unit 1's waveform seen 0.5 ms later (its
+secondary feature detected as events of its own: a satellite).
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def _handmade():
         3: 60 * _shape(1.5, 36, bump=0.6),
         4: 50 * _shape(6.0, 60, bump=0.1),
         5: 10 * _shape(2.0, 40, bump=0.9),
-        6: 40 * _shape(2.5, 55, bump=1.2),
+        6: 0.95 * np.r_[a[15:], np.zeros(15)],  # unit 1's waveform seen 0.5 ms later
     }
     trains = {1: t1, 2: t2_true - 1, 3: t3, 4: t4, 5: t5, 6: t6}
     t = np.concatenate(list(trains.values()))
@@ -189,8 +190,8 @@ def test_rules_switched_off_keep_every_unit():
     }
     cur = curation.curate(sort, off)
     assert len(cur["cells"]) == 6
-    # cells by decreasing trough: units 1, 2 (100 uV), 3 (60), 4 (50), 6 (40), 5 (10)
-    np.testing.assert_array_equal(cur["unit_ids"], [1, 2, 3, 4, 6, 5])
+    # cells by decreasing trough: units 1, 2 (100 uV), 6 (95), 3 (60), 4 (50), 5 (10)
+    np.testing.assert_array_equal(cur["unit_ids"], [1, 2, 6, 3, 4, 5])
     assert cur["spike_times"].size == sort["spike_times"].size
     # only the merge off: unit 6 is still a satellite, of unit 1
     cur = curation.curate(sort, {"merge_distance": 0, "merge_relative": 0, "min_snr": 3.0})
