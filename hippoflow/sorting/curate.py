@@ -45,6 +45,7 @@ CURATION_KEYS = (
 MAX_SHIFT = 4  # samples (0.13 ms) a merged unit's template may be shifted by
 GAP_ALPHA = 0.01  # significance of a shared refractory period (refractory_gap)
 GAP_MS = 1.5  # the refractory period tested: SpikeInterface's ISI-violation threshold
+BURST_MS = (2.0, 10.0)  # the intervals between a burst's spikes (complex-spike bursts)
 PRESENCE_BIN_S = 60.0  # SpikeInterface's presence-ratio bin
 ISI_THRESHOLD_S = 0.0015  # SpikeInterface's ISI-violation threshold
 
@@ -160,13 +161,28 @@ def best_shift(a, b, max_shift=MAX_SHIFT) -> int:
     return int(np.argmin(d)) - max_shift
 
 
-def _merge_evidence(wa, wb, s, trains, a, b, total, gap):
-    """Why units a and b are one (``"unimodal"``, ``"shape"``) or None.
+def burst_excess(ta, tb, total: int, lo: int, hi: int) -> float:
+    """The one-sided Poisson probability of as many spikes of ``tb`` within ``lo``..``hi``
+    samples after a spike of ``ta`` (sorted sample indices) as observed, if the trains were
+    independent over ``total`` samples: small when ``tb``'s spikes follow ``ta``'s, as a
+    burst's later spikes follow its first."""
+    from scipy.stats import poisson
+
+    ta, tb = np.asarray(ta, np.int64), np.asarray(tb, np.int64)
+    expected = ta.size * tb.size * float(hi - lo) / max(total, 1)
+    after = int(np.sum(np.searchsorted(tb, ta + hi, side="right") - np.searchsorted(tb, ta + lo)))
+    return float(poisson.sf(after - 1, expected))
+
+
+def _merge_evidence(wa, wb, s, trains, a, b, total, gap, sizes=None, fs=30000.0):
+    """Why units a and b are one (``"unimodal"``, ``"burst"``) or None.
 
     One population by the projection on their template difference, unless their trains are
     long enough to show a shared refractory period and show none (two units that fire
-    independently); or one population by shape alone (amplitude set aside: jitter, bursts)
-    with a shared refractory period shown.
+    independently); or one population by shape alone (amplitude set aside) with the smaller
+    unit's spikes following the larger's within a burst's intervals (:data:`BURST_MS`) more
+    often than independent trains would (p < :data:`GAP_ALPHA`): a bursting unit's decaying
+    spikes.
     """
     if trains is None:
         return "unimodal" if unimodal(wa, wb, s) else None
@@ -174,8 +190,13 @@ def _merge_evidence(wa, wb, s, trains, a, b, total, gap):
     independent = power < GAP_ALPHA and p >= GAP_ALPHA
     if unimodal(wa, wb, s):
         return None if independent else "unimodal"
-    if p < GAP_ALPHA and unimodal(wa, wb, s, shape_only=True):
-        return "shape"
+    if sizes is not None:
+        big, small = (a, b) if sizes[a] >= sizes[b] else (b, a)
+        lo, hi = (int(v / 1000 * fs) for v in BURST_MS)
+        if burst_excess(trains[big], trains[small], total, lo, hi) < GAP_ALPHA and unimodal(
+            wa, wb, s, shape_only=True
+        ):
+            return "burst"
     return None
 
 
@@ -235,8 +256,17 @@ def merge_units(
             elif a in wfs and b in wfs:
                 key = (a, b, len(wfs[a]), len(wfs[b]))
                 if key not in tested:
+                    sizes = {u: float(np.abs(tmpl[u]).max()) for u in (a, b)}
                     tested[key] = _merge_evidence(
-                        wfs[a], wfs[b], best_shift(tmpl[a], tmpl[b]), trains, a, b, total, gap
+                        wfs[a],
+                        wfs[b],
+                        best_shift(tmpl[a], tmpl[b]),
+                        trains,
+                        a,
+                        b,
+                        total,
+                        gap,
+                        sizes,
                     )
                 if tested[key]:
                     best = (rel, a, b, best_shift(tmpl[a], tmpl[b]), d, tested[key])
@@ -411,7 +441,8 @@ def curate(sort: dict, params: dict | None = None, log=None) -> dict:
             "distance": f"templates {d:.2f} x noise apart",
             "relative": f"templates {100 * rel:.0f}% of the peak apart",
             "unimodal": "their spikes' projection on the template difference is unimodal",
-            "shape": "one shape (unimodal, amplitude set aside) and a shared refractory period",
+            "burst": "one shape (unimodal, amplitude set aside), the smaller one's spikes "
+            "following the larger one's as in bursts",
         }[why]
         decision[b] = f"merged into unit {a} ({because}; shift {sh:+d})"
 

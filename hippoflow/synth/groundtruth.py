@@ -1,9 +1,15 @@
-"""Ground truth of generated days, for judging a sort (used by the tests and benchmarks).
+"""Ground truth for judging a sort: generated days' true spikes, members drawn at random for the
+sorting benchmark, the true-template oracle and the scorers (used by the tests and benchmarks).
 
 Inputs: each session's ``groundtruth_spikes.npz`` written by :mod:`hippoflow.synth.day` (keys
-``times_<ch>``, ``units_<ch>``), the high-pass concatenation, and a sort's spike times and
-cells.  Outputs: the true spikes on the concatenation's clock, each true unit's SNR, and
-SpikeInterface's per-unit performance table (accuracy, precision, recall).
+``times_<ch>``, ``units_<ch>``), or a member drawn by :func:`draw_member` (seeded; even seeds
+tune, odd seeds report: :func:`half`) and made by :func:`make_random_member` (its high-pass data
+per session, true spikes, true templates, SNR and separability d' of each unit); a sort's spike
+times and cells.  Outputs: the true spikes on the concatenation's clock, each true unit's SNR,
+the oracle's spikes (:func:`oracle`: SpikeInterface's ``wobble`` template matcher given the true
+templates) and SpikeInterface's per-unit performance (accuracy, precision, recall), per day
+(:func:`day_performance`) and per session (:func:`session_cells`: matches, false and redundant
+cells).
 """
 
 from __future__ import annotations

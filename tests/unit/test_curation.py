@@ -271,8 +271,8 @@ def test_distinct_high_snr_pair_stays_apart():
 def test_jittered_bursting_unit_split_in_two_is_one_cell():
     """One unit firing bursts of 4 spikes 3-8 ms apart, each 0.7 x the previous one's amplitude,
     with 15 % amplitude jitter, split by the sorter at amplitude 0.8: its clusters have one
-    shape and share the unit's refractory period (no spike of one within 1.5 ms of the
-    other's), so they are one cell."""
+    shape and the small spikes follow the large ones within a burst's intervals far more often
+    than independent trains would, so they are one cell."""
     rng = np.random.default_rng(3)
     starts = np.sort(rng.choice(np.arange(3000, SECONDS * FS - 3000, 600), 1500, replace=False))
     gaps = rng.integers(90, 240, (starts.size, 3))  # 3-8 ms
