@@ -43,6 +43,7 @@ CURATION_KEYS = (
     "unimodality_test",
 )
 MAX_SHIFT = 4  # samples (0.13 ms) a merged unit's template may be shifted by
+ALIGN_SHIFT = MAX_SHIFT  # samples tried to align two units for the unimodality test
 GAP_ALPHA = 0.01  # significance of a shared refractory period (refractory_gap)
 GAP_MS = 1.5  # the refractory period tested: SpikeInterface's ISI-violation threshold
 BURST_MS = (2.0, 10.0)  # the intervals between a burst's spikes (complex-spike bursts)
@@ -153,12 +154,13 @@ def refractory_gap(ta, tb, total: int, lo: int, hi: int) -> tuple[float, float]:
     return float(poisson.cdf(near, expected)), float(poisson.pmf(0, expected))
 
 
-def best_shift(a, b, max_shift=MAX_SHIFT) -> int:
-    """The shift s (|s| <= max_shift) of ``b`` that brings it closest to ``a`` (Euclidean)."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    core = slice(2 * max_shift, a.size - 2 * max_shift)
-    d = [np.linalg.norm(a[core] - np.roll(b, s)[core]) for s in range(-max_shift, max_shift + 1)]
-    return int(np.argmin(d)) - max_shift
+def best_shift(a, b, max_shift=None) -> int:
+    """The shift s (|s| <= max_shift, default :data:`ALIGN_SHIFT`) of ``b`` that correlates
+    best with ``a`` (``b`` shifted s samples later, zeros where it has no values)."""
+    max_shift = ALIGN_SHIFT if max_shift is None else max_shift
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)[None, :]
+    c = [float(a @ shift_rows(b, s)[0]) for s in range(-max_shift, max_shift + 1)]
+    return int(np.argmax(c)) - max_shift
 
 
 def burst_excess(ta, tb, total: int, lo: int, hi: int) -> float:
