@@ -10,13 +10,18 @@ metrics table and PyHipp's templates file read.
 
 The rules, in the order they are applied (each can be switched off):
 
-1. ``merge_distance``, ``merge_relative``: units whose templates differ by less than
-   ``merge_distance`` x the noise, or by less than ``merge_relative`` x the larger template's
-   peak, after the best shift of up to 4 samples, are one unit split by MountainSort5 (0
-   switches a test off);
+1. merges: units whose templates differ by less than ``merge_distance`` x the noise (or less
+   than ``merge_relative`` x the larger template's peak; 0 = off) after the best shift of up
+   to 4 samples; and, with ``unimodality_test``, units whose sampled waveforms are one
+   population: unimodal projection onto the difference of their templates (isosplit6), unless
+   their trains show no shared refractory period where they could, or one shape (amplitude
+   set aside) with the smaller unit's spikes following the larger one's as in bursts
+   (:func:`merge_units`, :func:`unimodal`, :func:`refractory_gap`, :func:`burst_excess`);
 2. ``min_spikes``, ``min_snr``: units below either are dropped;
 3. ``max_coincidence``: a unit this fraction of whose spikes sit at one lag (0.2 ms window,
-   within 2 ms) of a larger unit's spikes is that unit's secondary trough (1 = keep all).
+   within 2 ms) of a larger unit's spikes, and (with ``unimodality_test``) whose template minus
+   the larger unit's at that lag leaves less than ``min_snr`` x the noise, is that unit's
+   secondary trough (:func:`satellites`; 1 = keep all).
 
 Every unit's numbers (spike count, SNR, ISI-violation ratio, amplitude cutoff, presence ratio,
 firing rate) and the decision taken on it, in words, go into ``units``; merged units' metrics
