@@ -4,7 +4,7 @@ Each ``run_*`` function has the signature of a sorter for :mod:`hippoflow.sortin
 (``f(cat, params, workdir, log) -> (spike sample indices, unit labels)`` sorted by time, run in
 the sorter's child process): pass ``"hippoflow.sorting.agreement:run_spykingcircus2"`` (or
 ``run_tridesclous2``, ``run_agreement``) as ``sorter`` to :func:`hippoflow.sorting.steps.sort`.
-Input: the day-channel's concatenation (:class:`hippoflow.sorting.sort.Concatenation`, already
+Input: the day-channel's concatenation (:class:`hippoflow.sorting.concat.Concatenation`, already
 band-passed 500-7500 Hz, so the sorters' own filters are off; one channel, so no motion
 correction).  ``params`` are the ``sorting:`` section's sorter keys: ``detect_threshold``
 (noise SDs) and ``detect_sign`` are passed on, the MountainSort5-only keys are ignored.
@@ -30,7 +30,7 @@ AGREEMENT_SORTERS = ("mountainsort5", "spykingcircus2")
 
 
 def _recording(cat):
-    from hippoflow.sorting.sort import recording
+    from hippoflow.sorting.concat import recording
 
     return recording(cat, scaled=False)  # µV: the internal sorters measure their own noise
 

@@ -10,13 +10,18 @@ metrics table and PyHipp's templates file read.
 
 The rules, in the order they are applied (each can be switched off):
 
-1. ``merge_distance``, ``merge_relative``: units whose templates differ by less than
-   ``merge_distance`` x the noise, or by less than ``merge_relative`` x the larger template's
-   peak, after the best shift of up to 4 samples, are one unit split by MountainSort5 (0
-   switches a test off);
+1. merges: units whose templates differ by less than ``merge_distance`` x the noise (or less
+   than ``merge_relative`` x the larger template's peak; 0 = off) after the best shift of up
+   to 4 samples; and, with ``unimodality_test``, units whose sampled waveforms are one
+   population: unimodal projection onto the difference of their templates (isosplit6), unless
+   their trains show no shared refractory period where they could, or one shape (amplitude
+   set aside) with the smaller unit's spikes following the larger one's as in bursts
+   (:func:`merge_units`, :func:`unimodal`, :func:`refractory_gap`, :func:`burst_excess`);
 2. ``min_spikes``, ``min_snr``: units below either are dropped;
 3. ``max_coincidence``: a unit this fraction of whose spikes sit at one lag (0.2 ms window,
-   within 2 ms) of a larger unit's spikes is that unit's secondary trough (1 = keep all).
+   within 2 ms) of a larger unit's spikes, and (with ``unimodality_test``) whose template minus
+   the larger unit's at that lag leaves less than ``min_snr`` x the noise, is that unit's
+   secondary trough (:func:`satellites`; 1 = keep all).
 
 Every unit's numbers (spike count, SNR, ISI-violation ratio, amplitude cutoff, presence ratio,
 firing rate) and the decision taken on it, in words, go into ``units``; merged units' metrics
@@ -34,8 +39,19 @@ import numpy as np
 from hippoflow import dpt
 from hippoflow.sorting.cells import number_cells
 
-CURATION_KEYS = ("min_spikes", "min_snr", "max_coincidence", "merge_distance", "merge_relative")
+CURATION_KEYS = (
+    "min_spikes",
+    "min_snr",
+    "max_coincidence",
+    "merge_distance",
+    "merge_relative",
+    "unimodality_test",
+)
 MAX_SHIFT = 4  # samples (0.13 ms) a merged unit's template may be shifted by
+ALIGN_SHIFT = MAX_SHIFT  # samples tried to align two units for the unimodality test
+GAP_ALPHA = 0.01  # significance of a shared refractory period (refractory_gap)
+GAP_MS = 1.5  # the refractory period tested: SpikeInterface's ISI-violation threshold
+BURST_MS = (2.0, 10.0)  # the intervals between a burst's spikes (complex-spike bursts)
 PRESENCE_BIN_S = 60.0  # SpikeInterface's presence-ratio bin
 ISI_THRESHOLD_S = 0.0015  # SpikeInterface's ISI-violation threshold
 
@@ -77,62 +93,229 @@ def _aligned(a, b, s):
     return out
 
 
-def merge_units(templates: dict, counts: dict, noise: float, max_distance, max_relative=0.0):
+def shift_rows(w, s: int) -> np.ndarray:
+    """Each row of ``w`` shifted ``s`` samples later (zeros where it has no values)."""
+    w = np.asarray(w, np.float64)
+    out = np.zeros_like(w)
+    if s > 0:
+        out[:, s:] = w[:, :-s]
+    elif s < 0:
+        out[:, :s] = w[:, -s:]
+    else:
+        out[:] = w
+    return out
+
+
+def unimodal(wa, wb, s: int = 0, shape_only: bool = False) -> bool:
+    """Are the waveforms ``wa`` and ``wb`` (spikes x samples; ``wb`` shifted ``s`` samples
+    later onto ``wa``'s alignment) one population?
+
+    Both sets are projected onto the difference of their means and the projections tested for
+    unimodality with isosplit6 (the test MountainSort5 itself clusters with): one cluster =
+    one unit.  ``shape_only``: the direction is instead the difference of the two mean
+    waveforms' shapes (each scaled to unit norm) without its component along the pair's common
+    mean, so that one unit's spikes at different amplitudes (jitter, a burst's decaying
+    spikes) are one population.  Samples the shift leaves without values are left out.
+    """
+    from isosplit6 import isosplit6
+
+    wa, wb = np.asarray(wa, np.float64), shift_rows(wb, s)
+    if len(wa) == 0 or len(wb) == 0:
+        return False
+    n = wa.shape[1]
+    core = slice(max(s, 0), n + min(s, 0))
+    wa, wb = wa[:, core], wb[:, core]
+    ma, mb = wa.mean(axis=0), wb.mean(axis=0)
+    na, nb = np.linalg.norm(ma), np.linalg.norm(mb)
+    if na == 0 or nb == 0:
+        return True
+    if shape_only:
+        common = ma + mb
+        common /= np.linalg.norm(common)
+        d = ma / na - mb / nb
+        d -= (d @ common) * common
+    else:
+        d = ma - mb
+    norm = float(np.linalg.norm(d))
+    if norm == 0:
+        return True
+    x = np.r_[wa @ d, wb @ d] / norm
+    return np.unique(isosplit6(x[:, None])).size == 1
+
+
+def refractory_gap(ta, tb, total: int, lo: int, hi: int) -> tuple[float, float]:
+    """Do the spike trains ``ta`` and ``tb`` (sample indices, sorted) avoid each other within
+    ``lo``..``hi`` samples, as one unit's spikes do (its refractory period)?  Returns (p, power):
+    p, the one-sided Poisson probability of so few pairs that close if the trains were
+    independent (count expected over ``total`` samples); power, the probability of no such
+    pair at all under independence (the smallest p the data can give)."""
+    from scipy.stats import poisson
+
+    ta, tb = np.asarray(ta, np.int64), np.asarray(tb, np.int64)
+    expected = ta.size * tb.size * 2.0 * (hi - lo) / max(total, 1)
+    near = 0
+    for a, b in ((ta, tb), (tb, ta)):
+        near += int(np.sum(np.searchsorted(b, a + hi, side="right") - np.searchsorted(b, a + lo)))
+    return float(poisson.cdf(near, expected)), float(poisson.pmf(0, expected))
+
+
+def best_shift(a, b, max_shift=None) -> int:
+    """The shift s (|s| <= max_shift, default :data:`ALIGN_SHIFT`) of ``b`` that correlates
+    best with ``a`` (``b`` shifted s samples later, zeros where it has no values)."""
+    max_shift = ALIGN_SHIFT if max_shift is None else max_shift
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)[None, :]
+    c = [float(a @ shift_rows(b, s)[0]) for s in range(-max_shift, max_shift + 1)]
+    return int(np.argmax(c)) - max_shift
+
+
+def burst_excess(ta, tb, total: int, lo: int, hi: int) -> float:
+    """The one-sided Poisson probability of as many spikes of ``tb`` within ``lo``..``hi``
+    samples after a spike of ``ta`` (sorted sample indices) as observed, if the trains were
+    independent over ``total`` samples: small when ``tb``'s spikes follow ``ta``'s, as a
+    burst's later spikes follow its first."""
+    from scipy.stats import poisson
+
+    ta, tb = np.asarray(ta, np.int64), np.asarray(tb, np.int64)
+    expected = ta.size * tb.size * float(hi - lo) / max(total, 1)
+    after = int(np.sum(np.searchsorted(tb, ta + hi, side="right") - np.searchsorted(tb, ta + lo)))
+    return float(poisson.sf(after - 1, expected))
+
+
+def _merge_evidence(wa, wb, s, trains, a, b, total, gap, sizes=None, fs=30000.0):
+    """Why units a and b are one (``"unimodal"``, ``"burst"``) or None.
+
+    One population by the projection on their template difference, unless their trains are
+    long enough to show a shared refractory period and show none (two units that fire
+    independently); or one population by shape alone (amplitude set aside) with the smaller
+    unit's spikes following the larger's within a burst's intervals (:data:`BURST_MS`) more
+    often than independent trains would (p < :data:`GAP_ALPHA`): a bursting unit's decaying
+    spikes.
+    """
+    if trains is None:
+        return "unimodal" if unimodal(wa, wb, s) else None
+    p, power = refractory_gap(trains[a], trains[b], total, *gap)
+    independent = power < GAP_ALPHA and p >= GAP_ALPHA
+    if unimodal(wa, wb, s):
+        return None if independent else "unimodal"
+    if sizes is not None:
+        big, small = (a, b) if sizes[a] >= sizes[b] else (b, a)
+        lo, hi = (int(v / 1000 * fs) for v in BURST_MS)
+        if burst_excess(trains[big], trains[small], total, lo, hi) < GAP_ALPHA and unimodal(
+            wa, wb, s, shape_only=True
+        ):
+            return "burst"
+    return None
+
+
+def merge_units(
+    templates: dict,
+    counts: dict,
+    noise: float,
+    max_distance,
+    max_relative=0.0,
+    waveforms: dict | None = None,
+    trains: dict | None = None,
+    total: int = 0,
+    gap: tuple = (0, 0),
+):
     """Which units to merge: ([(absorbed unit, into unit, shift, distance in noise SDs,
-    distance as a fraction of the larger template's peak)], {unit: template after the
+    distance as a fraction of the larger template's peak, why)], {unit: template after the
     merges}, {unit: spike count after the merges}).
 
     Two units merge when their templates, after the best shift of up to 4 samples, differ by
     less than ``max_distance`` x ``noise`` or by less than ``max_relative`` x the larger
-    template's peak |value| (0 switches either test off).  Greedy: the pair closest in the
-    relative distance first; the smaller unit joins the larger, whose template becomes the
-    spike-count weighted mean of the two (the absorbed one shifted onto it).
-    ``templates``/``counts``: {unit: template}, {unit: spike count}.  A shift s means the
-    absorbed unit's spikes sit s samples after the same feature of the larger unit's: its
-    times move by -s.
+    template's peak |value| (0 switches either test off), or, given ``waveforms`` ({unit:
+    sampled spike waveforms; updated in place to the merged units'), when the projection of
+    both units' waveforms onto the difference of their templates is unimodal
+    (:func:`unimodal`), or, given ``trains`` ({unit: spike sample indices}) too, when their
+    shapes are one population (amplitude set aside) and the two trains keep a common
+    refractory period: fewer spikes of one within ``gap`` samples (lo, hi) of the other's than
+    independent trains over ``total`` samples would give (:func:`refractory_gap`).  Greedy: the pair closest
+    in the relative distance first; the smaller unit joins the larger, whose template becomes
+    the spike-count weighted mean of the two (the absorbed one shifted onto it) and whose
+    waveforms are the two sets together.  ``templates``/``counts``: {unit: template}, {unit:
+    spike count}.  A shift s means the absorbed unit's spikes sit s samples after the same
+    feature of the larger unit's: its times move by -s.
     """
     tmpl = {u: np.asarray(t, np.float64) for u, t in templates.items()}
     n = dict(counts)
+    wfs = {u: np.asarray(w, np.float64) for u, w in (waveforms or {}).items()}
     max_distance = float(max_distance or 0)
     max_relative = float(max_relative or 0)
-    if (max_distance <= 0 or not noise > 0) and max_relative <= 0:
-        return [], tmpl, n
     units = sorted(tmpl)
     merges = []
+    tested: dict = {}  # (a, b, len(wa), len(wb)) -> why merged or None: each pair tested once
+    if trains is not None:
+        trains = {u: np.sort(np.asarray(t, np.int64)) for u, t in trains.items()}
     while len(units) > 1:
-        best = None
+        pairs = []
         for i, a in enumerate(units):
             for b in units[i + 1 :]:
                 d, sh = shifted_distance(tmpl[a], tmpl[b])
                 peak = max(np.abs(tmpl[a]).max(), np.abs(tmpl[b]).max())
-                rel = d / peak if peak > 0 else np.inf
-                by_noise = max_distance > 0 and noise > 0 and d / noise < max_distance
-                by_shape = max_relative > 0 and rel < max_relative
-                if (by_noise or by_shape) and (best is None or rel < best[0]):
-                    best = (rel, a, b, sh, d)
+                pairs.append((d / peak if peak > 0 else np.inf, a, b, sh, d))
+        best = None
+        for rel, a, b, sh, d in sorted(pairs):
+            if max_distance > 0 and noise > 0 and d / noise < max_distance:
+                best = (rel, a, b, sh, d, "distance")
+            elif max_relative > 0 and rel < max_relative:
+                best = (rel, a, b, sh, d, "relative")
+            elif a in wfs and b in wfs:
+                key = (a, b, len(wfs[a]), len(wfs[b]))
+                if key not in tested:
+                    sizes = {u: float(np.abs(tmpl[u]).max()) for u in (a, b)}
+                    tested[key] = _merge_evidence(
+                        wfs[a],
+                        wfs[b],
+                        best_shift(tmpl[a], tmpl[b]),
+                        trains,
+                        a,
+                        b,
+                        total,
+                        gap,
+                        sizes,
+                    )
+                if tested[key]:
+                    best = (rel, a, b, best_shift(tmpl[a], tmpl[b]), d, tested[key])
+            if best:
+                break
         if best is None:
             break
-        rel, a, b, sh, d = best
+        rel, a, b, sh, d, why = best
         if n[b] > n[a]:  # keep the larger unit's alignment: b(t) ~ a(t + sh)
             a, b, sh = b, a, -sh
         tmpl[a] = (n[a] * tmpl[a] + n[b] * _aligned(tmpl[a], tmpl[b], sh)) / (n[a] + n[b])
+        if a in wfs and b in wfs:
+            wfs[a] = np.vstack([wfs[a], shift_rows(wfs.pop(b), sh)])
+        if trains is not None:
+            trains[a] = np.sort(np.r_[trains[a], trains.pop(b) - sh])
         n[a] += n[b]
         units.remove(b)
-        merges.append((int(b), int(a), int(sh), float(d / noise), float(rel)))
+        merges.append((int(b), int(a), int(sh), float(d / noise), float(rel), why))
+    if waveforms is not None:
+        waveforms.clear()
+        waveforms.update(wfs)
     return merges, tmpl, n
 
 
 # ---- rule 3: satellites
-def satellites(times, labels, units, trough: dict, max_coincidence, fs):
-    """Units whose spikes mostly sit at one fixed lag (within 2 ms) of a larger unit's spikes.
+def satellites(
+    times, labels, units, size: dict, max_coincidence, fs, templates=None, noise=0.0, min_snr=0.0
+):
+    """Units whose spikes mostly sit at one fixed lag (within 2 ms) of a larger unit's spikes
+    and whose waveform the larger unit's explains.
 
-    Such a unit is the larger unit's secondary trough detected as events of its own.
-    ``trough[u]``: unit u's template trough depth; ``fs``: sampling rate (Hz).
-    Returns [(small unit, large unit, fraction)].
+    Such a unit is the larger unit's secondary trough (or, for a positive-going unit, its
+    trough) detected as events of its own.  ``size[u]``: unit u's template peak |value|;
+    ``fs``: sampling rate (Hz).  Given ``templates`` ({unit: template}), a unit is a
+    satellite only when its template minus the larger unit's at that lag leaves nothing that
+    would pass as a unit: a residual peak below ``min_snr`` x ``noise``; a unit that fires at
+    a fixed lag of another with a waveform of its own stays.  Returns [(small unit, large
+    unit, fraction, lag in samples)].
     """
     if max_coincidence is None or max_coincidence >= 1:
         return []
-    order = sorted(units, key=lambda u: -trough[u])
+    order = sorted(units, key=lambda u: -size[u])
     w = int(0.002 * fs)
     edges = np.arange(-w, w + 2, 3)  # 0.1 ms bins
     out, dropped = [], set()
@@ -151,11 +334,22 @@ def satellites(times, labels, units, trough: dict, max_coincidence, fs):
             lags = tb.repeat(n) - ta[idx]
             counts, _ = np.histogram(lags, edges)
             # the busiest 0.2 ms lag window (two adjacent 0.1 ms bins)
-            frac = float(np.max(counts[:-1] + counts[1:])) / tb.size
-            if frac >= max_coincidence:
-                out.append((int(small), int(big), frac))
-                dropped.add(small)
-                break
+            k = int(np.argmax(counts[:-1] + counts[1:]))
+            frac = float(counts[k] + counts[k + 1]) / tb.size
+            if frac < max_coincidence:
+                continue
+            inside = lags[(lags >= edges[k]) & (lags < edges[k + 2])]
+            lag = int(np.round(np.median(inside)))
+            if templates is not None and noise > 0:
+                # small's template at t = big's at t + lag: big's shifted lag samples earlier
+                seen = shift_rows(np.asarray(templates[big], np.float64)[None, :], -lag)[0]
+                core = slice(max(-lag, 0), seen.size + min(-lag, 0))
+                rest = np.asarray(templates[small], np.float64)[core] - seen[core]
+                if np.abs(rest).max() / noise >= min_snr:
+                    continue
+            out.append((int(small), int(big), frac, lag))
+            dropped.add(small)
+            break
     return out
 
 
@@ -194,6 +388,13 @@ def unit_metrics(times, amplitudes, template, si_noise, total_samples, fs) -> di
     }
 
 
+def _radius(sort: dict, fs: float) -> int:
+    """Samples within which the sorter never detects two events (MountainSort5's
+    detect_time_radius_msec): no train pair can be that close, by construction."""
+    ms = float(dict(sort.get("parameters") or {}).get("detect_time_radius_msec", 0.5))
+    return int(np.ceil(ms / 1000 * fs)) + 1
+
+
 def _fmt_units(units) -> str:
     return "+".join(str(u) for u in units)
 
@@ -216,12 +417,26 @@ def curate(sort: dict, params: dict | None = None, log=None) -> dict:
     decision = {u: "" for u in ids}
 
     # 1. merges (templates in units of the sort's MAD noise, as MountainSort5's threshold)
+    wfs = None
+    if p["unimodality_test"] and "waveforms" in sort:
+        pc_units = np.asarray(sort["pc_units"], np.int64)
+        wf_all = np.asarray(sort["waveforms"], np.float64)
+        snr = dict(zip(ids, raw_metrics["snr"], strict=True))
+        wfs = {u: wf_all[pc_units == u] for u in ids if snr[u] >= p["min_snr"]}
     merges, tmpl, n = merge_units(
-        raw_tmpl, counts, float(sort["noise_uv"]), p["merge_distance"], p["merge_relative"]
+        raw_tmpl,
+        counts,
+        float(sort["noise_uv"]),
+        p["merge_distance"],
+        p["merge_relative"],
+        waveforms=wfs,
+        trains={u: times[labels == u] for u in ids} if wfs is not None else None,
+        total=total,
+        gap=(_radius(sort, fs), int(GAP_MS / 1000 * fs)),
     )
     group = {u: u for u in ids}
     members = {u: [u] for u in ids}
-    for b, a, sh, d, rel in merges:
+    for b, a, sh, d, rel, why in merges:
         sel = labels == b
         times[sel] -= sh
         labels[sel] = a
@@ -229,10 +444,15 @@ def curate(sort: dict, params: dict | None = None, log=None) -> dict:
         for u in ids:
             if group[u] == b:
                 group[u] = a
-        decision[b] = (
-            f"merged into unit {a} (templates {d:.2f} x noise, {100 * rel:.0f}% of the peak "
-            f"apart, shift {sh:+d})"
-        )
+        because = {
+            "distance": f"templates {d:.2f} x noise apart",
+            "relative": f"templates {100 * rel:.0f}% of the peak apart",
+            "unimodal": "their spikes' projection on the template difference is unimodal",
+            "burst": "one shape (unimodal, amplitude set aside), the smaller one's spikes "
+            "following the larger one's as in bursts",
+        }[why]
+        decision[b] = f"merged into unit {a} ({because}; shift {sh:+d})"
+
         if log:
             log.info("unit %d merged into unit %d (template distance %.2f x noise)", b, a, d)
     order = np.argsort(times, kind="stable")
@@ -267,11 +487,24 @@ def curate(sort: dict, params: dict | None = None, log=None) -> dict:
     # 3. satellites among the units still kept
     trough = {u: float(np.abs(np.min(tmpl[u]))) for u in heads}
     kept_units = [u for u in heads if keep[u]]
-    for small, big, frac in satellites(times, labels, kept_units, trough, p["max_coincidence"], fs):
+    size = {u: float(np.abs(tmpl[u]).max()) for u in heads}
+    found = satellites(
+        times,
+        labels,
+        kept_units,
+        size,
+        p["max_coincidence"],
+        fs,
+        templates=tmpl if p["unimodality_test"] else None,
+        noise=si_noise,
+        min_snr=float(p["min_snr"]),
+    )
+    for small, big, frac, lag in found:
         keep[small] = False
         decision[small] = (
-            f"dropped: satellite of unit {big} ({100 * frac:.0f}% of its spikes at one lag "
-            f">= max_coincidence {100 * p['max_coincidence']:.0f}%)"
+            f"dropped: satellite of unit {big} ({100 * frac:.0f}% of its spikes at one lag, "
+            f"{lag:+d} samples, >= max_coincidence {100 * p['max_coincidence']:.0f}%"
+            + (", its template the larger unit's at that lag)" if p["unimodality_test"] else ")")
         )
     kept = [u for u in heads if keep[u]]
     cell_of = number_cells(kept, trough)

@@ -6,7 +6,7 @@ sort therefore runs in a child Python process (``python -m hippoflow.sorting.run
 that the job waits for at most ``time_limit_s`` seconds and then kills (SIGKILL).  The child
 stays in the job's process group, so a job cancelled by Slurm or Snakemake takes it along.
 
-Input: the day-channel's concatenation (:class:`hippoflow.sorting.sort.Concatenation`), the
+Input: the day-channel's concatenation (:class:`hippoflow.sorting.concat.Concatenation`), the
 sorter's parameters, a work directory, the limit and a label naming the day-channel.  Output:
 (spike sample indices, unit labels) sorted by time, and the sorter's wall time (s).  A sorter
 that exceeds the limit, crashes or is killed raises :class:`SorterError`, whose message names
@@ -161,7 +161,7 @@ def _load(sorter: str):
 
 def main(argv=None) -> int:
     """Child side: read the spec, run the sorter, save (times, labels)."""
-    from hippoflow.sorting.sort import Concatenation
+    from hippoflow.sorting.concat import Concatenation
 
     argv = sys.argv[1:] if argv is None else argv
     spec = json.loads(Path(argv[0]).read_text())

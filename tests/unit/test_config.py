@@ -99,12 +99,12 @@ def test_misspelt_key_is_refused():
 
 def test_default_sort_file_name_is_stable():
     """Changing the order or values of the sorter's defaults renames every day's sort file
-    (the DPT hash runs over the arguments in order): mountainsort_c771.hkl since the sort's
-    hash covers the sorter's keys only (issue 12; mountainsort_2ecd.hkl before, with the
-    curation limits in it)."""
+    (the DPT hash runs over the arguments in order): mountainsort_c6a5.hkl since
+    npca_per_channel became 5 (issue 21; mountainsort_c771.hkl with 2, mountainsort_2ecd.hkl
+    when the hash held the curation limits)."""
     from hippoflow.sorting.sort import sort_name
 
-    assert sort_name({}) == "mountainsort_c771.hkl"
+    assert sort_name({}) == "mountainsort_c6a5.hkl"
 
 
 def test_docs_key_table_is_the_schemas():

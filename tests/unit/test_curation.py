@@ -4,7 +4,8 @@ limit, and the QC table of the curation's decisions.
 The hand-made sort below states its expected outcome by construction: unit 2 is unit 1's
 template one sample later (MountainSort5's split of a broad trough), so it merges into unit 1
 and its spike times move one sample later; unit 4 has 10 spikes, unit 5 an SNR of 2, and 80 of
-unit 6's 100 spikes sit 0.5 ms after unit 1's (a secondary trough).
+unit 6's 100 spikes sit 0.5 ms after unit 1's with unit 1's waveform seen 0.5 ms later (its
+secondary feature detected as events of its own: a satellite).
 """
 
 from __future__ import annotations
@@ -59,7 +60,14 @@ def test_sort_name_covers_the_sorter_keys_only():
     assert sorting.sort_name({"min_snr": 9.0, "merge_distance": 0}) == sorting.sort_name({})
     assert sorting.sort_name({"time_limit_factor": 3.0}) == sorting.sort_name({})
     assert sorting.sort_name({"detect_threshold": 5.0}) != sorting.sort_name({})
-    cur = ["min_spikes", "min_snr", "max_coincidence", "merge_distance", "merge_relative"]
+    cur = [
+        "min_spikes",
+        "min_snr",
+        "max_coincidence",
+        "merge_distance",
+        "merge_relative",
+        "unimodality_test",
+    ]
     assert curation.curated_name({}) == f"curated_{dpt_hash({k: d[k] for k in cur})}.hkl"
     assert curation.curated_name({"min_snr": 4}) != curation.curated_name({})
     assert curation.curated_name({"detect_threshold": 5.0}) == curation.curated_name({})
@@ -101,7 +109,7 @@ def _handmade():
         3: 60 * _shape(1.5, 36, bump=0.6),
         4: 50 * _shape(6.0, 60, bump=0.1),
         5: 10 * _shape(2.0, 40, bump=0.9),
-        6: 40 * _shape(2.5, 55, bump=1.2),
+        6: 0.95 * np.r_[a[15:], np.zeros(15)],  # unit 1's waveform seen 0.5 ms later
     }
     trains = {1: t1, 2: t2_true - 1, 3: t3, 4: t4, 5: t5, 6: t6}
     t = np.concatenate(list(trains.values()))
@@ -182,8 +190,8 @@ def test_rules_switched_off_keep_every_unit():
     }
     cur = curation.curate(sort, off)
     assert len(cur["cells"]) == 6
-    # cells by decreasing trough: units 1, 2 (100 uV), 3 (60), 4 (50), 6 (40), 5 (10)
-    np.testing.assert_array_equal(cur["unit_ids"], [1, 2, 3, 4, 6, 5])
+    # cells by decreasing trough: units 1, 2 (100 uV), 6 (95), 3 (60), 4 (50), 5 (10)
+    np.testing.assert_array_equal(cur["unit_ids"], [1, 2, 6, 3, 4, 5])
     assert cur["spike_times"].size == sort["spike_times"].size
     # only the merge off: unit 6 is still a satellite, of unit 1
     cur = curation.curate(sort, {"merge_distance": 0, "merge_relative": 0, "min_snr": 3.0})
@@ -198,6 +206,121 @@ def test_relative_merge_alone_merges_the_shifted_copy():
     assert dec[2].startswith("merged into unit 1")
     # different shapes are >= 20 % of the larger peak apart: nothing else merged
     assert sum(d.startswith("merged") for d in dec.values()) == 1
+
+
+# ---- merges and satellites decided by the units' sampled waveforms (unimodality test)
+def _pair_sort(templates: dict, amplitudes: dict, seed=0, n_sampled=400, trains=None):
+    """A sort whose units have the given templates (90 samples, uV) and whose sampled
+    waveforms are each spike's amplitude x its unit's template + white noise (NOISE uV);
+    ``amplitudes[u]``: every spike's amplitude factor (its spike count); ``trains[u]``: its
+    spike times (default: independent, uniform over the recording)."""
+    rng = np.random.default_rng(seed)
+    ids = sorted(templates)
+    total = SECONDS * FS
+    times, units, wfs, wf_units = [], [], [], []
+    for u in ids:
+        a = np.asarray(amplitudes[u])
+        if trains is None:
+            t = np.sort(rng.integers(100, total - 100, a.size))
+        else:
+            t = np.asarray(trains[u])
+        times.append(t)
+        units.append(np.full(t.size, u))
+        k = rng.choice(a.size, min(n_sampled, a.size), replace=False)
+        wfs.append(a[k, None] * templates[u][None, :] + NOISE * rng.standard_normal((k.size, 90)))
+        wf_units.append(np.full(k.size, u))
+    t, u = np.concatenate(times), np.concatenate(units)
+    o = np.argsort(t, kind="stable")
+    sort, _, _ = _handmade()
+    mean_tmpl = {v: templates[v] * np.mean(amplitudes[v]) for v in ids}
+    sort.update(
+        unit_ids=np.array(ids),
+        n_spikes=np.array([len(amplitudes[v]) for v in ids]),
+        spike_times=t[o],
+        spike_units=u[o],
+        spike_amplitudes=np.array([mean_tmpl[v].min() for v in u[o]], np.float32),
+        templates=np.array([mean_tmpl[v] for v in ids], np.float32),
+        pcs=np.zeros((sum(len(w) for w in wfs), 2), np.float32),
+        pc_units=np.concatenate(wf_units),
+        waveforms=np.vstack(wfs).astype(np.float32),
+    )
+    sort["metrics"] = {
+        "snr": np.array([np.abs(mean_tmpl[v]).max() / NOISE for v in ids]),
+        "isi_violations_ratio": np.zeros(len(ids)),
+        "firing_rate": np.array([len(amplitudes[v]) / SECONDS for v in ids]),
+        "presence_ratio": np.ones(len(ids)),
+        "amplitude_cutoff": np.full(len(ids), np.nan),
+    }
+    return sort
+
+
+def test_distinct_high_snr_pair_stays_apart():
+    """Two units of SNR 30 and equal amplitude whose shapes differ a little (trough width 2.5
+    and 2.8 samples, bump 0.2 and 0.3 of the trough), as MountainSort5 returned them: 17.6
+    noise SDs apart (Euclidean), which the old rule "less than 20 % of the peak apart" merged:
+    two cells."""
+    a = 150 * _shape(2.5, 40, bump=0.2)
+    b = 150 * _shape(2.8, 44, bump=0.3)
+    assert np.abs(a - b).max() / 150 < 0.2  # what the fixed-fraction rule merged
+    assert np.linalg.norm(a - b) / NOISE > 17
+    amp = {1: np.ones(600), 2: np.ones(500)}
+    cur = curation.curate(_pair_sort({1: a, 2: b}, amp), {"min_snr": 3.0})
+    assert len(cur["cells"]) == 2, cur["units"]["decision"]
+
+
+def test_jittered_bursting_unit_split_in_two_is_one_cell():
+    """One unit firing bursts of 4 spikes 3-8 ms apart, each 0.7 x the previous one's amplitude,
+    with 15 % amplitude jitter, split by the sorter at amplitude 0.8: its clusters have one
+    shape and the small spikes follow the large ones within a burst's intervals far more often
+    than independent trains would, so they are one cell."""
+    rng = np.random.default_rng(3)
+    starts = np.sort(rng.choice(np.arange(3000, SECONDS * FS - 3000, 600), 1500, replace=False))
+    gaps = rng.integers(90, 240, (starts.size, 3))  # 3-8 ms
+    t = (starts[:, None] + np.c_[np.zeros(starts.size, int), np.cumsum(gaps, axis=1)]).ravel()
+    decay = np.tile(0.7 ** np.arange(4), starts.size)
+    amp = decay * np.clip(1 + 0.15 * rng.standard_normal(decay.size), 0.3, None)
+    w = 120 * _shape(2.5, 45)
+    big = amp >= 0.8
+    sort = _pair_sort({1: w, 2: w}, {1: amp[big], 2: amp[~big]}, trains={1: t[big], 2: t[~big]})
+    # the two clusters' templates differ by far more than the noise-distance rule allows
+    assert np.abs(sort["templates"][0] - sort["templates"][1]).max() > 4 * NOISE
+    cur = curation.curate(sort, {"min_snr": 3.0})
+    assert len(cur["cells"]) == 1, cur["units"]["decision"]
+    assert cur["n_spikes"][0] == amp.size
+
+
+def test_two_units_of_one_shape_firing_independently_stay_apart():
+    """The same two clusters (one shape, amplitudes 1 and 0.5 with 15 % jitter) but firing
+    independently (uniform times, 6,000 and 3,000 spikes): no shared refractory period, so
+    two cells."""
+    rng = np.random.default_rng(4)
+    w = 120 * _shape(2.5, 45)
+    amp = {
+        1: np.clip(1 + 0.15 * rng.standard_normal(6000), 0.3, None),
+        2: 0.5 * np.clip(1 + 0.15 * rng.standard_normal(3000), 0.3, None),
+    }
+    cur = curation.curate(_pair_sort({1: w, 2: w}, amp), {"min_snr": 3.0})
+    assert len(cur["cells"]) == 2, cur["units"]["decision"]
+
+
+def test_satellite_only_when_its_waveform_is_the_larger_units():
+    """Unit 2's spikes all sit 0.5 ms (15 samples) after unit 1's.  When its sampled waveforms
+    are unit 1's seen 15 samples later, it is unit 1's secondary trough: dropped.  When it has
+    a waveform of its own (a unit firing at a fixed lag of another), it stays."""
+    rng = np.random.default_rng(5)
+    w1 = 150 * _shape(2.0, 45, bump=0.8)
+    t1 = np.sort(rng.choice(np.arange(1000, SECONDS * FS - 1000, 200), 800, replace=False))
+    seen_later = np.r_[w1[15:], np.zeros(15)]  # unit 1's waveform 15 samples later
+    own = 60 * _shape(1.5, 36, bump=0.6)
+    for w2, dropped in ((seen_later, True), (own, False)):
+        sort = _pair_sort({1: w1, 2: w2}, {1: np.ones(800), 2: np.ones(800)}, seed=6)
+        t = np.r_[t1, t1 + 15]
+        u = np.r_[np.ones(800, int), np.full(800, 2)]
+        o = np.argsort(t, kind="stable")
+        sort.update(spike_times=t[o], spike_units=u[o])
+        cur = curation.curate(sort, {"min_snr": 3.0, "merge_distance": 0})
+        dec = cur["units"]["decision"][1]
+        assert dec.startswith("dropped: satellite of unit 1") == dropped, dec
 
 
 # ---- the QC table and figure show the decisions
