@@ -1,0 +1,82 @@
+"""Skaggs spatial information, its circular-shift null, the peak bin and the field size.
+
+Inputs: spike counts and occupancy per bin (:mod:`hippoflow.fields.maps`). Outputs: bits per
+spike, the null distribution's 95th/99th percentiles and a p-value, the peak bin and the
+field size.
+
+Spatial information (Skaggs, McNaughton, Gothard & Markus 1993), bits/spike:
+``I = sum_i p_i (r_i / r) log2(r_i / r)`` with ``p_i`` the fraction of the time spent in
+bin ``i`` (bins with a rate only), ``r_i`` the bin's (smoothed) rate and ``r = sum_i p_i
+r_i`` the mean rate; 0 for a cell without spikes.
+
+Null: each session's spike train shifted circularly by a uniform random amount in
+``[min_shift, T - min_shift]`` within the session's span ``[t0, t0 + T)`` (spike times keep
+their intervals, only their relation to the behaviour is broken), the maps recomputed and
+smoothed the same way. p-value: ``(1 + #{null >= I}) / (1 + n_shuffles)``; significant when
+it is at most the level (``fields.alpha``).
+
+Field size: the number of bins connected to the peak bin (4-neighbours on the place grid;
+every bin for the view map) with a rate of at least half the peak rate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from hippoflow.behaviour import maze
+
+
+def skaggs_information(rate: np.ndarray, occupancy: np.ndarray) -> np.ndarray:
+    """Bits/spike of (..., n_bins) rate maps with the (n_bins,) occupancy (s)."""
+    rate = np.asarray(rate, dtype=np.float64)
+    occ = np.asarray(occupancy, dtype=np.float64)
+    ok = np.isfinite(rate) & (occ > 0)
+    r = np.where(ok, rate, 0.0)
+    p = np.where(ok, occ, 0.0)
+    p = p / p.sum(axis=-1, keepdims=True) if p.sum() > 0 else p
+    mean = (p * r).sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = r / mean
+        terms = np.where(ratio > 0, p * ratio * np.log2(ratio), 0.0)
+    info = terms.sum(axis=-1)
+    return np.where(mean[..., 0] > 0, info, 0.0)
+
+
+def circular_shifts(
+    spike_s: np.ndarray, span: tuple[float, float], n: int, rng, min_shift: float = 0.0
+) -> np.ndarray:
+    """(n, N) spike trains, each shifted circularly within ``span`` by a random amount."""
+    t0, t1 = span
+    length = t1 - t0
+    spike_s = np.asarray(spike_s, dtype=np.float64)
+    lo = min(max(min_shift, 0.0), length / 2)
+    shifts = rng.uniform(lo, length - lo, size=(n, 1))
+    return t0 + np.mod(spike_s[None, :] - t0 + shifts, length)
+
+
+def peak_bin(rate: np.ndarray) -> int:
+    """0-based bin of the highest rate (-1 when the map has no rate)."""
+    rate = np.asarray(rate, dtype=np.float64)
+    if not np.any(np.isfinite(rate)) or np.nanmax(rate) <= 0:
+        return -1
+    return int(np.nanargmax(rate))
+
+
+def field_size(rate: np.ndarray, kind: str) -> int:
+    """Bins at >= half the peak rate, connected to the peak (place) or anywhere (view)."""
+    rate = np.asarray(rate, dtype=np.float64)
+    peak = peak_bin(rate)
+    if peak < 0:
+        return 0
+    above = np.nan_to_num(rate, nan=0.0) >= 0.5 * rate[peak]
+    if kind == "view":
+        return int(above.sum())
+    n = maze.GRID_N
+    labels, _ = ndimage.label(above.reshape(n, n))
+    return int(np.count_nonzero(labels == labels.reshape(-1)[peak]))
+
+
+def p_value(observed: float, null: np.ndarray) -> float:
+    null = np.asarray(null, dtype=np.float64)
+    return float((1 + np.count_nonzero(null >= observed)) / (1 + null.size))
