@@ -31,6 +31,12 @@ include: "rules/report.smk"
 include: "rules/nwb.smk"
 
 
+# node-local mode: the day group's members, once every rule exists; inside a Slurm job, the
+# job's cores and memory as limits (rules/common.smk)
+declare_node_local_group()
+limit_to_slurm_job()
+
+
 # a function, so that the ~40,000 targets of a full tree are only built when `all` is asked
 # for (a run of one channel's file does not pay for them at parse time)
 rule all:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "work"
-RATES = REPO / "benchmarks" / "rates.json"  # read by hippoflow.estimate (its RATES)
+RATES = (
+    WORK / "rates.json"
+)  # measured rates; the estimator reads config/rates.yaml (copied by hand)
 
 
 # A small launcher process starts the command and reports its peak RSS: measuring the child
@@ -46,12 +48,14 @@ def measure(cmd: list[str] | str, env=None, cwd=None, stdout=None) -> tuple[floa
 
 
 def load_rates() -> dict:
-    """benchmarks/rates.json, the estimator's per-job rates ({} before the first bench)."""
+    """benchmarks/work/rates.json, the rates measured so far ({} before the first bench)."""
     return json.loads(RATES.read_text()) if RATES.exists() else {}
 
 
 def merge_rates(values: dict) -> None:
-    """Write ``values`` into benchmarks/rates.json, keeping the keys other benchmarks wrote."""
+    """Write ``values`` into benchmarks/work/rates.json, keeping the keys other benchmarks
+    wrote (config/rates.yaml, which the estimator reads, is updated by hand from it)."""
+    RATES.parent.mkdir(parents=True, exist_ok=True)
     RATES.write_text(json.dumps({**load_rates(), **values}, indent=1) + "\n")
 
 

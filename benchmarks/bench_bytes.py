@@ -8,7 +8,7 @@
 (b) rplsplit with ``split_compression`` none / gzip / scaleoffset on a generated Ripple day
     (hippoflow.synth: LFP, spikes and noise on the 0.25 uV grid): size of the split files
     relative to float32, split seconds per channel-hour on one core, and the cost of reading
-    every split file back with h5py.  The size ratios are merged into benchmarks/rates.json
+    every split file back with h5py.  The size ratios are merged into benchmarks/work/rates.json
     (``split_size_ratio``), which python -m hippoflow.estimate reads.
 """
 

@@ -1,5 +1,5 @@
 """Per-job rates for python -m hippoflow.estimate, measured on one core; writes
-benchmarks/rates.json (keeps its split_size_ratio, from bench_bytes.py, and nwb_size_ratio, from
+benchmarks/work/rates.json (keeps its split_size_ratio, from bench_bytes.py, and nwb_size_ratio, from
 bench_nwb.py).
 
 * job_start_s: a job's Python start-up with the workflow's imports (snakemake, hippoflow's
@@ -24,6 +24,7 @@ from benchmarks.bench_bytes import SPLIT
 from benchmarks.bench_filters import OURS as FILTER
 from benchmarks.bench_filters import make_channel
 from benchmarks.bench_sorting import make_day, sort_in_child
+from hippoflow.estimate.inputs import load_rates as load_config_rates
 
 CHANNEL_MINUTES = 10.0
 SPLIT_CHANNELS, SPLIT_SECONDS = 32, 60.0
@@ -37,7 +38,8 @@ def run() -> list[dict]:
     work = WORK / "rates"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    rates = load_rates()
+    rates = {**load_config_rates(), **load_rates()}
+    rates.pop("measured", None)
     per = {}
     try:
         start = min(measure([sys.executable, "-c", START])[0] for _ in range(3))

@@ -8,7 +8,7 @@ in each design (the README's cost table):
 
 Header-only trees (hippoflow.synth --header-only, 124 channels, 2 navigation sessions + the
 fixation session per day) with --assume-seconds 3000 per session: 2.5 h and 67 GB of .ns5
-per day, as issue 13's day.  Rates from benchmarks/rates.json, prices from config/prices.yaml.
+per day, as issue 13's day.  Rates from config/rates.yaml, prices from config/prices.yaml.
 """
 
 from __future__ import annotations

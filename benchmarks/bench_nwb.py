@@ -159,7 +159,7 @@ def run(durations=DURATIONS) -> list[dict]:
             ),
         ]
     # the estimator's W: NWB bytes per LFP byte (float32 noise at 1 kHz compresses worst; the
-    # generated demo's 1/f LFP gave 0.79), merged into benchmarks/rates.json
+    # generated demo's 1/f LFP gave 0.79), merged into benchmarks/work/rates.json
     b = durations[False][1]
     ratio = measured[(False, b)][2] * 1e9 / (4.0 * CHANNELS * b * LFP_RATE)
     merge_rates({"nwb_size_ratio": round(ratio, 3)})

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -132,6 +135,9 @@ def _coerce(value, schema: dict, path: str, changed: list[str]):
         return value
     if isinstance(value, str):
         types = _types(schema)
+        if "null" in types and value.strip().lower() in NULL_TEXT:
+            changed.append(f"{path}: {value!r} -> None")
+            return None
         if "string" in types or not types & set(_READ_BACK):
             return value
         new = _read_back(value, types)
@@ -149,6 +155,8 @@ def retype_cli_config(config: dict, schema=SCHEMA, cli_args=()) -> list[str]:
     validation (or, unvalidated, means ``bool("false") is True``), and it turns a string
     holding ": " into a mapping.  Two repairs:
 
+    - a string leaf ``null``, ``~`` or ``none`` (any case) where the schema accepts null
+      is null (``scratch_dir=null``, ``nwb={institution: null}``), not the text "null";
     - a string leaf where the schema wants a boolean, an integer, a number or null and
       accepts no string is read back with YAML (``"false"`` -> False, ``"6"`` -> 6); a
       string the schema accepts as a string (a path, ``sorting.scheme: "2"``, the names in
@@ -180,6 +188,8 @@ def retype_cli_config(config: dict, schema=SCHEMA, cli_args=()) -> list[str]:
 # Words that mean "no value" for a nullable path given on the command line, where Snakemake
 # passes `output_root=null` as the string "null" (the schema also accepts strings there).
 NULL_WORDS = frozenset({"null", "none", "~", ""})
+# The text of a null for any nullable key: YAML's null words (any case) and Python's None
+NULL_TEXT = frozenset({"null", "~", "none"})
 
 
 def output_root(config: dict) -> str:
@@ -192,6 +202,133 @@ def output_root(config: dict) -> str:
 
 
 # ---------------------------------------------------------------------------------------
+# Checks of values the schema cannot express, made when the run starts (rules/common.smk)
+# and by the estimator: each problem names its key.
+
+# ISO 8601 duration as DANDI's validation (nwbinspector's check_subject_age) accepts it:
+# P, then years, months, weeks, days, then T with hours, minutes, seconds; at least one part
+_N = r"\d+(?:\.\d+)?"
+ISO_DURATION = re.compile(
+    rf"P(?!$)(?:{_N}Y)?(?:{_N}M)?(?:{_N}W)?(?:{_N}D)?(?:T(?=\d)(?:{_N}H)?(?:{_N}M)?(?:{_N}S)?)?"
+)
+# a Latin binomial ("Macaca mulatta") or an NCBI taxonomy term IRI (DANDI's species rule)
+SPECIES = re.compile(r"[A-Z][a-z]* [a-z]+|http://purl\.obolibrary\.org/obo/NCBITaxon_\d+")
+SEX_CODES = ("M", "F", "U", "O")
+# days per unit, for ordering the two ends of an age range (a month is a twelfth of a year)
+_UNIT_DAYS = {"Y": 365.25, "M": 365.25 / 12, "W": 7.0, "D": 1.0}
+_TIME_DAYS = {"H": 1 / 24, "M": 1 / 1440, "S": 1 / 86400}
+
+
+def _duration_days(text: str) -> float:
+    date, _, time = text[1:].partition("T")
+    days = sum(float(n) * _UNIT_DAYS[u] for n, u in re.findall(r"([\d.]+)([YMWD])", date))
+    return days + sum(float(n) * _TIME_DAYS[u] for n, u in re.findall(r"([\d.]+)([HMS])", time))
+
+
+def age_problem(age: str) -> str | None:
+    """Why ``age`` is not an age DANDI accepts (an ISO 8601 duration ``P7Y``, or a range
+    ``P7Y/P8Y`` with either end open and the upper end longer), or None."""
+    if ISO_DURATION.fullmatch(age):
+        return None
+    low, sep, high = age.partition("/")
+    if sep and "/" not in high:
+        ends = [e for e in (low, high) if e]
+        if ends and all(ISO_DURATION.fullmatch(e) for e in ends):
+            if low and high and _duration_days(low) >= _duration_days(high):
+                return (
+                    f"{age!r}: the range's upper end {high} is not longer than its lower end {low}"
+                )
+            return None
+    return (
+        f"{age!r} is not an ISO 8601 duration: P<n>Y<n>M<n>W<n>D, e.g. P7Y for 7 years, P23W "
+        "for 23 weeks, or a range P7Y/P8Y (P7Y/ = 7 years or older)"
+    )
+
+
+def _dir_problem(value) -> str | None:
+    """Why a configured directory cannot be used (checked on this machine; a path with a
+    $VARIABLE is expanded on the node and not checked), or None."""
+    text = str(value)
+    if "$" in text:
+        return None
+    p = Path(os.path.expanduser(text))
+    if p.exists():
+        if not p.is_dir():
+            return f"{p} is not a directory (it is a file)"
+        if not os.access(p, os.W_OK | os.X_OK):
+            return f"{p} is a directory this user cannot write to"
+        return None
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{p} cannot be made: {parent} is a file, not a directory"
+    return None
+
+
+def config_problems(config: Mapping) -> list[str]:
+    """Problems of a validated config that its schema cannot express, each naming its key:
+    directories that are files or cannot be written (``output_root``, ``scratch_dir``,
+    ``intermediates.node_local_dir``), and, when NWB files are made, subject metadata that
+    DANDI's validation would refuse (``nwb.age``, ``nwb.species``, ``nwb.sex``)."""
+    problems = []
+    dirs = {
+        "output_root": config.get("output_root"),
+        "scratch_dir": config.get("scratch_dir"),
+        "intermediates.node_local_dir": (config.get("intermediates") or {}).get("node_local_dir"),
+    }
+    for key, value in dirs.items():
+        if value is None or str(value).strip().lower() in NULL_WORDS:
+            continue
+        why = _dir_problem(value)
+        if why:
+            problems.append(f"config key '{key}': {why}")
+    nwb = config.get("nwb") or {}
+    if nwb.get("enabled", True):
+        age, species, sex = (nwb.get(k) for k in ("age", "species", "sex"))
+        why = age_problem(str(age)) if age is not None else None
+        if why:
+            problems.append(f"config key 'nwb.age': {why} (DANDI refuses the files)")
+        if species is not None and not SPECIES.fullmatch(str(species)):
+            problems.append(
+                f"config key 'nwb.species': {species!r} is neither a Latin binomial (Macaca "
+                "mulatta) nor an NCBI taxonomy link (http://purl.obolibrary.org/obo/"
+                "NCBITaxon_9544) (DANDI refuses the files)"
+            )
+        if sex is not None and sex not in SEX_CODES:
+            problems.append(
+                f"config key 'nwb.sex': {sex!r} is not one of {', '.join(SEX_CODES)} "
+                "(male, female, unknown, other)"
+            )
+    return problems
+
+
+#: rules that read a node-local file: one job group, else Snakemake refuses the DAG
+NODE_LOCAL_RULES = ("rpllfp", "rplhighpass", "sort")
+#: the job group of a day in node-local mode (profiles/pcluster-nodelocal)
+NODE_LOCAL_GROUP = "daylocal"
+
+
+def node_local_problem(node_local_dir, groups: Mapping) -> str | None:
+    """Why a config's ``intermediates.node_local_dir`` and a profile's job ``groups`` (rule
+    -> group) do not go together, or None: node-local files need their readers in one group
+    (the node-local profile), and that profile needs the node-local directory."""
+    if node_local_dir:
+        got = {r: groups.get(r, NODE_LOCAL_GROUP) for r in NODE_LOCAL_RULES}
+        if len(set(got.values())) > 1:
+            return (
+                "intermediates.node_local_dir needs rpllfp, rplhighpass and sort in one job "
+                f"group (got {got}): use --profile profiles/pcluster-nodelocal"
+            )
+    elif groups.get("sort") == NODE_LOCAL_GROUP:
+        return (
+            "profiles/pcluster-nodelocal runs a day as one job for node-local intermediates: "
+            "set intermediates.node_local_dir too, e.g. --config "
+            "'intermediates={node_local_dir: /scratch/hippoflow}' (README, Node-local mode)"
+        )
+    return None
+
+
 # The key table of docs/configuration.md, generated from the schema
 
 DOCS_PAGE = SCHEMA.parents[2] / "docs" / "configuration.md"

@@ -160,7 +160,7 @@ def backfill(data_root, output_root, log=print) -> list[Path]:
     read) only for a session whose output folder holds split or LFP files all newer than its
     .ns5 (an older one is re-split by Snakemake anyway, which then writes the record).
     Returns the records written."""
-    from hippoflow.plan import discover
+    from hippoflow.plan.discovery import discover
 
     written = []
     for s in discover(data_root):

@@ -22,7 +22,7 @@ import h5py
 import hickle
 import numpy as np
 
-from hippoflow.atomic import atomic_output, tmp_path
+from hippoflow.atomic import atomic_output, remove_leftovers, tmp_path
 
 # PyHipp's default arguments, in PyHipp's argument order (the order enters the hash).
 RAW_ARGS: dict = {}
@@ -109,6 +109,7 @@ class StreamedObject:
     ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(self.path)
         self.tmp = tmp_path(self.path)
         content = dict(data)
         content[key] = np.zeros(0, dtype=dtype)

@@ -26,6 +26,10 @@ _FIELD = re.compile(r"^    (input|output|log|jobid): (.*)$")
 _FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)")
 _ERROR = re.compile(r"^Error in rule (\w+):$")
 _BAD_INPUT = re.compile(r" ERROR bad input: (.+)$")
+_UNEXPECTED = re.compile(r" ERROR unexpected error \((\w+)\)")
+_ERROR_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} ERROR (.+)$")
+# the last line of a Python traceback: "FileExistsError: [Errno 17] File exists: '/x'"
+_EXCEPTION_LINE = re.compile(r"^((?:\w+\.)*\w*(?:Error|Exception|Exit|Interrupt)\b.*)$")
 _LOG_HINT = " (check log file(s) for error details)"
 
 
@@ -140,16 +144,37 @@ def run_start(logfile) -> float | None:
         return None
 
 
-def _bad_input(log_paths, workdir) -> str:
+def failure_cause(log_paths, workdir=".") -> str:
+    """The one-line cause of a failed job, from its log: the ``bad input`` message; for an
+    unexpected error the exception's last traceback line (``unexpected error:
+    FileExistsError: [Errno 17] File exists: '/x'``); else the log's last exception line or
+    ERROR line; else what is known (an empty log: the job was killed, or died before
+    logging)."""
+    texts = []
     for rel in log_paths:
         try:
-            text = Path(workdir, rel).read_text(errors="replace")
+            texts.append(Path(workdir, rel).read_text(errors="replace"))
         except OSError:
             continue
+    for text in texts:
         for line in text.splitlines():
             if m := _BAD_INPUT.search(line):
                 return m.group(1)
-    return "see its log" if log_paths else "no log"
+    for text in texts:
+        lines = text.splitlines()
+        exc = [line for line in lines if _EXCEPTION_LINE.match(line)]
+        if any(_UNEXPECTED.search(line) for line in lines) and exc:
+            return f"unexpected error: {exc[-1].strip()}"
+        if exc:
+            return exc[-1].strip()
+        errors = [m.group(1) for m in map(_ERROR_LINE.match, lines) if m]
+        if errors:
+            return errors[-1]
+    if not log_paths:
+        return "no log"
+    if not texts:
+        return "its log was not written (the job did not start, or its node was lost)"
+    return "its log names no cause (killed? a time or memory limit, or by hand)"
 
 
 def summarize(
@@ -187,7 +212,7 @@ def summarize(
     lines.append(f"failed: {len(failed)} job(s)")
     for j in failed:
         where = ", ".join(j.logs) or ", ".join(j.outputs) or f"job {j.jobid}"
-        lines.append(f"  {j.rule} ({where}): {_bad_input(j.logs, workdir)}")
+        lines.append(f"  {j.rule} ({where}): {failure_cause(j.logs, workdir)}")
     skipped = {r: n for r, n in not_run.items() if n > 0}
     lines.append(f"not run (an input failed or the run stopped): {sum(skipped.values())} job(s)")
     lines += [f"  {rule}: {n} job(s)" for rule, n in sorted(skipped.items())]
@@ -213,8 +238,14 @@ def write_summary(logfile, output_root, problems, warnings, success, workdir="."
     since = min(starts) if starts else None
     summary = summarize(parse_snakemake_log(text), problems, warnings, success, workdir, since)
     path = Path(output_root) / SUMMARY_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text(path, summary)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, summary)
+    except OSError as exc:  # e.g. a folder of that name: the summary is still logged
+        summary += (
+            f"(this summary could not be written to {path}: {exc.strerror or exc}; "
+            "remove or rename what is there)\n"
+        )
     return summary
 
 

@@ -1,5 +1,5 @@
 # Shared helpers: config validation, wildcard constraints, and thin wrappers for Snakemake
-# around hippoflow.plan (discovery of the raw tree, targets) and hippoflow.naming (file names).
+# around the hippoflow.plan package (discovery of the raw tree, targets) and hippoflow.naming (file names).
 import os
 
 from snakemake.exceptions import WorkflowError
@@ -8,6 +8,11 @@ from snakemake.utils import validate
 from hippoflow import dagspeed as _dagspeed
 from hippoflow import naming as _naming
 from hippoflow import plan as _plan
+from hippoflow.plan import resources as _resources
+from hippoflow.config import NODE_LOCAL_GROUP as _NODE_LOCAL_GROUP
+from hippoflow.config import NODE_LOCAL_RULES as _NODE_LOCAL_RULES
+from hippoflow.config import config_problems as _config_problems
+from hippoflow.config import node_local_problem as _node_local_problem
 from hippoflow.config import output_root as _output_root
 from hippoflow.config import retype_cli_config as _retype_cli_config
 from hippoflow.dpt import hkl_name
@@ -33,6 +38,15 @@ for _change in _retype_cli_config(
     logger.debug(f"hippoflow: config {_change}")
 # Fills every default from the schema (the one place defaults are written).
 validate(config, schema="../config/schema/config.schema.yaml", set_default=True)
+# What the schema cannot say (directories that are files, NWB metadata DANDI refuses),
+# before any job runs; each problem names its key (hippoflow/config.py).
+_config_errors = _config_problems(config)
+if _config_errors:
+    raise WorkflowError(
+        "hippoflow: bad config: "
+        + "; ".join(_config_errors)
+        + " (set the key in your config file or with --config)"
+    )
 
 DATA_ROOT = str(config["data_root"])
 OUTPUT_ROOT = _output_root(config)
@@ -71,8 +85,10 @@ CHANNEL_DIR = f"{SESSION_DIR}/array{{array}}/channel{{channel}}"
 DAY_DIR = "{subject}/{day}"
 SORT_DIR = "{subject}/{day}/sort/array{array}/channel{channel}"
 
-mem_for = _plan.mem_for
-runtime_for = _plan.runtime_for
+mem_for = _resources.mem_for
+runtime_for = _resources.runtime_for
+mem_of_mb = _resources.mem_mb
+runtime_of_mb = _resources.runtime_min
 
 
 def raw(path):
@@ -84,7 +100,9 @@ def out(path):
 
 
 try:
-    PLAN = _plan.make_plan(config)
+    # the raw files are compared with the outputs' digest records by the main process
+    # (hippoflow/plan/stale.py); a job of the run (cluster or subprocess) need not again
+    PLAN = _plan.make_plan(config, check_outputs=workflow.is_main_process)
 except _InputError as _exc:  # e.g. data_root missing: one line, not a traceback
     raise WorkflowError(
         f"hippoflow: {_exc} (set data_root, or run `make demo` for the demo tree)"
@@ -127,6 +145,13 @@ def all_targets():
 # ---- input functions (rules/ripple.smk)
 def single_nev(wc):
     return PLAN.nev(_session(wc))[:1]
+
+
+def changed_raw(wc):
+    """The failing problem job of the session's changed .ns5 (hippoflow/plan/stale.py), or
+    []: the session's markers and split wait on it, so no old output passes as current.
+    """
+    return [out(t) for t in PLAN.changed_raw(_session(wc))]
 
 
 def sibling_ns5(wc):
@@ -236,12 +261,22 @@ def day_session_names(wc):
 INTERMEDIATES = config["intermediates"]
 NODE_LOCAL_DIR = INTERMEDIATES["node_local_dir"]
 INTERMEDIATE_NAMES = {"split": RAW_NAME, "highpass": HIGHPASS_NAME}
-#: rules that read a node-local file: one job group, else Snakemake refuses the DAG (the
-#: rplsplit rules, one per channel set, join their consumers' group by themselves)
-NODE_LOCAL_RULES = ("rpllfp", "rplhighpass", "sort")
-#: their group (rules/sorting.smk sets it; profiles/pcluster-nodelocal adds the day's other
-#: channel steps to it)
-NODE_LOCAL_GROUP = "daylocal"
+#: rules that read a node-local file: one job group, else Snakemake refuses the DAG
+NODE_LOCAL_RULES = _NODE_LOCAL_RULES
+#: the day group's members: the split and LFP rules (one per channel set), the readers of
+#: node-local files, and the day's other channel steps, which then run in the same inner
+#: Snakemake side by side instead of one after the other in the job's outer one
+NODE_LOCAL_MEMBERS = (
+    "rplsplit",
+    "rpllfp",
+    "rplhighpass",
+    "qc_lfp",
+    "sort",
+    "curate",
+    "waveform_templates",
+    "qc_metrics",
+)
+NODE_LOCAL_GROUP = _NODE_LOCAL_GROUP
 
 
 def intermediate_path(rel, kind):
@@ -262,6 +297,45 @@ def intermediate(rel, kind):
     return path
 
 
+# ---- sizes from the .ns5 headers (hippoflow/plan/resources.py): a split, high-pass or LFP
+# file's megabytes before it exists, the same when the node-local day job is submitted and
+# inside it (its members' requests set its memory limit there)
+def _sp_key(wc):
+    return tuple(wc.sp.split("/"))
+
+
+def channel_mb(key):
+    """One channel's split (= high-pass) file of session `key`, float32, MB."""
+    return _resources.channel_mb(PLAN.ns5(key)[0])
+
+
+def session_split_mb(key):
+    """Every split file of session `key` (what its LFP job reads), MB."""
+    return len(PLAN.channels(key)) * channel_mb(key)
+
+
+def session_lfp_mb(key):
+    """Every LFP file of session `key` (what qc_lfp reads), MB."""
+    ns5 = PLAN.ns5(key)[0]
+    return len(PLAN.channels(key)) * _resources.channel_mb(
+        ns5, LFP_ARGS["ResampleRate"]
+    )
+
+
+def sort_mb(wc):
+    """The high-pass files a day-channel's sort reads, MB."""
+    return sum(channel_mb((wc.subject, wc.day, s)) for s in sort_sessions(wc))
+
+
+def sort_seconds(wc):
+    """Recording seconds a day-channel's sort reads."""
+    total = 0.0
+    for s in sort_sessions(wc):
+        n, fs = _resources.recording(PLAN.ns5((wc.subject, wc.day, s))[0])
+        total += n / fs
+    return total
+
+
 def kept(targets):
     """Targets of `rule all` without the intermediates that are not kept (a temp file asked
     for by `all` would be remade on every run)."""
@@ -273,22 +347,62 @@ def kept(targets):
     return [t for t in targets if os.path.basename(t) not in dropped]
 
 
+def declare_node_local_group():
+    """In node-local mode, put every member of the day group into it, in the workflow (the
+    Snakefile calls this after all includes, once every rule exists). The Slurm plugin does
+    not pass the profile's --groups on to the Snakemake that runs a day job on its node: only
+    groups declared here make that Snakemake hand the whole day to one inner Snakemake (one
+    `srun`, local executor, its cores and memory: limit_to_slurm_job), which runs the
+    members side by side; rules grouped only in the profile would run there one at a time.
+    """
+    if not NODE_LOCAL_DIR:
+        return
+    for rule_ in workflow.rules:
+        if (
+            rule_.name.startswith(("rplsplit", "rpllfp"))
+            or rule_.name in NODE_LOCAL_MEMBERS
+        ):
+            rule_.group = NODE_LOCAL_GROUP
+
+
+#: what the Snakemake of a Slurm job passes to the day group's inner Snakemake (the jobstep
+#: plugin removes SLURM_* variables other than the job's identity before its `srun`)
+JOB_CPUS_VAR, JOB_MEM_VAR = "HIPPOFLOW_JOB_CPUS", "HIPPOFLOW_JOB_MEM_MB"
+
+
+def limit_to_slurm_job():
+    """Inside a Slurm job, run no more cores and memory at once than the job was given.
+
+    The jobstep plugin starts the day group's inner Snakemake with `--cores all` and no
+    `--resources`: `all` is every CPU the process may use, the whole node where Slurm's task
+    plugin does not bind steps to their CPUs (task/none), and memory is unlimited. The job's
+    Snakemake (sbatch's, in the batch step) sees SLURM_CPUS_PER_TASK and SLURM_MEM_PER_NODE
+    (or SLURM_MEM_PER_CPU) and hands them on in HIPPOFLOW_JOB_*; every Snakemake in the job
+    takes them as its `--cores` and `--resources mem_mb=` limits."""
+    if not workflow.remote_exec or "SLURM_JOB_ID" not in os.environ:
+        return
+    env = os.environ
+    if JOB_CPUS_VAR not in env and env.get("SLURM_CPUS_PER_TASK"):
+        cpus = int(env["SLURM_CPUS_PER_TASK"])
+        env[JOB_CPUS_VAR] = str(cpus)
+        if env.get("SLURM_MEM_PER_NODE"):
+            env[JOB_MEM_VAR] = env["SLURM_MEM_PER_NODE"]
+        elif env.get("SLURM_MEM_PER_CPU"):
+            env[JOB_MEM_VAR] = str(int(env["SLURM_MEM_PER_CPU"]) * cpus)
+    if env.get(JOB_CPUS_VAR):
+        cores = workflow.global_resources["_cores"].value
+        cpus = int(env[JOB_CPUS_VAR])
+        if cores is None or cores > cpus:
+            workflow.global_resources["_cores"] = cpus
+    if env.get(JOB_MEM_VAR):
+        workflow.global_resources["mem_mb"] = int(env[JOB_MEM_VAR])
+
+
 def check_node_local_mode():
     """Node-local files and the day group go together. Called by an input function (the
     executor and the groups are known only once the DAG is built, not while parsing)."""
     if workflow.remote_exec or workflow.subprocess_exec:
         return  # a job on its node (the head checked; groups are not passed on)
-    groups = workflow.group_settings.overwrite_groups
-    if NODE_LOCAL_DIR:
-        got = {r: groups.get(r, NODE_LOCAL_GROUP) for r in NODE_LOCAL_RULES}
-        if len(set(got.values())) > 1:
-            raise WorkflowError(
-                "hippoflow: intermediates.node_local_dir needs rpllfp, rplhighpass and sort "
-                f"in one job group (got {got}): use --profile profiles/pcluster-nodelocal"
-            )
-    if not NODE_LOCAL_DIR and groups.get("sort") == NODE_LOCAL_GROUP:
-        raise WorkflowError(
-            "hippoflow: profiles/pcluster-nodelocal runs a day as one job for node-local "
-            "intermediates: set intermediates.node_local_dir too, e.g. --config "
-            "'intermediates={node_local_dir: /scratch/hippoflow}' (README, Node-local mode)"
-        )
+    why = _node_local_problem(NODE_LOCAL_DIR, workflow.group_settings.overwrite_groups)
+    if why:
+        raise WorkflowError(f"hippoflow: {why}")

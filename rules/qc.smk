@@ -47,6 +47,7 @@ rule qc_lfp:
     threads: 1
     resources:
         mem_mb=lambda wc, input, attempt: 600 * attempt,
-        runtime=lambda wc, input, attempt: runtime_for(input.lfp, 10) * attempt,
+        runtime=lambda wc, attempt: runtime_of_mb(session_lfp_mb(_session(wc)), 10)
+        * attempt,
     script:
         "../scripts/qc_lfp.py"

@@ -6,6 +6,7 @@ rule rplparallel:
     input:
         nev=single_nev,
         ns5=sibling_ns5,
+        changed=changed_raw,
     output:
         out(f"{SESSION_DIR}/{RPLPARALLEL_NAME}"),
     log:
@@ -32,6 +33,9 @@ for _i, (_chans, _rels) in enumerate(PLAN.channel_sets.items()):
         input:
             ns5=lambda wc: PLAN.ns5(tuple(wc.sp.split("/"))),
             nev=lambda wc: PLAN.pair_nev(tuple(wc.sp.split("/"))),
+            changed=lambda wc: [
+                out(t) for t in PLAN.changed_raw(tuple(wc.sp.split("/")))
+            ],
         output:
             split=[
                 intermediate(f"{{sp}}/array{a}/channel{c}/{RAW_NAME}", "split")
@@ -89,9 +93,10 @@ for _i, (_chans, _rels) in enumerate(PLAN.channel_sets.items()):
             "../envs/hippoflow.yaml"
         threads: 1
         resources:
-            mem_mb=lambda wc, input, attempt: mem_for(input.raw, factor=0.3, each=True)
+            # one channel at a time in memory; every channel of the session read
+            mem_mb=lambda wc, attempt: mem_of_mb(channel_mb(_sp_key(wc)), 0.3) * attempt,
+            runtime=lambda wc, attempt: runtime_of_mb(session_split_mb(_sp_key(wc)), 5)
             * attempt,
-            runtime=lambda wc, input, attempt: runtime_for(input.raw, 5) * attempt,
         params:
             args=LFP_ARGS,
         script:
@@ -113,8 +118,9 @@ rule rplhighpass:
     resources:
         # the forward pass (4 bytes a sample, ~ the uncompressed input) is held in memory so
         # that the output is written once; a smaller budget puts it on node-local scratch
-        mem_mb=lambda wc, input, attempt: mem_for(input.raw, factor=1.1) * attempt,
-        runtime=lambda wc, input, attempt: runtime_for(input.raw, 10) * attempt,
+        mem_mb=lambda wc, attempt: mem_of_mb(channel_mb(_session(wc)), 1.1) * attempt,
+        runtime=lambda wc, attempt: runtime_of_mb(channel_mb(_session(wc)), 10)
+        * attempt,
     params:
         args=HIGHPASS_ARGS,
     script:

@@ -3,7 +3,8 @@
 # step).  sort keeps every unit the sorter found and its file's hash covers the sorter's keys
 # only; curate applies merges, satellites and thresholds (curated_<h>.hkl, hash of the curation
 # keys) and numbers the cells: a changed curation limit re-runs curate and what reads it.
-from hippoflow.sorting.sort import sort_runtime_minutes as _sort_runtime
+from hippoflow.plan import targets as _targets
+from hippoflow.sorting.sort import runtime_minutes as _sort_runtime
 
 
 rule sort:
@@ -19,13 +20,12 @@ rule sort:
         "../envs/hippoflow.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: mem_for(input.highpass, factor=1.5, base=800)
-        * attempt,
+        mem_mb=lambda wc, attempt: mem_of_mb(sort_mb(wc), 1.5, base=800) * attempt,
         # the sorter's own time limit (sorting.time_limit_*, read by the script from the
         # config so that changing it re-runs nothing) ends the job first, naming the input
-        runtime=lambda wc, input, attempt: max(
-            runtime_for(input.highpass, 20),
-            _sort_runtime(input.highpass, config["sorting"]),
+        runtime=lambda wc, attempt: max(
+            runtime_of_mb(sort_mb(wc), 20),
+            _sort_runtime(sort_seconds(wc), config["sorting"]),
         )
         * attempt,
     params:
@@ -85,7 +85,7 @@ rule waveform_templates:
     input:
         sort=templates_sort,
     output:
-        out(f"{DAY_DIR}/{_plan.WAVEFORM_TEMPLATES}"),
+        out(f"{DAY_DIR}/{_targets.WAVEFORM_TEMPLATES}"),
     log:
         "logs/waveform_templates/{subject}/{day}/{channel}.log",
     benchmark:
@@ -124,17 +124,3 @@ rule qc_metrics:
         runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/qc_metrics.py"
-
-
-# Node-local mode (config intermediates.node_local_dir): the rules that make or read the
-# node-local split and high-pass files form one job group, declared here in the workflow
-# rather than only in profiles/pcluster-nodelocal: the Slurm plugin does not pass --groups on
-# to the Snakemake that runs the group on its node, which would otherwise give the jobs of
-# each nodelocal file a group of its own and refuse the day (a sort reads the high-pass files
-# of several sessions) as "conflicting groups".
-if NODE_LOCAL_DIR:
-    for _rule in workflow.rules:
-        if _rule.name in NODE_LOCAL_RULES or _rule.name.startswith(
-            ("rplsplit", "rpllfp")
-        ):
-            _rule.group = NODE_LOCAL_GROUP

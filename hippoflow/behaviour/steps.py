@@ -49,7 +49,7 @@ def _one_file(files, day_dir, what, expected) -> Path:
             f"(expected {expected})"
         )
     if len(files) > 1:
-        names = ", ".join(p.name for p in files)
+        names = ", ".join(Path(p).name for p in files)
         raise InputError(f"{day_dir}: {len(files)} {what} EyeLink files ({names}); expected one")
     return Path(files[0])
 

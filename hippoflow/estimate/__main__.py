@@ -9,13 +9,14 @@ from pathlib import Path
 
 import yaml
 
+from hippoflow.errors import InputError
 from hippoflow.estimate import MODES, PRICES, RATES, REPO, estimate
 
 EPILOG = """\
 Reads only the .ns5/.nev headers (recording lengths from the data-block headers), the
 profile's job groups, the cluster file's queues and storage, config/prices.yaml (dated
-instance prices and figures: edit it) and benchmarks/rates.json (per-job rates, refreshed by
-`make bench`). Wall time = max(CPU work / compute cores, bytes through shared storage /
+instance prices and figures: edit it) and config/rates.yaml (per-job rates, dated, as
+`make bench` measured them). Wall time = max(CPU work / compute cores, bytes through shared storage /
 its sustained throughput, the longest single Slurm job); dollars = each queue's nodes for
 the time its jobs run or wait on storage + the head node + the shared storage for the wall
 time (GB-month prices / 730 h).
@@ -26,6 +27,17 @@ examples:
       --profile profiles/pcluster-nodelocal
   python -m hippoflow.estimate --data-root plan-tree --assume-seconds 4500 --json
 """
+
+
+def _seconds(text: str) -> float:
+    """--assume-seconds: a finite length > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text}: a recording length is a number of seconds > 0")
+    return value
 
 
 def _tb(b: float) -> str:
@@ -61,9 +73,13 @@ def main(argv=None) -> int:
         "keys; --data-root replaces its data_root)",
     )
     p.add_argument("--prices", default=str(PRICES), help="instance/storage price table (YAML)")
-    p.add_argument("--rates", default=str(RATES), help="per-job rates (JSON, from make bench)")
     p.add_argument(
-        "--assume-seconds", type=float, help="recording length per session instead of the headers'"
+        "--rates", default=str(RATES), help="per-job rates (YAML or JSON, config/rates.yaml)"
+    )
+    p.add_argument(
+        "--assume-seconds",
+        type=_seconds,
+        help="recording length per session instead of the headers' (seconds, > 0)",
     )
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
     a = p.parse_args(argv)
@@ -71,16 +87,22 @@ def main(argv=None) -> int:
         config = yaml.safe_load(Path(a.configfile).read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         p.error(f"--configfile {a.configfile}: {exc}")
-    r = estimate(
-        a.data_root,
-        a.profile,
-        a.mode,
-        a.cluster_file,
-        a.prices,
-        a.rates,
-        a.assume_seconds,
-        config=config,
-    )
+    if not isinstance(config, dict):
+        p.error(f"--configfile {a.configfile}: not a mapping of config keys")
+    try:
+        r = estimate(
+            a.data_root,
+            a.profile,
+            a.mode,
+            a.cluster_file,
+            a.prices,
+            a.rates,
+            a.assume_seconds,
+            config=config,
+        )
+    except InputError as exc:  # a missing path, a config the workflow would refuse
+        print(f"hippoflow.estimate: {exc}", file=sys.stderr)
+        return 2
     if a.json:
         json.dump(r, sys.stdout, indent=1)
         print()
@@ -108,6 +130,13 @@ def main(argv=None) -> int:
         f"${t['usd_on_demand']:.2f} on-demand, ${t['usd_spot']:.2f} spot "
         f"(nodes ${t['usd_nodes']:.2f}, head ${t['usd_head']:.2f}, storage ${t['usd_storage']:.2f})"
     )
+    # what the workflow's planning says (the run fails a job per problem; warnings are gaps)
+    print(f"planning problems (each fails a job input_problem): {len(r['problems'])}")
+    for msg in r["problems"]:
+        print(f"  {msg}")
+    print(f"warnings: {len(r['warnings'])}")
+    for w in r["warnings"]:
+        print(f"  {w}")
     return 0
 
 

@@ -16,6 +16,11 @@ Inputs, all on the Ripple clock after the workflow's alignment:
   EyeLink object keeps only their durations);
 - the raycast (``unityfile_eyelink.csv``): per gaze sample the central ray's hit object and
   point: the ``raycast`` table.
+
+Each is cropped to the session's recording span (``span``: 0 to the end of the session's
+Ripple recording), with the number of samples left out in the series' description: the
+day's EDFSplit keeps PyHipp's rule for the ``.hkl`` objects, under which a session's EyeLink
+block may run past the end of its recording (up to the next session's trigger).
 """
 
 from __future__ import annotations
@@ -46,12 +51,30 @@ def _module(nwbfile: NWBFile):
     return nwbfile.create_processing_module("behavior", "behaviour on the Ripple clock")
 
 
+def _inside(times, span) -> np.ndarray:
+    """Mask of the times within ``span`` (start, end) seconds; all when ``span`` is None."""
+    times = np.asarray(times, dtype=np.float64)
+    if span is None:
+        return np.ones(times.shape, dtype=bool)
+    return (times >= span[0]) & (times <= span[1])
+
+
+def _cropped(kept: np.ndarray, span, what: str) -> str:
+    """The description's note of a cropping ('' when nothing was left out)."""
+    left = int(kept.size - np.count_nonzero(kept))
+    if not left:
+        return ""
+    return (
+        f"; {left} {what} outside the session's recording ({span[0]:g} to {span[1]:.3f} s) left out"
+    )
+
+
 def _one(v):
     """PyHipp's one-element lists hold the value."""
     return v[0] if isinstance(v, list) and len(v) == 1 else v
 
 
-def add_unity(nwbfile: NWBFile, unity: dict, path="unity") -> int:
+def add_unity(nwbfile: NWBFile, unity: dict, path="unity", span=None) -> int:
     data = np.asarray(_one(unity["unityData"]), dtype=np.float64)
     time = np.asarray(_one(unity["unityTime"]), dtype=np.float64).ravel()
     if data.ndim != 2 or time.size != len(data) + 1:
@@ -59,7 +82,8 @@ def add_unity(nwbfile: NWBFile, unity: dict, path="unity") -> int:
             f"{path}: unityData has {len(data)} rows but unityTime {time.size} times "
             "(expected rows + 1)"
         )
-    t = time[1:]
+    keep = _inside(time[1:], span)
+    t, data = time[1:][keep], data[keep]
     module = _module(nwbfile)
     position = SpatialSeries(
         name="position",
@@ -67,7 +91,8 @@ def add_unity(nwbfile: NWBFile, unity: dict, path="unity") -> int:
         timestamps=t,
         reference_frame=MAZE,
         unit="meters",
-        description="subject's position in the virtual maze, one sample per Unity frame",
+        description="subject's position in the virtual maze, one sample per Unity frame"
+        + _cropped(keep, span, "frames"),
     )
     module.add(Position(spatial_series=position))
     heading = SpatialSeries(
@@ -82,7 +107,9 @@ def add_unity(nwbfile: NWBFile, unity: dict, path="unity") -> int:
     return len(data)
 
 
-def add_eyelink(nwbfile: NWBFile, eyelink: dict, session: str, edfsplit=None, path="eyelink"):
+def add_eyelink(
+    nwbfile: NWBFile, eyelink: dict, session: str, edfsplit=None, path="eyelink", span=None
+):
     """Gaze, fixations and (navigation, from ``edfsplit``) pupil and saccades."""
     fixation = is_fixation(session)
     gaze = eyelink["calib_eye_pos" if fixation else "eye_pos"]
@@ -90,31 +117,35 @@ def add_eyelink(nwbfile: NWBFile, eyelink: dict, session: str, edfsplit=None, pa
     xy = np.asarray(gaze, dtype=np.float64)
     if len(xy) != times.size:
         raise InputError(f"{path}: {len(xy)} gaze samples but {times.size} timestamps")
+    keep = _inside(times, span)
+    note = _cropped(keep, span, "samples")
     module = _module(nwbfile)
     eye = str(eyelink.get("eye", "left"))
     gaze_series = None
-    if len(xy):
+    if np.any(keep):
         gaze_series = SpatialSeries(
             name="gaze",
-            data=xy,
-            timestamps=times,
+            data=xy[keep],
+            timestamps=times[keep],
             reference_frame=SCREEN,
             unit="pixels",
-            description=f"EyeLink gaze of the {eye} eye (NaN while the eye was lost)",
+            description=f"EyeLink gaze of the {eye} eye (NaN while the eye was lost)" + note,
         )
         module.add(EyeTracking(spatial_series=gaze_series))
     fix = np.asarray(eyelink["calib_fix_times" if fixation else "fix_times"], np.float64)
+    if fix.size:
+        fix = fix[_inside(fix[:, 0], span)]
     if fix.size:
         table = TimeIntervals(name="fixations", description=f"EyeLink fixations ({eye} eye)")
         for start, stop in fix[:, :2]:
             table.add_interval(start_time=float(start), stop_time=float(stop))
         nwbfile.add_time_intervals(table)
     if edfsplit is not None and gaze_series is not None:
-        _add_pupil_and_saccades(nwbfile, module, edfsplit, session, eye, xy, gaze_series)
-    return len(xy)
+        _add_pupil_and_saccades(nwbfile, module, edfsplit, session, eye, xy, keep, gaze_series)
+    return int(np.count_nonzero(keep))
 
 
-def _add_pupil_and_saccades(nwbfile, module, edfsplit, session, eye, xy, gaze_series):
+def _add_pupil_and_saccades(nwbfile, module, edfsplit, session, eye, xy, keep, gaze_series):
     rows = edfsplit["sessions"][session]["samples"]
     samples = edfsplit["samples"].iloc[int(rows[0]) : int(rows[1])]
     gx = samples[f"gx_{eye}"].to_numpy(np.float64)
@@ -124,6 +155,7 @@ def _add_pupil_and_saccades(nwbfile, module, edfsplit, session, eye, xy, gaze_se
             f"{edfsplit.get('source', 'edfsplit')}: {session}'s rows of the samples are not "
             "the EyeLink object's gaze samples (was the EDFSplit object remade?)"
         )
+    samples = samples[keep]
     pupil = TimeSeries(
         name="pupil_area",
         data=samples[f"pa_{eye}"].to_numpy(np.float64),
@@ -148,9 +180,11 @@ def _add_pupil_and_saccades(nwbfile, module, edfsplit, session, eye, xy, gaze_se
         nwbfile.add_time_intervals(table)
 
 
-def add_raycast(nwbfile: NWBFile, csv_path) -> int:
+def add_raycast(nwbfile: NWBFile, csv_path, span=None) -> int:
     frame = pd.read_csv(csv_path, dtype={"object": str})
     frame = frame[frame["type"] == "SAMPLE"]
+    keep = _inside(frame["time"].to_numpy(np.float64), span)
+    frame = frame[keep]
     n = len(frame)
     cols = [
         VectorData(
@@ -177,7 +211,8 @@ def add_raycast(nwbfile: NWBFile, csv_path) -> int:
         )
     table = DynamicTable(
         name="raycast",
-        description="central gaze ray of each gaze sample cast into the maze (raycast rule)",
+        description="central gaze ray of each gaze sample cast into the maze (raycast rule)"
+        + _cropped(keep, span, "samples"),
         columns=cols,
         id=np.arange(n),
     )

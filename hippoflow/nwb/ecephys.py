@@ -55,6 +55,13 @@ def analog_info(path) -> dict:
         return {k.strip('"'): _value(group[k]) for k in group if isinstance(group[k], h5py.Dataset)}
 
 
+def recording_seconds(path) -> float:
+    """Length (s) of a channel file's series: its samples over its ``SampleRate``."""
+    rate = float(analog_info(path)["SampleRate"])
+    with h5py.File(str(path), "r") as f:
+        return int(hkl_dataset(f, path).shape[0]) / rate
+
+
 class ChannelStack(GenericDataChunkIterator):
     """Samples x channels from one hickle file per channel, read a buffer at a time."""
 

@@ -14,6 +14,7 @@ complete.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -66,8 +67,13 @@ def nwb(
         log.info("%s: no split record (the session is not split): hashed here", header)
     level = int(cfg["compression_level"])
     start = metadata.recording_start(header)
-    identifier = f"hippoflow:{subject}_{day}_{session}:{start.isoformat()}"
-    f = metadata.make_file(subject, day, session, start, cfg, identifier)
+    # unique per file, as NWB and DANDI want (two writes of a session are two files); the
+    # session and its recording's SHA-256 are in the notes and the provenance record
+    f = metadata.make_file(subject, day, session, start, cfg, str(uuid.uuid4()))
+    # behaviour is cropped to the recording: 0 to the end of the session's Ripple data (its
+    # LFP's length); a session without .ns5 has no known end and is not cropped
+    span = (0.0, ecephys.recording_seconds(lfp[0])) if lfp else None
+    notes = []
     inputs = [header, rpl, *lfp, *highpass, *raw]
     counts = {}
     rpl_obj = dpt.load_object(rpl)
@@ -86,23 +92,38 @@ def nwb(
         counts["units"] = units.add_units(f, session, sorts, rows)
         inputs += [p for s in sorts for p in s[2:]]
     if unity_obj is not None:
-        counts["unity_frames"] = behaviour.add_unity(f, unity_obj, unity)
+        counts["unity_frames"] = behaviour.add_unity(f, unity_obj, unity, span=span)
         inputs.append(unity)
     if eyelink:
         edf = dpt.load_object(edfsplit) if edfsplit else None
         counts["gaze_samples"] = behaviour.add_eyelink(
-            f, dpt.load_object(eyelink), session, edf, eyelink
+            f, dpt.load_object(eyelink), session, edf, eyelink, span=span
         )
         inputs += [p for p in (eyelink, edfsplit) if p]
     if gaze_csv:
-        counts["raycast_samples"] = behaviour.add_raycast(f, gaze_csv)
+        counts["raycast_samples"] = behaviour.add_raycast(f, gaze_csv, span=span)
         inputs.append(gaze_csv)
+    if span is not None and (unity_obj is not None or eyelink):
+        notes.append(
+            f"behaviour cropped to the session's recording, 0 to {span[1]:.3f} s (each series' "
+            "description says what was left out)"
+        )
+    elif unity_obj is not None or eyelink:
+        notes.append(
+            "behaviour not cropped: the session has no .ns5, its recording's end is unknown"
+        )
     rec = provenance.record(config or {"nwb": dict(cfg)}, inputs, known, sources)
     provenance.attach(f, rec)
-    f.notes = (
+    digest = rec["inputs"].get(str(header), "?")
+    notes = [
+        f"session {subject}_{day}_{session}; recording {Path(header).name}, SHA-256 {digest}",
         f"written by {rec['workflow']} from {len(rec['inputs'])} workflow files; config and "
-        f"input digests in scratch/{provenance.SCRATCH_NAME}"
-    )
+        f"input digests in scratch/{provenance.SCRATCH_NAME}",
+        *notes,
+    ]
+    f.notes = "; ".join(notes)
+    for note in notes[2:]:
+        log.info("%s", note)
     f.was_generated_by = [[k, v] for k, v in rec["versions"].items()]
     out = Path(out_path)
     try:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -104,13 +103,6 @@ def runtime_minutes(seconds: float, params: dict | None = None, analysis_min: fl
     """A job runtime (minutes, for Slurm) that leaves the sorter's own limit room to act:
     the limit, plus ``analysis_min`` and 1 minute per 10 minutes of data for the rest."""
     return int(math.ceil(time_limit_s(seconds, params) / 60.0 + analysis_min + seconds / 600.0))
-
-
-def sort_runtime_minutes(highpass, params: dict | None = None) -> int:
-    """:func:`runtime_minutes` of a sort job from its high-pass files' size (float32 at 30 kHz;
-    files not written yet count as empty)."""
-    size = sum(os.path.getsize(p) for p in highpass if os.path.exists(p))
-    return runtime_minutes(size / 4 / FS, params)
 
 
 @dataclass

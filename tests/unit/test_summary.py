@@ -158,7 +158,9 @@ def test_lock_refused_while_another_live_run_holds_it(tmp_path):
                 f"hippoflow: output_root {out} is being written by another run from another "
                 f"working directory (pid {other.pid} on {socket.gethostname()}, working "
                 "directory /elsewhere, started 2018-11-05T10:00:00): two runs on one output "
-                "tree would delete each other's temporary files. Wait for it to end"
+                "tree would delete each other's temporary files. Wait for it to end; if that "
+                f"run is over and pid {other.pid} is now another program ({sys.executable} -c "
+                f"import time; time.sleep(30)), delete {out / lock.LOCK_NAME} and run again"
             )
             assert lock.release(out) is False  # not ours: left alone
             assert json.loads((out / lock.LOCK_NAME).read_text())["pid"] == other.pid

@@ -220,32 +220,59 @@ def test_units_equal_spiketrain_files_and_keep_their_ids(files, day):
     assert units.waveform_mean.data.shape[1] == 90 and units.resolution == 1 / 30000
 
 
-def test_behaviour_equals_aligned_unity_eyelink_and_raycast(files, day):
+def recording_end(sdir: Path) -> float:
+    """End (s) of a session's recording: its first channel's LFP samples over the LFP rate."""
+    (lfp,) = sdir.glob("array01/channel*/rpllfp_*.hkl")
+    return len(hkl(lfp, "data")) / defaults("lfp")["ResampleRate"]
+
+
+def test_behaviour_equals_aligned_unity_eyelink_and_raycast_within_the_recording(files, day):
     for s in ("session01", "session02"):
         f, sdir = files[s], day.joinpath(*DAY, s)
+        end = recording_end(sdir)
         unity = hickle.load(str(sdir / "unity_71bf.hkl"))
         data, time = unity["unityData"][0], unity["unityTime"][0]
+        inside = (time[1:] >= 0) & (time[1:] <= end)
         pos = f.processing["behavior"]["Position"]["position"]
-        np.testing.assert_array_equal(pos.data[:], data[:, 2:4])
-        np.testing.assert_array_equal(pos.timestamps[:], time[1:])
+        np.testing.assert_array_equal(pos.data[:], data[inside, 2:4])
+        np.testing.assert_array_equal(pos.timestamps[:], time[1:][inside])
         heading = f.processing["behavior"]["CompassDirection"]["heading"]
-        np.testing.assert_array_equal(heading.data[:], data[:, 4])
+        np.testing.assert_array_equal(heading.data[:], data[inside, 4])
         eye = hickle.load(str(sdir / "eyelink_24d5.hkl"))
+        t = eye["timestamps"].to_numpy().ravel()
+        inside = (t >= 0) & (t <= end)
         gaze = f.processing["behavior"]["EyeTracking"]["gaze"]
-        np.testing.assert_array_equal(gaze.data[:], eye["eye_pos"].to_numpy())
-        np.testing.assert_array_equal(gaze.timestamps[:], eye["timestamps"].to_numpy())
+        np.testing.assert_array_equal(gaze.data[:], eye["eye_pos"].to_numpy()[inside])
+        np.testing.assert_array_equal(gaze.timestamps[:], t[inside])
+        left = int(inside.size - inside.sum())
+        assert (f"{left} samples outside the session's recording" in gaze.description) == (left > 0)
+        assert f"behaviour cropped to the session's recording, 0 to {end:.3f} s" in f.notes
         fix = f.intervals["fixations"].to_dataframe()
-        np.testing.assert_array_equal(fix["start_time"], eye["fix_times"]["start"])
+        starts = eye["fix_times"]["start"].to_numpy()
+        np.testing.assert_array_equal(fix["start_time"], starts[(starts >= 0) & (starts <= end)])
         assert len(f.intervals["saccades"]) > 0
         pupil = f.processing["behavior"]["PupilTracking"]["pupil_area"]
         assert pupil.data.shape == (len(gaze.timestamps),)
         with open(sdir / "unityfile_eyelink.csv", newline="") as fh:
             rows = [r for r in csv.DictReader(fh) if r["type"] == "SAMPLE"]
+        rows = [r for r in rows if 0 <= float(r["time"]) <= end]
         hits = f.processing["behavior"]["raycast"]
         assert list(hits["object"][:]) == [r["object"] for r in rows]
     # the fixation session: gaze from its calibration samples, no Unity
     eye = files["sessioneye"].processing["behavior"]
     assert "Position" not in eye.data_interfaces and "EyeTracking" in eye.data_interfaces
+
+
+def test_identifiers_are_unique_and_the_notes_name_session_and_recording(files, day, small_day):
+    assert len({f.identifier for f in files.values()}) == len(files)
+    for s, f in files.items():
+        assert re.fullmatch(
+            r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", f.identifier
+        )
+        (ns5,) = small_day.joinpath(*DAY, s).glob("*.ns5")
+        assert f.notes.startswith(
+            f"session picasso_20181105_{s}; recording {ns5.name}, SHA-256 {sha256_of(ns5)}"
+        )
 
 
 def test_nwbinspector_finds_nothing_critical_nor_a_violation(day):
