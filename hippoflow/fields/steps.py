@@ -13,9 +13,11 @@ navigation session's aligned Unity object, ``binData.hdf`` and aligned EyeLink o
   ``information`` (bits/spike), ``null_p95``/``null_p99``, ``p_value``, ``significant``,
   ``peak_bin`` (the lab's 1-based bin id; 0 for none), ``peak_rate``, ``field_size`` (bins),
   and per session ``sessions/<name>/counts`` and ``occupancy``; the parameters as attributes;
+- ``cellNN.png`` beside it: place map, view map, spike raster over trials;
 - the day-channel listing ``fields.tsv`` (one row per cell: the numbers above).
 
-Rule ``fields_day``: the day's ``fields/cells.tsv`` (every day-channel's rows).
+Rule ``fields_day``: the day's ``fields/cells.tsv`` (every day-channel's rows) and
+``fields/fields.html``, the report's page of the significant place and view cells.
 """
 
 from __future__ import annotations
@@ -266,9 +268,12 @@ def fields(
     day: str,
     array: str,
     channel: str,
+    figures: bool = True,
     log=None,
 ) -> None:
-    """Rule ``fields``: ``sessions`` {name: {unity, bindata (or None), eyelink (or None)}}."""
+    """Rule ``fields``: ``sessions`` {name: {unity, bindata (or None), eyelink (or None)}}.
+    Writes each cell's ``cellNN.h5`` (and ``cellNN.png``, :mod:`hippoflow.fields.figures`)
+    beside ``table_path``, after removing those of cells the curated sort no longer has."""
     from hippoflow.sorting.cells import split_by_session
 
     log = log or log_
@@ -297,6 +302,10 @@ def fields(
     rows = []
     cell_dir = Path(cell_dir)
     cell_dir.mkdir(parents=True, exist_ok=True)
+    keep = {f"cell{c:02d}" for c in cells}
+    for old in list(cell_dir.glob("cell*.h5")) + list(cell_dir.glob("cell*.png")):
+        if old.stem not in keep:
+            old.unlink()
     for c in cells:
         spikes = {s.name: trains[s.name][c] / 1000.0 for s in behaviour}
         rng = np.random.default_rng(cell_seed(params, day, channel, c))
@@ -309,6 +318,15 @@ def fields(
         meta = {"day": day, "array": array, "channel": channel, "cell": c}
         meta["sessions"] = ",".join(s.name for s in behaviour)
         write_cell_file(cell_dir / f"cell{c:02d}.h5", result, params, meta)
+        if figures:
+            from hippoflow.fields.figures import cell_figure, trial_rasters
+
+            cell_figure(
+                result,
+                trial_rasters(behaviour, spikes),
+                cell_dir / f"cell{c:02d}.png",
+                f"{day} array{array} channel{channel} cell{c:02d}",
+            )
         n = sum(int(np.size(v)) for v in spikes.values())
         rows.append(table_row(array, channel, c, n, result))
         p, v = result["place"], result["view"]
@@ -323,9 +341,13 @@ def fields(
     write_table(table_path, rows)
 
 
-def fields_day(tables: list, out_path) -> None:
-    """Rule ``fields_day``: every day-channel's rows in one table."""
+def fields_day(tables: list, out_path, page_path=None, title="") -> None:
+    """Rule ``fields_day``: every day-channel's rows in one table (and the day's page)."""
     rows = [r for t in tables for r in read_table(t)]
     lines = ["\t".join(TABLE_COLUMNS)]
     lines += ["\t".join(r[c] for c in TABLE_COLUMNS) for r in rows]
     write_text(out_path, "\n".join(lines) + "\n")
+    if page_path:
+        from hippoflow.fields.figures import day_page
+
+        day_page(tables, page_path, title)
