@@ -78,3 +78,23 @@ def test_nwb_units_carry_information_and_p_values(small_day_run):
         for uid, row in want.items():
             for col in ("place_information", "place_p", "view_information", "view_p"):
                 assert df.loc[uid, col] == float(row[col]), (uid, col)
+
+
+def test_docs_python_example_runs(small_day_run, repo, tmp_path):
+    """docs/place-fields.md's python block, its file path pointed at this run's cell01."""
+    import re
+    import subprocess
+    import sys
+
+    _, outroot, _, _ = small_day_run
+    text = (repo / "docs" / "place-fields.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks
+    cell = next(outroot.joinpath(*DAY, "fields").glob("array*/channel*/cell01.h5"))
+    for code in blocks:
+        code = code.replace(
+            "demo/data/picasso/20181105/fields/array01/channel001/cell01.h5", str(cell)
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip()
