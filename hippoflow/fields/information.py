@@ -28,19 +28,22 @@ from hippoflow.behaviour import maze
 
 
 def skaggs_information(rate: np.ndarray, occupancy: np.ndarray) -> np.ndarray:
-    """Bits/spike of (..., n_bins) rate maps with the (n_bins,) occupancy (s)."""
+    """Bits/spike of (..., n_bins) rate maps with the (n_bins,) occupancy (s); bins without
+    occupancy or rate (NaN) are left out."""
     rate = np.asarray(rate, dtype=np.float64)
     occ = np.asarray(occupancy, dtype=np.float64)
-    ok = np.isfinite(rate) & (occ > 0)
-    r = np.where(ok, rate, 0.0)
-    p = np.where(ok, occ, 0.0)
-    p = p / p.sum(axis=-1, keepdims=True) if p.sum() > 0 else p
-    mean = (p * r).sum(axis=-1, keepdims=True)
+    ok = (occ > 0) & np.all(np.isfinite(rate.reshape(-1, occ.size)), axis=0)
+    if not ok.all():
+        rate, occ = rate[..., ok], occ[ok]
+    if occ.sum() <= 0:
+        return np.zeros(rate.shape[:-1])
+    p = occ / occ.sum()
+    mean = rate @ p
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = r / mean
-        terms = np.where(ratio > 0, p * ratio * np.log2(ratio), 0.0)
-    info = terms.sum(axis=-1)
-    return np.where(mean[..., 0] > 0, info, 0.0)
+        ratio = rate / mean[..., None]
+        xlogx = ratio * np.log2(np.where(ratio > 0, ratio, 1.0))
+        info = xlogx @ p
+    return np.where(mean > 0, info, 0.0)
 
 
 def circular_shifts(

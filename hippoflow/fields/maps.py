@@ -33,12 +33,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from scipy import ndimage
 
 from hippoflow.behaviour import maze
 
 N_PLACE = maze.GRID_N * maze.GRID_N  # 1600 place bins, ids 1..1600
 N_VIEW = maze.N_BINS  # 5122 gaze bins, ids 1..5122
+GRID_STEP_S = 0.001  # the shifts' time grid: whole milliseconds (the EyeLink sample period)
 
 
 @dataclass
@@ -91,6 +93,36 @@ class Samples:
         """Spikes per bin of the spike times ``t`` (s)."""
         return self.counts_many(np.asarray(t, dtype=np.float64)[None, :])[0]
 
+    def matrix(self):
+        """The samples x bins weights as a CSR matrix (built once)."""
+        if getattr(self, "_matrix", None) is None:
+            from scipy import sparse
+
+            self._matrix = sparse.csr_matrix(
+                (self.weights, self.bins, self.ptr), shape=(self.start.size, self.n_bins)
+            )
+        return self._matrix
+
+    def time_grid(self, t0: float, t1: float, step: float = GRID_STEP_S) -> np.ndarray:
+        """The sample holding the left edge of each ``step`` of ``[t0, t1)`` (-1: none)."""
+        n = int(np.ceil((t1 - t0) / step))
+        return self.sample_of(t0 + step * np.arange(n)).astype(np.int32)
+
+    def counts_shifted(self, cells: np.ndarray, shifts: np.ndarray, grid: np.ndarray):
+        """(S, n_bins) counts of a spike train given as grid cells (``cells``, from
+        :meth:`time_grid`'s start) shifted circularly by each of ``shifts`` (grid cells)."""
+        out = np.zeros((len(shifts), self.n_bins))
+        _shifted_counts(
+            np.sort(np.asarray(cells, dtype=np.int64)),
+            np.asarray(shifts, dtype=np.int64),
+            np.asarray(grid, dtype=np.int32),
+            self.ptr.astype(np.int64),
+            self.bins.astype(np.int32),
+            self.weights.astype(np.float64),
+            out,
+        )
+        return out
+
     def counts_many(self, t: np.ndarray) -> np.ndarray:
         """(S, n_bins) spikes per bin of S spike trains given as an (S, N) array."""
         t = np.asarray(t, dtype=np.float64)
@@ -105,6 +137,22 @@ class Samples:
         flat = rows * self.n_bins + self.bins[entry]
         out = np.bincount(flat, weights=self.weights[entry], minlength=s_n * self.n_bins)
         return out.reshape(s_n, self.n_bins)
+
+
+@njit(cache=True, nogil=True)
+def _shifted_counts(cells, shifts, grid, ptr, bins, weights, out):  # pragma: no cover (numba)
+    """out[s, b] += the weights of bin b of the sample holding each spike shifted by
+    shifts[s] grid cells (circularly); spikes sorted, so the grid is read in order."""
+    n = grid.size
+    for s in range(shifts.size):
+        for i in range(cells.size):
+            j = cells[i] + shifts[s]
+            j = j % n
+            k = grid[j]
+            if k < 0:
+                continue
+            for p in range(ptr[k], ptr[k + 1]):
+                out[s, bins[p]] += weights[p]
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:
@@ -172,27 +220,39 @@ def view_samples(
     values: np.ndarray, unity: dict, sampling_rate: float, min_speed: float = 0.0
 ) -> Samples:
     """View samples from ``binData.hdf``'s ``values`` rows, during navigation at
-    ``min_speed`` or faster, with at least one gaze bin."""
+    ``min_speed`` or faster, with at least one gaze bin. Consecutive samples with the same
+    bins are one sample (a run of them: the same time and spikes per bin, less memory)."""
     values = np.asarray(values, dtype=np.float64)
     t = values[:, 0]
+    if np.any(np.diff(t) < 0):
+        raise ValueError("binData times are not in increasing order")
     ids = values[:, 1:].astype(np.int64)
+    ids.sort(axis=1)
     iv = place_intervals(unity)
     nav = Samples(
         iv["start"], iv["end"], np.arange(iv["start"].size + 1), iv["bin"], iv["speed"], 0
     )
     j = nav.sample_of(t)
     speed = np.where(j >= 0, iv["speed"][np.maximum(j, 0)], -1.0)
-    hit = ids > 0
-    k = hit.sum(axis=1)
+    k = np.count_nonzero(ids > 0, axis=1)
     keep = (j >= 0) & (speed >= min_speed) & (k > 0)
-    ids, k, hit = ids[keep], k[keep], hit[keep]
-    ptr = np.concatenate([[0], np.cumsum(k)])
-    weights = np.repeat(1.0 / np.maximum(k, 1), k)
-    order = np.argsort(t[keep], kind="stable")
-    if np.any(order != np.arange(order.size)):
-        raise ValueError("binData times are not in increasing order")
-    start = t[keep]
-    return Samples(start, start + 1.0 / sampling_rate, ptr, ids[hit] - 1, weights, N_VIEW)
+    period = 1.0 / sampling_rate
+    idx = np.flatnonzero(keep)
+    same = np.zeros(idx.size, dtype=bool)
+    if idx.size > 1:
+        same[1:] = (
+            (np.diff(idx) == 1)
+            & (np.abs(np.diff(t[idx]) - period) < 0.5 * period)
+            & np.all(ids[idx[1:]] == ids[idx[:-1]], axis=1)
+        )
+    first = idx[~same]  # the first sample of each run
+    last = np.append(idx[np.flatnonzero(~same)[1:] - 1], idx[-1]) if idx.size else idx
+    kk = k[first]
+    ptr = np.concatenate([[0], np.cumsum(kk)])
+    rows = ids[first]
+    bins = rows[rows > 0] - 1  # ids sorted ascending: the nonzero ones are each row's last kk
+    weights = np.repeat(1.0 / np.maximum(kk, 1), kk)
+    return Samples(t[first], t[last] + period, ptr, bins, weights, N_VIEW)
 
 
 def rate_map(counts, occupancy, min_occupancy: float) -> np.ndarray:

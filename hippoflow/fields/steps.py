@@ -114,9 +114,10 @@ def _summarise(kind, counts, occupancy, null_counts, params: Params) -> dict:
         return np.where(mask, r, np.nan)
 
     rate = rates(counts)
-    weights = np.where(mask, occupancy, 0.0)
-    observed = float(info.skaggs_information(rate, weights))
-    null = info.skaggs_information(rates(null_counts), weights)
+    used = np.flatnonzero(mask)  # the null's information over the bins with a rate only
+    observed = float(info.skaggs_information(rate[used], occupancy[used]))
+    null_rates = smooth(null_counts, params.smoothing_sigma)[:, used] / occ_s[used]
+    null = info.skaggs_information(null_rates, occupancy[used])
     p = info.p_value(observed, null)
     peak = info.peak_bin(rate)
     return {
@@ -153,10 +154,15 @@ def cell_fields(sessions: list[Session], spikes: dict, params: Params, rng) -> d
             counts += c
             occupancy += o
             out["sessions"].setdefault(s.name, {})[kind] = {"counts": c, "occupancy": o}
+            # the null on a 1 ms grid: spikes at whole-millisecond shifts
+            grid = samples.time_grid(*s.span)
+            cells = np.floor((t - s.span[0]) / maps.GRID_STEP_S).astype(np.int64)
+            lo = int(round(min(params.min_shift, (s.span[1] - s.span[0]) / 2) / maps.GRID_STEP_S))
+            shifts = rng.integers(lo, max(grid.size - lo, lo + 1), size=params.shuffles)
             for a in range(0, params.shuffles, SHUFFLE_CHUNK):
-                b = min(a + SHUFFLE_CHUNK, params.shuffles)
-                shifted = info.circular_shifts(t, s.span, b - a, rng, params.min_shift)
-                null[a:b] += samples.counts_many(shifted)
+                null[a : a + SHUFFLE_CHUNK] += samples.counts_shifted(
+                    cells, shifts[a : a + SHUFFLE_CHUNK], grid
+                )
         out[kind] = _summarise(kind, counts, occupancy, null, params)
     return out
 

@@ -66,13 +66,34 @@ def test_counts_match_a_loop(sess):
         np.testing.assert_allclose(many[0], want)
 
 
+def test_shifted_counts_are_the_counts_of_shifted_trains(sess):
+    """The null's kernel (whole-ms shifts on a grid) against counting the shifted times."""
+    s = _session(sess)
+    rng = np.random.default_rng(2)
+    t = np.sort(rng.uniform(*s.span, size=300))
+    step = maps.GRID_STEP_S
+    for samples in (s.place, s.view):
+        grid = samples.time_grid(*s.span)
+        cells = np.floor((t - s.span[0]) / step).astype(np.int64)
+        shifts = rng.integers(0, grid.size, size=4)
+        got = samples.counts_shifted(cells, shifts, grid)
+        for row, m in zip(got, shifts, strict=True):
+            moved = s.span[0] + np.remainder(cells + m, grid.size) * step
+            np.testing.assert_allclose(row, samples.counts(moved), atol=1e-9)
+
+
 def test_occupancy_is_the_time_moving_with_gaze(sess):
     s = _session(sess)
     iv = maps.place_intervals(sess["unity"])
     moving = (iv["speed"] >= FEW.min_speed) & (iv["end"] > iv["start"])
     assert s.place.occupancy().sum() == pytest.approx((iv["end"] - iv["start"])[moving].sum())
-    # each view sample lasts 1 ms and its time is shared among its bins
-    assert s.view.occupancy().sum() == pytest.approx(s.view.start.size / 1000.0)
+    # each view sample lasts 1 ms and its time is shared among its bins: the total is 1 ms
+    # per binData row with a bin, inside a moving interval
+    t, hit = sess["bindata"][:, 0], (sess["bindata"][:, 1:] > 0).any(axis=1)
+    inside = np.zeros(t.size, dtype=bool)
+    for a, b in zip(iv["start"][moving], iv["end"][moving], strict=True):
+        inside[np.searchsorted(t, a) : np.searchsorted(t, b)] = True
+    assert s.view.occupancy().sum() == pytest.approx(np.count_nonzero(inside & hit) / 1000.0)
 
 
 def test_circular_shift_keeps_intervals():
