@@ -93,20 +93,14 @@ class Samples:
         """Spikes per bin of the spike times ``t`` (s)."""
         return self.counts_many(np.asarray(t, dtype=np.float64)[None, :])[0]
 
-    def matrix(self):
-        """The samples x bins weights as a CSR matrix (built once)."""
-        if getattr(self, "_matrix", None) is None:
-            from scipy import sparse
-
-            self._matrix = sparse.csr_matrix(
-                (self.weights, self.bins, self.ptr), shape=(self.start.size, self.n_bins)
-            )
-        return self._matrix
-
     def time_grid(self, t0: float, t1: float, step: float = GRID_STEP_S) -> np.ndarray:
-        """The sample holding the left edge of each ``step`` of ``[t0, t1)`` (-1: none)."""
-        n = int(np.ceil((t1 - t0) / step))
-        return self.sample_of(t0 + step * np.arange(n)).astype(np.int32)
+        """The sample holding the left edge of each ``step`` of ``[t0, t1)`` (-1: none);
+        kept for the next cell of the session."""
+        cache = self.__dict__.setdefault("_grids", {})
+        if (t0, t1, step) not in cache:
+            n = int(np.ceil((t1 - t0) / step))
+            cache[(t0, t1, step)] = self.sample_of(t0 + step * np.arange(n)).astype(np.int32)
+        return cache[(t0, t1, step)]
 
     def counts_shifted(self, cells: np.ndarray, shifts: np.ndarray, grid: np.ndarray):
         """(S, n_bins) counts of a spike train given as grid cells (``cells``, from

@@ -164,7 +164,18 @@ def cell_fields(sessions: list[Session], spikes: dict, params: Params, rng) -> d
                     cells, shifts[a : a + SHUFFLE_CHUNK], grid
                 )
         out[kind] = _summarise(kind, counts, occupancy, null, params)
+        for per in out["sessions"].values():  # each session's own information (no null)
+            d = per[kind]
+            d["information"] = _information(kind, d["counts"], d["occupancy"], params)
     return out
+
+
+def _information(kind, counts, occupancy, params: Params) -> float:
+    smooth = _smooth(kind)
+    used = np.flatnonzero(occupancy >= max(params.min_occupancy, 1e-12))
+    rate = smooth(counts, params.smoothing_sigma)[used]
+    rate = rate / smooth(occupancy, params.smoothing_sigma)[used]
+    return float(info.skaggs_information(rate, occupancy[used]))
 
 
 def cell_seed(params: Params, day: str, channel: str, cell: int) -> list[int]:
@@ -206,7 +217,10 @@ def write_cell_file(path, result: dict, params: Params, meta: dict) -> None:
                 for kind, d in per.items():
                     g = f.require_group(f"sessions/{name}/{kind}")
                     for k, v in d.items():
-                        g.create_dataset(k, data=v, compression="gzip")
+                        if isinstance(v, np.ndarray):
+                            g.create_dataset(k, data=v, compression="gzip")
+                        else:
+                            g.attrs[k] = v
 
 
 def read_cell_file(path) -> dict:
