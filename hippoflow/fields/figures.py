@@ -94,14 +94,16 @@ def cell_figure(result: dict, rasters: list, path, title: str = "") -> None:
         ax.text(0.5, 0.5, "no gaze bins", ha="center", va="center")
     ax.set_axis_off()
     ax = fig.add_subplot(grid[2])
-    for i, t in enumerate(rasters):
-        ax.vlines(t, i + 0.6, i + 1.4, color="k", linewidth=0.6)
+    if rasters:  # one call for every trial's ticks
+        t = np.concatenate(rasters)
+        y = np.repeat(np.arange(1, len(rasters) + 1), [len(r) for r in rasters])
+        ax.vlines(t, y - 0.4, y + 0.4, color="k", linewidth=0.6)
     ax.set_xlabel("s from cue offset")
     ax.set_ylabel("trial")
     ax.set_ylim(0.5, max(len(rasters), 1) + 0.5)
     ax.set_title("spikes over trials", fontsize=8)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.05, right=0.98, bottom=0.15, top=0.82, wspace=0.3)
     try:
         with atomic_output(path) as tmp:
             fig.savefig(tmp, dpi=80)

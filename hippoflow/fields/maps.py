@@ -106,9 +106,10 @@ class Samples:
         """(S, n_bins) counts of a spike train given as grid cells (``cells``, from
         :meth:`time_grid`'s start) shifted circularly by each of ``shifts`` (grid cells)."""
         out = np.zeros((len(shifts), self.n_bins))
+        n = grid.size
         _shifted_counts(
-            np.sort(np.asarray(cells, dtype=np.int64)),
-            np.asarray(shifts, dtype=np.int64),
+            np.sort(np.remainder(np.asarray(cells, dtype=np.int64), n)),
+            np.remainder(np.asarray(shifts, dtype=np.int64), n),
             np.asarray(grid, dtype=np.int32),
             self.ptr.astype(np.int64),
             self.bins.astype(np.int32),
@@ -140,8 +141,9 @@ def _shifted_counts(cells, shifts, grid, ptr, bins, weights, out):  # pragma: no
     n = grid.size
     for s in range(shifts.size):
         for i in range(cells.size):
-            j = cells[i] + shifts[s]
-            j = j % n
+            j = cells[i] + shifts[s]  # both in [0, n): one wrap at most
+            if j >= n:
+                j -= n
             k = grid[j]
             if k < 0:
                 continue
