@@ -31,6 +31,7 @@ import numpy as np
 
 from hippoflow import dpt
 from hippoflow.atomic import atomic_output, write_text
+from hippoflow.errors import InputError
 from hippoflow.fields import information as info
 from hippoflow.fields import maps
 
@@ -318,7 +319,10 @@ def fields(
             values = _load_bindata(files["bindata"])
             eye = dpt.load_object(files["eyelink"])
             rate = float(np.ravel(eye.get("samplingRate", 1000.0))[0])
-        behaviour.append(make_session(name, unity, values, rate, params.min_speed))
+        try:
+            behaviour.append(make_session(name, unity, values, rate, params.min_speed))
+        except ValueError as exc:  # e.g. binData rows out of time order
+            raise InputError(f"{files.get('bindata') or files['unity']}: {exc}") from None
     rows = []
     cell_dir = Path(cell_dir)
     cell_dir.mkdir(parents=True, exist_ok=True)
