@@ -40,6 +40,7 @@ def test_every_cell_has_fields_and_pyhipps_vmplacecell(small_day_run):
                 assert 0 < res["p_value"] <= 1
                 assert float(row[f"{kind}_p"]) == res["p_value"]
             assert f["params"]["shuffles"] == 1000
+            assert (day / "fields" / rel / f"{row['cell']}.png").stat().st_size > 0
             # PyHipp's object in each navigation session's cell directory
             objs = []
             for session in ("session01", "session02"):
@@ -58,6 +59,12 @@ def test_every_cell_has_fields_and_pyhipps_vmplacecell(small_day_run):
             assert not (day / "sessioneye" / rel / row["cell"] / steps.VMPLACECELL_NAME).exists()
     day_table = steps.read_table(day / "fields" / "cells.tsv")
     assert len(day_table) == n_cells > 0
+    # the report's day page: the significant cells of each kind, then every cell's row
+    page = (day / "fields" / "fields.html").read_text()
+    for kind in ("place", "view"):
+        n_sig = sum(r[f"{kind}_significant"] == "yes" for r in day_table)
+        assert f"Significant {kind} cells: {n_sig} of {n_cells}" in page
+    assert page.count("<tr>") == n_cells + 1
 
 
 def test_nwb_units_carry_information_and_p_values(small_day_run):
