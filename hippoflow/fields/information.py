@@ -9,11 +9,12 @@ Spatial information (Skaggs, McNaughton, Gothard & Markus 1993), bits/spike:
 bin ``i`` (bins with a rate only), ``r_i`` the bin's (smoothed) rate and ``r = sum_i p_i
 r_i`` the mean rate; 0 for a cell without spikes.
 
-Null: each session's spike train shifted circularly by a uniform random amount in
-``[min_shift, T - min_shift]`` within the session's span ``[t0, t0 + T)`` (spike times keep
-their intervals, only their relation to the behaviour is broken), the maps recomputed and
-smoothed the same way. p-value: ``(1 + #{null >= I}) / (1 + n_shuffles)``; significant when
-it is at most the level (``fields.alpha``).
+Null (made by :func:`hippoflow.fields.steps.cell_fields`): each session's spike train
+shifted circularly by a uniform random whole number of milliseconds in ``[min_shift,
+T - min_shift]`` (``min_shift`` at most ``T / 4``) within the session's span ``[t0, t0 + T)``
+(spike times keep their intervals, only their relation to the behaviour is broken), the maps
+recomputed and smoothed the same way. p-value: ``(1 + #{null >= I}) / (1 + n_shuffles)``;
+significant when it is at most the level (``fields.alpha``).
 
 Field size: the number of bins connected to the peak bin (4-neighbours on the place grid;
 every bin for the view map) with a rate of at least half the peak rate.
@@ -44,18 +45,6 @@ def skaggs_information(rate: np.ndarray, occupancy: np.ndarray) -> np.ndarray:
         xlogx = ratio * np.log2(np.where(ratio > 0, ratio, 1.0))
         info = xlogx @ p
     return np.where(mean > 0, info, 0.0)
-
-
-def circular_shifts(
-    spike_s: np.ndarray, span: tuple[float, float], n: int, rng, min_shift: float = 0.0
-) -> np.ndarray:
-    """(n, N) spike trains, each shifted circularly within ``span`` by a random amount."""
-    t0, t1 = span
-    length = t1 - t0
-    spike_s = np.asarray(spike_s, dtype=np.float64)
-    lo = min(max(min_shift, 0.0), length / 2)
-    shifts = rng.uniform(lo, length - lo, size=(n, 1))
-    return t0 + np.mod(spike_s[None, :] - t0 + shifts, length)
 
 
 def peak_bin(rate: np.ndarray) -> int:

@@ -158,7 +158,8 @@ def cell_fields(sessions: list[Session], spikes: dict, params: Params, rng) -> d
             # the null on a 1 ms grid: spikes at whole-millisecond shifts
             grid = samples.time_grid(*s.span)
             cells = np.floor((t - s.span[0]) / maps.GRID_STEP_S).astype(np.int64)
-            lo = int(round(min(params.min_shift, (s.span[1] - s.span[0]) / 2) / maps.GRID_STEP_S))
+            # shifts in [min_shift, T - min_shift], min_shift at most a quarter of the session
+            lo = int(round(min(params.min_shift, (s.span[1] - s.span[0]) / 4) / maps.GRID_STEP_S))
             shifts = rng.integers(lo, max(grid.size - lo, lo + 1), size=params.shuffles)
             for a in range(0, params.shuffles, SHUFFLE_CHUNK):
                 null[a : a + SHUFFLE_CHUNK] += samples.counts_shifted(

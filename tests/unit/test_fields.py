@@ -96,19 +96,6 @@ def test_occupancy_is_the_time_moving_with_gaze(sess):
     assert s.view.occupancy().sum() == pytest.approx(np.count_nonzero(inside & hit) / 1000.0)
 
 
-def test_circular_shift_keeps_intervals():
-    rng = np.random.default_rng(1)
-    t = np.sort(rng.uniform(10, 50, 100))
-    sh = information.circular_shifts(t, (10.0, 50.0), 5, rng, min_shift=2.0)
-    assert np.all((sh >= 10) & (sh < 50))
-    for row in sh:
-        d = np.diff(np.sort(row))
-        # the intervals are those of the train, one of them wrapped around the span
-        assert np.sort(np.append(np.diff(t), 40 - (t[-1] - t[0])))[:-1] == pytest.approx(
-            np.sort(np.append(d, 40 - (np.sort(row)[-1] - np.sort(row)[0])))[:-1]
-        )
-
-
 def test_smoothing_keeps_mass_inside_and_wraps_rings():
     m = np.zeros(maze.N_BINS)
     first, (rows, cols), _ = maps.view_surfaces()[2]  # the perimeter walls
