@@ -190,3 +190,27 @@ def test_vmplacecell_placebins_are_pyhipps_rule(sess, tmp_path):
     assert list(obj["args"]) == ["GridSteps", "OverallGridSize"]
     np.testing.assert_array_equal(obj["placebins"], want)
     assert obj["numSets"] == 1 and obj["setidx"] == [0]
+
+
+def test_without_gaze_the_place_map_only(sess, tmp_path):
+    """A day without the eye tracker: place results, no view group, empty view columns; the
+    cell's picture and the day page are still made."""
+    from hippoflow.fields import figures
+
+    s = steps.make_session("session01", sess["unity"], None, 1000.0, FEW.min_speed)
+    rng = np.random.default_rng(4)
+    spikes = {"session01": synth.place_unit(rng, sess, synth.busiest_vertex(sess))}
+    res = steps.cell_fields([s], spikes, FEW, rng)
+    assert res["view"] is None and res["place"]["significant"]
+    steps.write_cell_file(tmp_path / "cell01.h5", res, FEW, {"cell": 1})
+    back = steps.read_cell_file(tmp_path / "cell01.h5")
+    assert back["view"] is None
+    np.testing.assert_array_equal(back["place"]["counts"], res["place"]["counts"])
+    row = steps.table_row("01", "001", 1, spikes["session01"].size, res)
+    assert row["view_p"] == "" and row["place_significant"]
+    steps.write_table(tmp_path / "fields.tsv", [row])
+    figures.cell_figure(res, figures.trial_rasters([s], spikes), tmp_path / "cell01.png")
+    figures.day_page([tmp_path / "fields.tsv"], tmp_path / "fields.html", "day")
+    page = (tmp_path / "fields.html").read_text()
+    assert "Significant place cells: 1 of 1" in page and "data:image/png;base64," in page
+    assert "Significant view cells: 0 of 1" in page
