@@ -135,6 +135,7 @@ def all_targets():
         for p in PLAN.problem_targets()
         + kept(PLAN.ripple_targets(LFP_NAME, HIGHPASS_NAME))
         + PLAN.sorting_targets()
+        + PLAN.fields_targets()
         + PLAN.qc_targets()
         + PLAN.report_targets()
         + PLAN.behaviour_targets()
@@ -238,6 +239,30 @@ def provenance_inputs(wc):
         "records": sorted(split.values()),
         "raw": [p for p in PLAN.raw_files() if p not in split],
     }
+
+
+# ---- input functions (rules/fields.smk)
+def field_inputs(wc):
+    """The curated sort and, per navigation session of the day-channel, its aligned Unity
+    object and (where the raycast runs) binData.hdf and aligned EyeLink object."""
+    sessions = PLAN.field_sessions(_day(wc), wc.array, wc.channel)
+    files = {"curated": out(f"{SORT_DIR}/{CURATED_NAME}".format(**wc))}
+    for s, gaze in sessions.items():
+        base = f"{wc.subject}/{wc.day}/{s}"
+        files[f"unity_{s}"] = out(f"{base}/{UNITY_NAME}")
+        if gaze:
+            files[f"bindata_{s}"] = out(f"{base}/{BINDATA_NAME}")
+            files[f"eyelink_{s}"] = out(f"{base}/{EYELINK_NAME}")
+    return files
+
+
+def day_field_tables(wc):
+    chans = PLAN.day_channels.get(_day(wc), {})
+    return [
+        out(f"{wc.subject}/{wc.day}/fields/array{a}/channel{c}/fields.tsv")
+        for a, c in sorted(chans)
+        if PLAN.field_sessions(_day(wc), a, c)
+    ]
 
 
 # ---- input functions (rules/behaviour.smk)

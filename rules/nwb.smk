@@ -28,6 +28,8 @@ rule nwb:
         highpass=NWB_IN.channel_files(HIGHPASS_NAME) if NWB["highpass"] else [],
         raw=NWB_IN.channel_files(RAW_NAME) if NWB["raw"] else [],
         sorts=NWB_IN.sorts,
+        # each day-channel's place/view information and p-values (rule fields)
+        fields=NWB_IN.fields,
     output:
         out(f"{SESSION_DIR}/{{subject}}_{{day}}_{{session}}.nwb"),
     log:

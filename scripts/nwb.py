@@ -1,5 +1,7 @@
 """nwb: the session's NWB file from the workflow's own outputs (hippoflow/nwb/steps.py)."""
 
+from pathlib import Path
+
 from hippoflow.logs import run_job
 from hippoflow.nwb.steps import nwb
 
@@ -27,6 +29,11 @@ def main(sm, log):
         sorts=[
             (a, c, sorts[2 * k], sorts[2 * k + 1]) for k, (a, c) in enumerate(sm.params.channels)
         ],
+        # .../fields/arrayNN/channelNNN/fields.tsv -> (NN, NNN)
+        fields={
+            (Path(t).parent.parent.name[5:], Path(t).parent.name[7:]): t
+            for t in getattr(i, "fields", [])
+        },
         unity=one("unity"),
         eyelink=one("eyelink"),
         edfsplit=one("edfsplit"),

@@ -43,7 +43,11 @@ def count_jobs(plan) -> dict[str, dict]:
                 d[rule] += 1
             if len(plan.channel_arrays[(subject, day, c)]) == 1:
                 d["waveform_templates"] += 1
+            if plan.field_sessions((subject, day), _a, c):  # Plan.fields_targets
+                d["fields"] += 1
         d["qc_metrics"] += 1
+        if d.get("fields"):
+            d["fields_day"] += 1
     if plan.nwb:  # one NWB file per session with one .nev (Plan.nwb_targets)
         for s in plan.marker_sessions():
             days[(s.subject, s.day)]["nwb"] += 1
@@ -94,6 +98,9 @@ def group_components(plan, groups: dict[str, str]) -> dict[tuple, dict[str, int]
                 nodes.append(("waveform_templates", dc))
                 link(("waveform_templates", dc), cur)
             link(metrics, cur)
+            if plan.field_sessions((subject, day), a, c):
+                nodes.append(("fields", dc))
+                link(("fields", dc), cur)
     out: dict = defaultdict(lambda: defaultdict(set))
     for node in nodes:
         g = groups.get(node[0])

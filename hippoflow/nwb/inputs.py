@@ -54,6 +54,15 @@ class NwbInputs:
             for name in (self.curated_name, "cells.tsv")
         ]
 
+    def fields(self, wc) -> list[str]:
+        """Per day-channel of the session that has fields (rule fields), its fields.tsv."""
+        day = (wc.subject, wc.day)
+        return [
+            self.out(f"{wc.subject}/{wc.day}/fields/array{a}/channel{c}/fields.tsv")
+            for a, c in self.plan.channels(self._key(wc))
+            if self.plan.field_sessions(day, a, c)
+        ]
+
     def behaviour(self, wc) -> dict[str, list[str]]:
         """Aligned Unity and EyeLink objects, the day's EDFSplit and the raycast, as planned."""
         key = self._key(wc)

@@ -41,6 +41,7 @@ def nwb(
     highpass: Sequence = (),
     raw: Sequence = (),
     sorts: Sequence[tuple[str, str, str, str]] = (),
+    fields: Mapping | None = None,
     unity=None,
     eyelink=None,
     edfsplit=None,
@@ -89,8 +90,8 @@ def nwb(
             if paths:
                 stacks.append(ecephys.add_acquisition(f, kind, paths, region, level))
         counts["channels"] = len(channels)
-        counts["units"] = units.add_units(f, session, sorts, rows)
-        inputs += [p for s in sorts for p in s[2:]]
+        counts["units"] = units.add_units(f, session, sorts, rows, fields)
+        inputs += [p for s in sorts for p in s[2:]] + list((fields or {}).values())
     if unity_obj is not None:
         counts["unity_frames"] = behaviour.add_unity(f, unity_obj, unity, span=span)
         inputs.append(unity)

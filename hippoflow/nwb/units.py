@@ -33,6 +33,14 @@ METRICS = {
     "presence_ratio": "fraction of 60 s bins with spikes, over the day",
     "amplitude_cutoff": "estimated fraction of spikes missed below threshold, over the day",
 }
+# columns from the rule fields' table (hippoflow.fields.steps), pooled over the day's
+# navigation sessions; NaN for a channel without fields (no navigation session) or no gaze
+FIELD_COLUMNS = {
+    "place_information": "Skaggs spatial information of the place map, bits/spike",
+    "place_p": "p-value of place_information against circular shifts of the spike train",
+    "view_information": "Skaggs spatial information of the spatial-view map, bits/spike",
+    "view_p": "p-value of view_information against circular shifts of the spike train",
+}
 
 
 def unit_id(channel, cell) -> int:
@@ -57,14 +65,29 @@ def session_cells(cells_tsv, session: str) -> dict[int, Path]:
     return out
 
 
+def field_values(table) -> dict[int, dict[str, float]]:
+    """{cell number: FIELD_COLUMNS values} of a fields.tsv ({} for none)."""
+    if table is None:
+        return {}
+    out = {}
+    with open(table, newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            out[int(row["cell"].removeprefix("cell"))] = {
+                k: float(row[k]) if row[k] not in ("", "nan") else np.nan for k in FIELD_COLUMNS
+            }
+    return out
+
+
 def add_units(
     nwbfile: NWBFile,
     session: str,
     sorts: Sequence[tuple[str, str, str, str]],
     electrode_rows: dict[tuple[str, str], int],
+    fields: dict[tuple[str, str], str] | None = None,
 ) -> int:
-    """``sorts``: (array, channel, curated file, cells.tsv) per day-channel; returns the
-    number of units written."""
+    """``sorts``: (array, channel, curated file, cells.tsv) per day-channel; ``fields``:
+    (array, channel) -> the rule fields' ``fields.tsv``; returns the number of units written."""
+    fields = fields or {}
     units = Units(
         name="units",
         description=(
@@ -81,11 +104,14 @@ def add_units(
     units.add_column("n_spikes_day", "spikes of the cell over every sorted session of the day")
     for name, text in METRICS.items():
         units.add_column(name, text)
+    for name, text in FIELD_COLUMNS.items():
+        units.add_column(name, text + ", pooled over the day's navigation sessions (NaN: none)")
     rows = []
     for array, channel, curated, cells_tsv in sorts:
         sort = dpt.load_object(curated)
         dirs = session_cells(cells_tsv, session)
         cells = [int(c) for c in sort["cells"]]
+        field_rows = field_values(fields.get((array, channel)))
         if set(dirs) != set(cells):
             raise InputError(
                 f"{cells_tsv}: {session} lists cells {sorted(dirs)}, {curated} has {cells}"
@@ -101,6 +127,7 @@ def add_units(
                     channel_name=f"array{array}/channel{channel}",
                     n_spikes_day=int(sort["n_spikes"][i]),
                     **{m: float(sort["metrics"][m][i]) for m in METRICS},
+                    **field_rows.get(c, dict.fromkeys(FIELD_COLUMNS, np.nan)),
                 )
             )
     if rows:

@@ -28,6 +28,8 @@ from hippoflow.plan.stale import PROBLEM_KEY as CHANGED_RAW
 
 # PyHipp's Waveform reads a day-channel's templates here (relative to the day; no array level)
 WAVEFORM_TEMPLATES = "mountains/channel{channel}/output/templates.hkl"
+# the day's files of rule fields_day (relative to <day>/fields/)
+DAY_FIELD_FILES = ("cells.tsv", "fields.html")
 
 SessionKey = tuple[str, str, str]  # (subject, day, session)
 DayKey = tuple[str, str]  # (subject, day)
@@ -224,6 +226,31 @@ class Plan:
             if not is_fixation(s.name)
             for name in (BINDATA_NAME, GAZE_CSV_NAME)
         ]
+        return targets
+
+    def field_sessions(self, day: DayKey, array: str, channel: str) -> dict[str, bool]:
+        """The navigation sessions of a day-channel's sort that have an aligned Unity object
+        (rule ``fields``), each with whether its gaze bins (``binData.hdf``) are made."""
+        unity = {s.name for s in self.unity_sessions() if (s.subject, s.day) == day}
+        eye = {s.name for s in self.eyelink_sessions() if (s.subject, s.day) == day}
+        return {
+            name: name in eye
+            for name in self.sort_sessions(day, array, channel)
+            if not is_fixation(name) and name in unity
+        }
+
+    def fields_targets(self) -> list[str]:
+        """Per day-channel with a navigation session: ``fields/arrayNN/channelNNN/fields.tsv``;
+        per such day: ``fields/cells.tsv`` and ``fields/fields.html`` (rules/fields.smk)."""
+        targets = []
+        for (subject, day), chans in self.day_channels.items():
+            rows = [
+                f"{subject}/{day}/fields/array{a}/channel{c}/fields.tsv"
+                for a, c in sorted(chans)
+                if self.field_sessions((subject, day), a, c)
+            ]
+            if rows:
+                targets += rows + [f"{subject}/{day}/fields/{n}" for n in DAY_FIELD_FILES]
         return targets
 
     def report_targets(self) -> list[str]:

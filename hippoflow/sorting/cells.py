@@ -83,7 +83,9 @@ def remove_stale_cells(channel_dir: Path, keep: set[str]) -> list[Path]:
     for d in channel_dir.iterdir():
         if d.is_dir() and CELL_RE.match(d.name) and d.name not in keep:
             for f in d.iterdir():
-                if f.name == "spiketrain.csv" or re.match(r"spiketrain_[0-9a-f]{4}\.hkl$", f.name):
+                if f.name == "spiketrain.csv" or re.match(
+                    r"(spiketrain|vmplacecell)_[0-9a-f]{4}\.hkl$", f.name
+                ):
                     f.unlink()
             try:
                 d.rmdir()

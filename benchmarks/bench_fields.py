@@ -1,0 +1,162 @@
+"""fields per day-channel: the CPU it adds to a day, against the day's sorting CPU; and the
+false-positive rate of random cells (the full measurement behind tests/unit/test_fields.py).
+
+CPU: the child process writes one generated navigation session (the generator's Unity path
+and gaze, the real raycast's bins: hippoflow.synth.fields), a curated sort of 3 cells at 5 Hz,
+then runs the rule's step (:func:`hippoflow.fields.steps.fields`: loading, 1,000 shifts, every
+file and picture) and takes its CPU time; at 5 and 15 minutes, extrapolated linearly to an
+hour of navigation (a fixed part: imports, smoothing, files, pictures; a part per second of
+recording: loading, counting, the shifts). The baseline is the day-channel's sorting CPU for an hour of recording from the
+estimator's measured rates (config/rates.yaml: ``seconds_per_job.sort`` +
+``seconds_per_channel_hour.sort`` x hours). Target <= 0.05 x.
+
+False positives: units firing at random (Poisson, 2-10 Hz) on generated sessions of 300 s
+(seeds 100-109, 20 units each), 1,000 shifts: the fraction significant at alpha 0.01 and 0.05
+for place and view; it should be at most the level (within its binomial spread).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import yaml
+
+from benchmarks._measure import REPO, WORK, measure, row
+
+SECONDS = (300.0, 900.0)  # two lengths of navigation measured, extrapolated to an hour
+HOURS = 1.0
+CELLS = 3
+RATE_HZ = 5.0
+
+CHILD = """
+import json, os, sys, time
+import numpy as np
+from hippoflow import dpt
+from hippoflow.behaviour.raycast.outputs import write_bindata
+from hippoflow.fields import steps
+from hippoflow.synth import fields as sf
+
+seconds, n_cells, rate, out = float(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+sess = sf.session(seed=0, seconds=seconds)  # the generator's Unity path, the real raycast
+unity = dict(sess["unity"], numSets=1, setidx=[0])
+dpt.save_object(out + "/unity.hkl", unity, {}, [out])
+v = sess["bindata"]
+write_bindata(out + "/binData.hdf", v[:, 0], v[:, 1:].astype(np.int32))
+dpt.save_object(out + "/eyelink.hkl", {"samplingRate": 1000.0}, {}, [out])
+rng = np.random.default_rng(0)
+fs = 30000.0
+t0_, t1_ = sess["span"]
+n_samples = int(t1_ * fs) + 1
+times, cells = [], []
+for c in range(1, n_cells + 1):
+    st = np.sort(rng.integers(int(t0_ * fs), n_samples, rng.poisson(rate * (t1_ - t0_))))
+    times.append(st)
+    cells.append(np.full(st.size, c))
+order = np.argsort(np.concatenate(times), kind="stable")
+sort = {"cells": list(range(1, n_cells + 1)), "spike_times": np.concatenate(times)[order],
+        "spike_cells": np.concatenate(cells)[order], "session_starts": [0],
+        "session_samples": [n_samples], "sessions": ["session01"]}
+dpt.save_object(out + "/curated.hkl", sort, {}, [out])
+os.makedirs(out + "/session01/channel001", exist_ok=True)
+steps.maps.Samples.counts_shifted  # noqa: B018 (import numba kernels before timing)
+c0, w0 = time.process_time(), time.perf_counter()
+steps.fields(
+    out + "/curated.hkl",
+    {"session01": {"unity": out + "/unity.hkl", "bindata": out + "/binData.hdf",
+                   "eyelink": out + "/eyelink.hkl"}},
+    {"session01": out + "/session01/channel001"}, out + "/fields", out + "/fields/fields.tsv",
+    steps.Params(), day="20181105", array="01", channel="001",
+)
+print(json.dumps({"cpu": time.process_time() - c0, "wall": time.perf_counter() - w0,
+                  "seconds": t1_ - t0_, "spikes": int(sort["spike_times"].size)}))
+"""
+
+FP = """
+import json, sys
+import numpy as np
+from hippoflow.fields import steps
+from hippoflow.synth import fields as sf
+params = steps.Params(shuffles=1000, alpha=0.05, min_shift=10.0)
+res = {"place": [], "view": []}
+for seed in range(100, 110):
+    sess = sf.session(seed=seed, seconds=300.0)
+    s = steps.make_session("s", sess["unity"], sess["bindata"], 1000.0, params.min_speed)
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        sp = sf.random_unit(rng, sess, rate=float(rng.uniform(2, 10)))
+        r = steps.cell_fields([s], {"s": sp}, params, rng)
+        for kind in res:
+            res[kind].append(r[kind]["p_value"])
+print(json.dumps(res))
+"""
+
+
+def sort_cpu_per_day_channel(hours: float) -> float:
+    rates = yaml.safe_load((REPO / "config" / "rates.yaml").read_text())
+    return rates["seconds_per_job"]["sort"] + rates["seconds_per_channel_hour"]["sort"] * hours
+
+
+def run() -> list[dict]:
+    return cpu_rows() + false_positive_rows()
+
+
+def cpu_rows() -> list[dict]:
+    work = WORK / "fields"
+    work.mkdir(parents=True, exist_ok=True)
+    got = {}
+    for seconds in SECONDS:  # two lengths: CPU = fixed + per-second part, extrapolated
+        out_json = work / f"child_{seconds:g}.json"
+        cmd = [sys.executable, "-c", CHILD, str(seconds), str(CELLS), str(RATE_HZ), str(work)]
+        wall, rss = measure(cmd, stdout=out_json)
+        got[seconds] = json.loads(out_json.read_text().strip().splitlines()[-1])
+    (_, ga), (_, gb) = sorted(got.items())
+    per_s = (gb["cpu"] - ga["cpu"]) / (gb["seconds"] - ga["seconds"])
+    fixed = ga["cpu"] - per_s * ga["seconds"]
+    cpu = fixed + per_s * HOURS * 3600
+    base = sort_cpu_per_day_channel(HOURS)
+    ratio = cpu / base
+    rows = [
+        row(
+            f"fields CPU per day-channel ({HOURS:g} h navigation, {CELLS} cells, 1000 shifts)",
+            cpu,
+            "s",
+            baseline=f"sort {base:.1f} s (config/rates.yaml)",
+            ratio=ratio,
+            target="<= 0.05",
+            ok=ratio <= 0.05,
+            peak_rss_mb=round(rss, 1),
+            fixed_cpu_s=round(fixed, 2),
+            cpu_s_per_navigation_hour=round(per_s * 3600, 2),
+            measured={f"{g['seconds']:.0f} s": round(g["cpu"], 2) for g in got.values()},
+        )
+    ]
+    return rows
+
+
+def false_positive_rows() -> list[dict]:
+    work = WORK / "fields"
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    fp_json = work / "fp.json"
+    measure([sys.executable, "-c", FP], stdout=fp_json)
+    p = json.loads(fp_json.read_text().strip().splitlines()[-1])
+    for kind in ("place", "view"):
+        v = sorted(p[kind])
+        n = len(v)
+        for alpha in (0.01, 0.05):
+            frac = sum(x <= alpha for x in v) / n
+            rows.append(
+                row(
+                    f"false positives, random {kind} cells at alpha {alpha} ({n} cells)",
+                    frac,
+                    "fraction",
+                    target=f"<= {alpha} (binomial spread)",
+                    ok=frac <= alpha + 2 * (alpha * (1 - alpha) / n) ** 0.5,
+                )
+            )
+    return rows
+
+
+if __name__ == "__main__":  # `python -m benchmarks.bench_fields cpu`: the CPU rows only
+    print(json.dumps(cpu_rows() if sys.argv[1:] == ["cpu"] else run(), indent=1))

@@ -1,0 +1,310 @@
+"""Occupancy and spike counts per place bin and per gaze bin, rate maps and their smoothing.
+
+Inputs: a session's aligned Unity object (``unityData``, ``unityTime``, ``unityTriggers``),
+its ``binData.hdf`` rows (time, gaze bin ids, zero padded) and a cell's spike times (s, on the
+same Ripple clock). Outputs: :class:`Samples` (time intervals, each spread over one or more
+bins with weights), counts per bin, rate maps.
+
+Place samples (the intervals of PyHipp's ``Umaze.sessionTime``): in each trial, from cue
+offset to the end marker, Unity frame ``r`` (row ``r``, at ``unityTime[r + 1]``) holds its
+place bin from its own time to the next frame's; the first frame after the cue-offset frame
+holds from the cue-offset frame's time, and the last interval ends at the end marker's frame.
+The place bin is ``gridPosition``: ``ix + 40 * (iz - 1)``, 1-based, x fastest, on the 40 x 40
+grid of ``hippoflow.behaviour.maze`` (``GridSteps`` 40 over ``OverallGridSize`` 25). Speed
+of an interval: the distance to the next frame over its duration (maze units/s).
+
+View samples: each ``binData.hdf`` row is one EyeLink sample lasting one sample period; a
+sample that hit ``k`` distinct bins counts ``1/k`` towards each (time and spikes alike); a
+sample with no bin (eye off screen, nothing hit, ignored by the raycast) is left out. A
+sample's speed is that of the place interval containing it (0 outside navigation).
+
+Smoothing (:func:`smooth_place`, :func:`smooth_view`): a Gaussian kernel of standard
+deviation ``sigma`` bins applied to the spike-count map and the occupancy map separately,
+rate = smoothed counts / smoothed occupancy (as the field's tools do: opexebo, spatial-maps),
+truncated at 3 sigma. Place maps: the 40 x 40 floor grid (zero padding at the walls). View
+maps: within each surface of the maze (floor and ceiling as 40 x 40 grids, the perimeter
+walls as a 160 x 8 ring that wraps around, each pillar a 32 x 5 ring); the cue and hint
+bins are not smoothed. Bins whose occupancy is below ``min_occupancy`` seconds are NaN in
+the rate map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from scipy import ndimage
+
+from hippoflow.behaviour import maze
+
+N_PLACE = maze.GRID_N * maze.GRID_N  # 1600 place bins, ids 1..1600
+N_VIEW = maze.N_BINS  # 5122 gaze bins, ids 1..5122
+GRID_STEP_S = 0.001  # the shifts' time grid: whole milliseconds (the EyeLink sample period)
+
+
+@dataclass
+class Samples:
+    """Time intervals ``[start, end)`` (s), each spread over bins (0-based column ``bin``
+    of a CSR layout: sample ``i`` owns ``bins[ptr[i]:ptr[i+1]]`` with ``weights`` alike)."""
+
+    start: np.ndarray
+    end: np.ndarray
+    ptr: np.ndarray
+    bins: np.ndarray
+    weights: np.ndarray
+    n_bins: int
+
+    @property
+    def duration(self) -> np.ndarray:
+        return self.end - self.start
+
+    def select(self, keep: np.ndarray) -> Samples:
+        """Only the samples where ``keep`` is true."""
+        keep = np.asarray(keep, dtype=bool)
+        lengths = np.diff(self.ptr)
+        owner = np.repeat(np.arange(lengths.size), lengths)
+        entry = keep[owner]
+        ptr = np.concatenate([[0], np.cumsum(lengths[keep])])
+        return Samples(
+            self.start[keep],
+            self.end[keep],
+            ptr,
+            self.bins[entry],
+            self.weights[entry],
+            self.n_bins,
+        )
+
+    def occupancy(self) -> np.ndarray:
+        """Seconds per bin."""
+        lengths = np.diff(self.ptr)
+        dur = np.repeat(self.duration, lengths)
+        return np.bincount(self.bins, weights=dur * self.weights, minlength=self.n_bins)
+
+    def sample_of(self, t: np.ndarray) -> np.ndarray:
+        """Index of the sample holding each time, -1 where none does."""
+        t = np.asarray(t, dtype=np.float64)
+        i = np.searchsorted(self.start, t, side="right") - 1
+        ok = i >= 0
+        ok[ok] &= t[ok] < self.end[i[ok]]
+        return np.where(ok, i, -1)
+
+    def counts(self, t: np.ndarray) -> np.ndarray:
+        """Spikes per bin of the spike times ``t`` (s)."""
+        return self.counts_many(np.asarray(t, dtype=np.float64)[None, :])[0]
+
+    def time_grid(self, t0: float, t1: float, step: float = GRID_STEP_S) -> np.ndarray:
+        """The sample holding the left edge of each ``step`` of ``[t0, t1)`` (-1: none);
+        kept for the next cell of the session."""
+        cache = self.__dict__.setdefault("_grids", {})
+        if (t0, t1, step) not in cache:
+            n = int(np.ceil((t1 - t0) / step))
+            cache[(t0, t1, step)] = self.sample_of(t0 + step * np.arange(n)).astype(np.int32)
+        return cache[(t0, t1, step)]
+
+    def counts_shifted(self, cells: np.ndarray, shifts: np.ndarray, grid: np.ndarray):
+        """(S, n_bins) counts of a spike train given as grid cells (``cells``, from
+        :meth:`time_grid`'s start) shifted circularly by each of ``shifts`` (grid cells)."""
+        out = np.zeros((len(shifts), self.n_bins))
+        n = grid.size
+        _shifted_counts(
+            np.sort(np.remainder(np.asarray(cells, dtype=np.int64), n)),
+            np.remainder(np.asarray(shifts, dtype=np.int64), n),
+            np.asarray(grid, dtype=np.int32),
+            self.ptr.astype(np.int64),
+            self.bins.astype(np.int32),
+            self.weights.astype(np.float64),
+            out,
+        )
+        return out
+
+    def counts_many(self, t: np.ndarray) -> np.ndarray:
+        """(S, n_bins) spikes per bin of S spike trains given as an (S, N) array."""
+        t = np.asarray(t, dtype=np.float64)
+        s_n, n = t.shape
+        idx = self.sample_of(t.ravel())
+        row = np.repeat(np.arange(s_n), n)
+        ok = idx >= 0
+        idx, row = idx[ok], row[ok]
+        lengths = np.diff(self.ptr)[idx]
+        entry = np.repeat(self.ptr[idx], lengths) + _ranges(lengths)
+        rows = np.repeat(row, lengths)
+        flat = rows * self.n_bins + self.bins[entry]
+        out = np.bincount(flat, weights=self.weights[entry], minlength=s_n * self.n_bins)
+        return out.reshape(s_n, self.n_bins)
+
+
+@njit(cache=True, nogil=True)
+def _shifted_counts(cells, shifts, grid, ptr, bins, weights, out):  # pragma: no cover (numba)
+    """out[s, b] += the weights of bin b of the sample holding each spike shifted by
+    shifts[s] grid cells (circularly); spikes sorted, so the grid is read in order."""
+    n = grid.size
+    for s in range(shifts.size):
+        for i in range(cells.size):
+            j = cells[i] + shifts[s]  # both in [0, n): one wrap at most
+            if j >= n:
+                j -= n
+            k = grid[j]
+            if k < 0:
+                continue
+            for p in range(ptr[k], ptr[k + 1]):
+                out[s, bins[p]] += weights[p]
+
+
+def _ranges(lengths: np.ndarray) -> np.ndarray:
+    """0..l-1 for each l in ``lengths``, concatenated."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    return np.arange(total) - np.repeat(starts, lengths)
+
+
+def place_intervals(unity: dict) -> dict:
+    """The navigation intervals of a session: start, end, place bin (1-based), speed."""
+    data = np.asarray(unity["unityData"][0], dtype=np.float64)
+    utime = np.asarray(unity["unityTime"][0], dtype=np.float64)
+    trig = np.asarray(unity["unityTriggers"][0], dtype=np.int64).reshape(-1, 3)
+    gp = np.asarray(unity["gridPosition"][0], dtype=np.int64)
+    starts, ends, bins, speeds = [], [], [], []
+    for _, cue, end in trig:
+        rows = np.arange(cue + 1, end)  # frames holding a place until the next frame
+        if rows.size == 0:
+            continue
+        s = utime[rows + 1].copy()
+        s[0] = utime[cue + 1]
+        e = utime[rows + 2]
+        dist = data[rows + 1, 6]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.where(e > utime[rows + 1], dist / (e - utime[rows + 1]), 0.0)
+        starts.append(s)
+        ends.append(e)
+        bins.append(gp[rows])
+        speeds.append(v)
+    cat = lambda a, dt: np.concatenate(a) if a else np.zeros(0, dt)  # noqa: E731
+    return {
+        "start": cat(starts, np.float64),
+        "end": cat(ends, np.float64),
+        "bin": cat(bins, np.int64),
+        "speed": cat(speeds, np.float64),
+    }
+
+
+def place_samples(unity: dict, min_speed: float = 0.0) -> Samples:
+    """Place samples where the animal moves at ``min_speed`` or faster (0: all)."""
+    iv = place_intervals(unity)
+    n = iv["start"].size
+    samples = Samples(
+        iv["start"],
+        iv["end"],
+        np.arange(n + 1),
+        iv["bin"] - 1,
+        np.ones(n),
+        N_PLACE,
+    )
+    return samples.select((iv["speed"] >= min_speed) & (iv["end"] > iv["start"]))
+
+
+def vmplacecell_placebins(unity: dict, spike_s: np.ndarray) -> np.ndarray:
+    """PyHipp's ``VMPlaceCell.placebins``: spikes per place bin during navigation, no speed
+    or occupancy rule, as a (1600, 1) int64 column."""
+    counts = place_samples(unity).counts(spike_s)
+    return np.rint(counts).astype(np.int64).reshape(-1, 1)
+
+
+def view_samples(
+    values: np.ndarray, unity: dict, sampling_rate: float, min_speed: float = 0.0
+) -> Samples:
+    """View samples from ``binData.hdf``'s ``values`` rows, during navigation at
+    ``min_speed`` or faster, with at least one gaze bin. Consecutive samples with the same
+    bins are one sample (a run of them: the same time and spikes per bin, less memory)."""
+    values = np.asarray(values, dtype=np.float64)
+    t = values[:, 0]
+    if np.any(np.diff(t) < 0):
+        raise ValueError("binData times are not in increasing order")
+    ids = values[:, 1:].astype(np.int64)
+    ids.sort(axis=1)
+    iv = place_intervals(unity)
+    nav = Samples(
+        iv["start"], iv["end"], np.arange(iv["start"].size + 1), iv["bin"], iv["speed"], 0
+    )
+    j = nav.sample_of(t)
+    speed = np.where(j >= 0, iv["speed"][np.maximum(j, 0)], -1.0)
+    k = np.count_nonzero(ids > 0, axis=1)
+    keep = (j >= 0) & (speed >= min_speed) & (k > 0)
+    period = 1.0 / sampling_rate
+    idx = np.flatnonzero(keep)
+    same = np.zeros(idx.size, dtype=bool)
+    if idx.size > 1:
+        same[1:] = (
+            (np.diff(idx) == 1)
+            & (np.abs(np.diff(t[idx]) - period) < 0.5 * period)
+            & np.all(ids[idx[1:]] == ids[idx[:-1]], axis=1)
+        )
+    first = idx[~same]  # the first sample of each run
+    last = np.append(idx[np.flatnonzero(~same)[1:] - 1], idx[-1]) if idx.size else idx
+    kk = k[first]
+    ptr = np.concatenate([[0], np.cumsum(kk)])
+    rows = ids[first]
+    bins = rows[rows > 0] - 1  # ids sorted ascending: the nonzero ones are each row's last kk
+    weights = np.repeat(1.0 / np.maximum(kk, 1), kk)
+    return Samples(t[first], t[last] + period, ptr, bins, weights, N_VIEW)
+
+
+def rate_map(counts, occupancy, min_occupancy: float) -> np.ndarray:
+    """Spikes / seconds per bin; NaN where the occupancy is below ``min_occupancy``."""
+    counts = np.asarray(counts, dtype=np.float64)
+    occupancy = np.asarray(occupancy, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = counts / occupancy
+    return np.where(occupancy >= max(min_occupancy, 1e-12), rate, np.nan)
+
+
+# ---- smoothing -------------------------------------------------------------------------
+
+
+def smooth_place(maps: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing of (..., 1600) place maps over the 40 x 40 grid (zero padding)."""
+    maps = np.asarray(maps, dtype=np.float64)
+    if sigma <= 0:
+        return maps.copy()
+    n = maze.GRID_N
+    grid = maps.reshape(maps.shape[:-1] + (n, n))  # [..., iz, ix]: x fastest
+    sig = (0,) * (maps.ndim - 1) + (sigma, sigma)
+    out = ndimage.gaussian_filter(grid, sig, mode="constant", cval=0.0, truncate=3.0)
+    return out.reshape(maps.shape)
+
+
+def view_surfaces() -> list[tuple[int, tuple[int, int], bool]]:
+    """(first 0-based bin, (rows, columns), wraps along columns) of each view surface."""
+    n = maze.GRID_N
+    out = [
+        (maze.FLOOR0 - 1, (n, n), False),
+        (maze.CEILING0 - 1, (n, n), False),
+        (maze.WALL0 - 1, (maze.WALL_LEVELS, maze.WALL_RING), True),
+    ]
+    for p in range(len(maze.PILLARS)):
+        out.append(
+            (maze.PILLAR0 - 1 + p * maze.PILLAR_BINS, (maze.PILLAR_LEVELS, maze.PILLAR_RING), True)
+        )
+    return out
+
+
+def smooth_view(maps: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing of (..., 5122) view maps within each surface (see the module)."""
+    maps = np.asarray(maps, dtype=np.float64)
+    out = maps.copy()
+    if sigma <= 0:
+        return out
+    lead = maps.shape[:-1]
+    for first, shape, wraps in view_surfaces():
+        size = shape[0] * shape[1]
+        part = maps[..., first : first + size].reshape(lead + shape)
+        sig = (0,) * len(lead) + (sigma, sigma)
+        if wraps:
+            modes = ["constant"] * len(lead) + ["constant", "wrap"]
+            sm = ndimage.gaussian_filter(part, sig, mode=modes, cval=0.0, truncate=3.0)
+        else:
+            sm = ndimage.gaussian_filter(part, sig, mode="constant", cval=0.0, truncate=3.0)
+        out[..., first : first + size] = sm.reshape(lead + (size,))
+    return out

@@ -1,0 +1,378 @@
+"""The fields rules' steps: every cell's place and view maps, information and significance.
+
+Rule ``fields`` (per day-channel). Inputs: the curated sort (spike times and cells), each
+navigation session's aligned Unity object, ``binData.hdf`` and aligned EyeLink object (its
+``samplingRate``). Outputs, per cell:
+
+- in each navigation session's ``cellNN/``: PyHipp's ``vmplacecell_<hash>.hkl``
+  (``placebins``: spikes per place bin, a (1600, 1) column, PyHipp's VMPlaceCell rule: every
+  spike between cue offset and the trial's end, no speed or occupancy rule), with DPT's
+  bookkeeping keys, so DPT's ``append`` and the lab's ``VMPlot`` read it;
+- ``<day>/fields/arrayNN/channelNNN/cellNN.h5``: groups ``place`` and ``view`` with the
+  pooled (all navigation sessions) ``counts``, ``occupancy`` (s), smoothed ``rate`` (Hz),
+  ``information`` (bits/spike), ``null_p95``/``null_p99``, ``p_value``, ``significant``,
+  ``peak_bin`` (the lab's 1-based bin id; 0 for none), ``peak_rate``, ``field_size`` (bins),
+  and per session ``sessions/<name>/counts`` and ``occupancy``; the parameters as attributes;
+- ``cellNN.png`` beside it: place map, view map, spike raster over trials;
+- the day-channel listing ``fields.tsv`` (one row per cell: the numbers above).
+
+Rule ``fields_day``: the day's ``fields/cells.tsv`` (every day-channel's rows) and
+``fields/fields.html``, the report's page of the significant place and view cells.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hippoflow import dpt
+from hippoflow.atomic import atomic_output, write_text
+from hippoflow.errors import InputError
+from hippoflow.fields import information as info
+from hippoflow.fields import maps
+
+log_ = logging.getLogger("hippoflow.fields")
+
+VMPLACECELL_ARGS: dict = {"GridSteps": 40, "OverallGridSize": 25}  # PyHipp's, in its order
+VMPLACECELL_NAME = dpt.hkl_name("vmplacecell", VMPLACECELL_ARGS)
+SHUFFLE_CHUNK = 100  # shuffles computed together (memory: chunk x spikes x bins per sample)
+
+TABLE_COLUMNS = (
+    "array",
+    "channel",
+    "cell",
+    "n_spikes",
+    "place_information",
+    "place_p",
+    "place_significant",
+    "place_peak_bin",
+    "place_peak_rate",
+    "place_field_size",
+    "view_information",
+    "view_p",
+    "view_significant",
+    "view_peak_bin",
+    "view_peak_rate",
+    "view_field_size",
+)
+
+
+@dataclass
+class Params:
+    min_speed: float = 1.0
+    smoothing_sigma: float = 1.0
+    min_occupancy: float = 0.05
+    shuffles: int = 1000
+    min_shift: float = 10.0
+    alpha: float = 0.01
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, section: dict) -> Params:
+        return cls(**{k: section[k] for k in cls.__dataclass_fields__ if k in section})
+
+
+@dataclass
+class Session:
+    """One navigation session's behaviour: place and view samples and the shift span (s)."""
+
+    name: str
+    unity: dict
+    place: maps.Samples
+    view: maps.Samples | None
+    span: tuple[float, float]
+
+
+def make_session(name, unity, bindata_values, sampling_rate, min_speed) -> Session:
+    utime = np.asarray(unity["unityTime"][0], dtype=np.float64)
+    view = None
+    if bindata_values is not None:
+        view = maps.view_samples(bindata_values, unity, sampling_rate, min_speed)
+    return Session(
+        name,
+        unity,
+        maps.place_samples(unity, min_speed),
+        view,
+        (float(utime[0]), float(utime[-1])),
+    )
+
+
+def _smooth(kind):
+    return maps.smooth_place if kind == "place" else maps.smooth_view
+
+
+def _summarise(kind, counts, occupancy, null_counts, params: Params) -> dict:
+    smooth = _smooth(kind)
+    occ_s = smooth(occupancy, params.smoothing_sigma)
+    mask = occupancy >= max(params.min_occupancy, 1e-12)
+
+    def rates(c):
+        r = maps.rate_map(smooth(c, params.smoothing_sigma), occ_s, 0.0)
+        return np.where(mask, r, np.nan)
+
+    rate = rates(counts)
+    used = np.flatnonzero(mask)  # the null's information over the bins with a rate only
+    observed = float(info.skaggs_information(rate[used], occupancy[used]))
+    null_rates = smooth(null_counts, params.smoothing_sigma)[:, used] / occ_s[used]
+    null = info.skaggs_information(null_rates, occupancy[used])
+    p = info.p_value(observed, null)
+    peak = info.peak_bin(rate)
+    return {
+        "counts": counts,
+        "occupancy": occupancy,
+        "rate": rate,
+        "information": observed,
+        "null_p95": float(np.percentile(null, 95)) if null.size else np.nan,
+        "null_p99": float(np.percentile(null, 99)) if null.size else np.nan,
+        "p_value": p,
+        "significant": bool(p <= params.alpha and counts.sum() > 0),
+        "peak_bin": peak + 1,
+        "peak_rate": float(rate[peak]) if peak >= 0 else 0.0,
+        "field_size": info.field_size(rate, kind),
+    }
+
+
+def cell_fields(sessions: list[Session], spikes: dict, params: Params, rng) -> dict:
+    """Place and view results of one cell; ``spikes`` {session: times in s}."""
+    out = {"sessions": {}}
+    for kind in ("place", "view"):
+        if kind == "view" and any(s.view is None for s in sessions):
+            out[kind] = None
+            continue
+        n_bins = maps.N_PLACE if kind == "place" else maps.N_VIEW
+        counts = np.zeros(n_bins)
+        occupancy = np.zeros(n_bins)
+        null = np.zeros((params.shuffles, n_bins))
+        for s in sessions:
+            samples = getattr(s, kind)
+            t = np.asarray(spikes.get(s.name, []), dtype=np.float64)
+            t = t[(t >= s.span[0]) & (t < s.span[1])]
+            c, o = samples.counts(t), samples.occupancy()
+            counts += c
+            occupancy += o
+            out["sessions"].setdefault(s.name, {})[kind] = {"counts": c, "occupancy": o}
+            # the null on a 1 ms grid: spikes at whole-millisecond shifts
+            grid = samples.time_grid(*s.span)
+            cells = np.floor((t - s.span[0]) / maps.GRID_STEP_S).astype(np.int64)
+            # shifts in [min_shift, T - min_shift], min_shift at most a quarter of the session
+            lo = int(round(min(params.min_shift, (s.span[1] - s.span[0]) / 4) / maps.GRID_STEP_S))
+            shifts = rng.integers(lo, max(grid.size - lo, lo + 1), size=params.shuffles)
+            for a in range(0, params.shuffles, SHUFFLE_CHUNK):
+                null[a : a + SHUFFLE_CHUNK] += samples.counts_shifted(
+                    cells, shifts[a : a + SHUFFLE_CHUNK], grid
+                )
+        out[kind] = _summarise(kind, counts, occupancy, null, params)
+        for per in out["sessions"].values():  # each session's own information (no null)
+            d = per[kind]
+            d["information"] = _information(kind, d["counts"], d["occupancy"], params)
+    return out
+
+
+def _information(kind, counts, occupancy, params: Params) -> float:
+    smooth = _smooth(kind)
+    used = np.flatnonzero(occupancy >= max(params.min_occupancy, 1e-12))
+    rate = smooth(counts, params.smoothing_sigma)[used]
+    rate = rate / smooth(occupancy, params.smoothing_sigma)[used]
+    return float(info.skaggs_information(rate, occupancy[used]))
+
+
+def cell_seed(params: Params, day: str, channel: str, cell: int) -> list[int]:
+    """The shifts' seed: the config's seed with the cell's day, channel and number."""
+    return [int(params.seed), zlib.crc32(f"{day}/{channel}".encode()), int(cell)]
+
+
+# ---- files -------------------------------------------------------------------------------
+
+
+def write_vmplacecell(path, placebins: np.ndarray) -> None:
+    obj = {"placebins": np.asarray(placebins, dtype=np.int64).reshape(-1, 1)}
+    obj.update(dpt.bookkeeping("cell"))
+    path = Path(path)
+    dpt.save_object(path, obj, VMPLACECELL_ARGS, [path.parent.resolve()])
+
+
+def write_cell_file(path, result: dict, params: Params, meta: dict) -> None:
+    import h5py
+
+    with atomic_output(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            for k, v in vars(params).items():
+                f.attrs[k] = v
+            for k, v in meta.items():
+                f.attrs[k] = v
+            f.attrs["kernel"] = "gaussian, sigma smoothing_sigma bins, truncated at 3 sigma"
+            for kind in ("place", "view"):
+                r = result[kind]
+                if r is None:
+                    continue
+                g = f.create_group(kind)
+                for k, v in r.items():
+                    if isinstance(v, np.ndarray):
+                        g.create_dataset(k, data=v, compression="gzip")
+                    else:
+                        g.attrs[k] = v
+            for name, per in result["sessions"].items():
+                for kind, d in per.items():
+                    g = f.require_group(f"sessions/{name}/{kind}")
+                    for k, v in d.items():
+                        if isinstance(v, np.ndarray):
+                            g.create_dataset(k, data=v, compression="gzip")
+                        else:
+                            g.attrs[k] = v
+
+
+def read_cell_file(path) -> dict:
+    import h5py
+
+    out = {}
+    with h5py.File(path, "r") as f:
+        out["params"] = dict(f.attrs)
+        for kind in ("place", "view"):
+            if kind in f:
+                g = f[kind]
+                d = {k: g[k][()] for k in g}
+                d.update(dict(g.attrs))
+                out[kind] = d
+            else:
+                out[kind] = None
+    return out
+
+
+def table_row(array, channel, cell, n_spikes, result) -> dict:
+    row = {"array": array, "channel": channel, "cell": f"cell{int(cell):02d}"}
+    row["n_spikes"] = int(n_spikes)
+    for kind in ("place", "view"):
+        r = result[kind]
+        for k in ("information", "p_value", "significant", "peak_bin", "peak_rate", "field_size"):
+            col = f"{kind}_{'p' if k == 'p_value' else k}"
+            row[col] = "" if r is None else r[k]
+    return row
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def write_table(path, rows: list[dict]) -> None:
+    lines = ["\t".join(TABLE_COLUMNS)]
+    lines += ["\t".join(_fmt(r[c]) for c in TABLE_COLUMNS) for r in rows]
+    write_text(path, "\n".join(lines) + "\n")
+
+
+def read_table(path) -> list[dict]:
+    lines = Path(path).read_text().splitlines()
+    head = lines[0].split("\t")
+    return [dict(zip(head, line.split("\t"), strict=True)) for line in lines[1:] if line]
+
+
+def _load_bindata(path):
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return f["values"][()]
+
+
+def fields(
+    curated_path,
+    sessions: dict,
+    channel_dirs: dict,
+    cell_dir,
+    table_path,
+    params: Params,
+    day: str,
+    array: str,
+    channel: str,
+    figures: bool = True,
+    log=None,
+) -> None:
+    """Rule ``fields``: ``sessions`` {name: {unity, bindata (or None), eyelink (or None)}}.
+    Writes each cell's ``cellNN.h5`` (and ``cellNN.png``, :mod:`hippoflow.fields.figures`)
+    beside ``table_path``, after removing those of cells the curated sort no longer has."""
+    from hippoflow.sorting.cells import split_by_session
+
+    log = log or log_
+    sort = dpt.load_object(curated_path)
+    cells = [int(c) for c in sort["cells"]]
+    per_session = split_by_session(
+        sort["spike_times"],
+        sort["spike_cells"],
+        sort["session_starts"],
+        sort["session_samples"],
+        cells,
+    )
+    trains = dict(zip(sort["sessions"], per_session, strict=True))
+    behaviour = []
+    for name, files in sessions.items():
+        if name not in trains:
+            log.info("%s: not in the sort (left out): no fields from it", name)
+            continue
+        unity = dpt.load_object(files["unity"])
+        values, rate = None, 1000.0
+        if files.get("bindata"):
+            values = _load_bindata(files["bindata"])
+            eye = dpt.load_object(files["eyelink"])
+            rate = float(np.ravel(eye.get("samplingRate", 1000.0))[0])
+        try:
+            behaviour.append(make_session(name, unity, values, rate, params.min_speed))
+        except ValueError as exc:  # e.g. binData rows out of time order
+            raise InputError(f"{files.get('bindata') or files['unity']}: {exc}") from None
+    rows = []
+    cell_dir = Path(cell_dir)
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    keep = {f"cell{c:02d}" for c in cells}
+    for old in list(cell_dir.glob("cell*.h5")) + list(cell_dir.glob("cell*.png")):
+        if old.stem not in keep:
+            old.unlink()
+    for c in cells:
+        spikes = {s.name: trains[s.name][c] / 1000.0 for s in behaviour}
+        rng = np.random.default_rng(cell_seed(params, day, channel, c))
+        result = cell_fields(behaviour, spikes, params, rng)
+        for s in behaviour:
+            d = Path(channel_dirs[s.name]) / f"cell{c:02d}"
+            write_vmplacecell(
+                d / VMPLACECELL_NAME, maps.vmplacecell_placebins(s.unity, spikes[s.name])
+            )
+        meta = {"day": day, "array": array, "channel": channel, "cell": c}
+        meta["sessions"] = ",".join(s.name for s in behaviour)
+        write_cell_file(cell_dir / f"cell{c:02d}.h5", result, params, meta)
+        if figures:
+            from hippoflow.fields.figures import cell_figure, trial_rasters
+
+            cell_figure(
+                result,
+                trial_rasters(behaviour, spikes),
+                cell_dir / f"cell{c:02d}.png",
+                f"{day} array{array} channel{channel} cell{c:02d}",
+            )
+        n = sum(int(np.size(v)) for v in spikes.values())
+        rows.append(table_row(array, channel, c, n, result))
+        p, v = result["place"], result["view"]
+        log.info(
+            "cell%02d: %d spikes; place %.3f bits/spike p=%.4f%s",
+            c,
+            n,
+            p["information"],
+            p["p_value"],
+            "" if v is None else f"; view {v['information']:.3f} bits/spike p={v['p_value']:.4f}",
+        )
+    write_table(table_path, rows)
+
+
+def fields_day(tables: list, out_path, page_path=None, title="") -> None:
+    """Rule ``fields_day``: every day-channel's rows in one table (and the day's page)."""
+    rows = [r for t in tables for r in read_table(t)]
+    lines = ["\t".join(TABLE_COLUMNS)]
+    lines += ["\t".join(r[c] for c in TABLE_COLUMNS) for r in rows]
+    write_text(out_path, "\n".join(lines) + "\n")
+    if page_path:
+        from hippoflow.fields.figures import day_page
+
+        day_page(tables, page_path, title)

@@ -1,0 +1,33 @@
+"""fields: every cell's place and view maps, information and significance of a day-channel."""
+
+from pathlib import Path
+
+from hippoflow.fields.steps import Params, fields
+from hippoflow.logs import run_job
+
+
+def main(sm, log):
+    wc, inp = sm.wildcards, sm.input
+    sessions = {
+        s: {
+            "unity": inp[f"unity_{s}"],
+            "bindata": inp[f"bindata_{s}"] if gaze else None,
+            "eyelink": inp[f"eyelink_{s}"] if gaze else None,
+        }
+        for s, gaze in sm.params.sessions.items()
+    }
+    fields(
+        inp.curated,
+        sessions,
+        sm.params.channel_dirs,
+        Path(sm.output.table).parent,
+        sm.output.table,
+        Params(**sm.params.params),
+        day=wc.day,
+        array=wc.array,
+        channel=wc.channel,
+        log=log,
+    )
+
+
+run_job(main, snakemake)  # noqa: F821

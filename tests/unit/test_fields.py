@@ -1,0 +1,216 @@
+"""Place and view fields (hippoflow.fields) against ground truth and independent arithmetic.
+
+The generator (hippoflow.synth.fields) plants a place field at a known point of the
+monkey's known path, or a view field on a known gaze bin; the tests check that those cells
+are significant with their peak where planted, that random cells are significant no more
+often than the level says, and that PyHipp's VMPlaceCell rule (re-derived here from its
+description: Umaze's sessionTime rows, then VMPlaceCell's digitize and histogram) gives
+our placebins.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from pyhipp_rules import pyhipp_placebins
+from scipy import stats
+
+from hippoflow.behaviour import maze
+from hippoflow.fields import information, maps, steps
+from hippoflow.synth import fields as synth
+
+FEW = steps.Params(shuffles=200, alpha=0.01, min_shift=5.0)
+
+
+@pytest.fixture(scope="module")
+def sess():
+    return synth.session(seed=3, seconds=300.0)
+
+
+def _session(s, params=FEW):
+    return steps.make_session(
+        "session01", s["unity"], s["bindata"], s["sampling_rate"], params.min_speed
+    )
+
+
+# ---- arithmetic ---------------------------------------------------------------------------
+
+
+def test_skaggs_information_hand_worked():
+    occ = np.array([1.0, 1.0, 2.0])
+    # all spikes in a bin holding a quarter of the time: log2(4) = 2 bits/spike
+    assert information.skaggs_information(np.array([4.0, 0.0, 0.0]), occ) == pytest.approx(2.0)
+    # a flat map carries none
+    assert information.skaggs_information(np.array([3.0, 3.0, 3.0]), occ) == pytest.approx(0.0)
+    # rates 1 and 3 on equal halves: mean 2; 0.5*0.5*log2(0.5) + 0.5*1.5*log2(1.5)
+    want = 0.25 * math.log2(0.5) + 0.75 * math.log2(1.5)
+    got = information.skaggs_information(np.array([1.0, 3.0]), np.array([2.0, 2.0]))
+    assert got == pytest.approx(want)
+
+
+def test_counts_match_a_loop(sess):
+    s = _session(sess)
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(*s.span, size=60))
+    for samples in (s.place, s.view):
+        want = np.zeros(samples.n_bins)
+        for ti in t:
+            for i in np.flatnonzero((samples.start <= ti) & (ti < samples.end)):
+                a, b = samples.ptr[i], samples.ptr[i + 1]
+                np.add.at(want, samples.bins[a:b], samples.weights[a:b])
+        np.testing.assert_allclose(samples.counts(t), want)
+        # the shuffled trains go through the same counting
+        many = samples.counts_many(np.stack([t, t[::-1].copy()]))
+        np.testing.assert_allclose(many[0], want)
+
+
+def test_shifted_counts_are_the_counts_of_shifted_trains(sess):
+    """The null's kernel (whole-ms shifts on a grid) against counting the shifted times."""
+    s = _session(sess)
+    rng = np.random.default_rng(2)
+    t = np.sort(rng.uniform(*s.span, size=300))
+    step = maps.GRID_STEP_S
+    for samples in (s.place, s.view):
+        grid = samples.time_grid(*s.span)
+        cells = np.floor((t - s.span[0]) / step).astype(np.int64)
+        shifts = rng.integers(0, grid.size, size=4)
+        got = samples.counts_shifted(cells, shifts, grid)
+        for row, m in zip(got, shifts, strict=True):
+            moved = s.span[0] + np.remainder(cells + m, grid.size) * step
+            np.testing.assert_allclose(row, samples.counts(moved), atol=1e-9)
+
+
+def test_occupancy_is_the_time_moving_with_gaze(sess):
+    s = _session(sess)
+    iv = maps.place_intervals(sess["unity"])
+    moving = (iv["speed"] >= FEW.min_speed) & (iv["end"] > iv["start"])
+    assert s.place.occupancy().sum() == pytest.approx((iv["end"] - iv["start"])[moving].sum())
+    # each view sample lasts 1 ms and its time is shared among its bins: the total is 1 ms
+    # per binData row with a bin, inside a moving interval
+    t, hit = sess["bindata"][:, 0], (sess["bindata"][:, 1:] > 0).any(axis=1)
+    inside = np.zeros(t.size, dtype=bool)
+    for a, b in zip(iv["start"][moving], iv["end"][moving], strict=True):
+        inside[np.searchsorted(t, a) : np.searchsorted(t, b)] = True
+    assert s.view.occupancy().sum() == pytest.approx(np.count_nonzero(inside & hit) / 1000.0)
+
+
+def test_smoothing_keeps_mass_inside_and_wraps_rings():
+    m = np.zeros(maze.N_BINS)
+    first, (rows, cols), _ = maps.view_surfaces()[2]  # the perimeter walls
+    m[first + 3 * cols + 0] = 1.0  # ring position 0: its neighbour across the wrap is 159
+    sm = maps.smooth_view(m, 1.0)
+    assert sm[first + 3 * cols + cols - 1] == pytest.approx(sm[first + 3 * cols + 1])
+    assert sm[maze.CUE_BIN - 1] == 0 and sm[: maze.WALL0 - 1].sum() == 0
+
+
+# ---- planted fields -------------------------------------------------------------------------
+
+
+def _grid_distance(a: int, b: int) -> float:
+    """Bins between two 1-based place bins."""
+    ax, az = (a - 1) % 40, (a - 1) // 40
+    bx, bz = (b - 1) % 40, (b - 1) // 40
+    return math.hypot(ax - bx, az - bz)
+
+
+def test_planted_place_field_is_found(sess):
+    s = _session(sess)
+    centre = synth.busiest_vertex(sess)
+    rng = np.random.default_rng(11)
+    spikes = synth.place_unit(rng, sess, centre)
+    res = steps.cell_fields([s], {"session01": spikes}, FEW, rng)
+    place = res["place"]
+    assert place["significant"], place["p_value"]
+    assert place["information"] > place["null_p99"]
+    assert _grid_distance(place["peak_bin"], synth.place_bin_of(*centre)) <= 2.0
+    # the field: bins within ~2 widths of the centre, not the whole maze
+    assert 1 <= place["field_size"] < 200
+
+
+def test_planted_view_bin_is_found(sess):
+    s = _session(sess)
+    target = synth.common_bin(sess)
+    rng = np.random.default_rng(12)
+    spikes = synth.view_unit(rng, sess, target)
+    res = steps.cell_fields([s], {"session01": spikes}, FEW, rng)
+    view = res["view"]
+    assert view["significant"], view["p_value"]
+    assert view["information"] > view["null_p99"]
+    # the peak is the planted bin or its neighbour on the same surface (smoothing, discs of rays)
+    first, shape, _ = next(
+        (f, sh, w) for f, sh, w in maps.view_surfaces() if f <= target - 1 < f + sh[0] * sh[1]
+    )
+    (r0, c0), (r1, c1) = (divmod(b - 1 - first, shape[1]) for b in (target, view["peak_bin"]))
+    dc = min(abs(c0 - c1), shape[1] - abs(c0 - c1))
+    assert abs(r0 - r1) <= 1 and dc <= 1, (target, view["peak_bin"])
+
+
+def test_random_units_are_significant_at_the_level():
+    """False-positive rate: units firing at random (Poisson) in 3 sessions of different
+    seeds; the number significant at alpha is within what Binomial(n, alpha) allows
+    (one-sided, 0.1% level). The full measurement (more units, 1,000 shuffles) is
+    benchmarks/bench_fields.py."""
+    alpha, per_session = 0.05, 20
+    params = steps.Params(shuffles=100, alpha=alpha, min_shift=5.0)
+    n_sig = {"place": 0, "view": 0}
+    n = 0
+    for seed in (21, 22, 23):
+        sess = synth.session(seed=seed, seconds=90.0)
+        s = _session(sess, params)
+        rng = np.random.default_rng(seed)
+        for _ in range(per_session):
+            spikes = synth.random_unit(rng, sess, rate=float(rng.uniform(2, 10)))
+            res = steps.cell_fields([s], {"session01": spikes}, params, rng)
+            n += 1
+            for kind in n_sig:
+                n_sig[kind] += bool(res[kind]["p_value"] <= alpha)
+    limit = stats.binom.ppf(0.999, n, alpha)
+    assert n_sig["place"] <= limit and n_sig["view"] <= limit, (n_sig, n, limit)
+
+
+# ---- PyHipp's VMPlaceCell ---------------------------------------------------------------------
+
+
+def test_vmplacecell_placebins_are_pyhipps_rule(sess, tmp_path):
+    rng = np.random.default_rng(5)
+    spikes = synth.random_unit(rng, sess, rate=20.0)
+    ours = maps.vmplacecell_placebins(sess["unity"], spikes)
+    want = pyhipp_placebins(sess["unity"], spikes)
+    assert ours.shape == (1600, 1) and ours.sum() > 100
+    np.testing.assert_array_equal(ours, want)
+    # the file: PyHipp's name and keys, readable as DPT reads it
+    path = tmp_path / steps.VMPLACECELL_NAME
+    steps.write_vmplacecell(path, ours)
+    from hippoflow import dpt
+
+    obj = dpt.load_object(path)
+    assert steps.VMPLACECELL_NAME == dpt.hkl_name("vmplacecell", obj["args"])
+    assert list(obj["args"]) == ["GridSteps", "OverallGridSize"]
+    np.testing.assert_array_equal(obj["placebins"], want)
+    assert obj["numSets"] == 1 and obj["setidx"] == [0]
+
+
+def test_without_gaze_the_place_map_only(sess, tmp_path):
+    """A day without the eye tracker: place results, no view group, empty view columns; the
+    cell's picture and the day page are still made."""
+    from hippoflow.fields import figures
+
+    s = steps.make_session("session01", sess["unity"], None, 1000.0, FEW.min_speed)
+    rng = np.random.default_rng(4)
+    spikes = {"session01": synth.place_unit(rng, sess, synth.busiest_vertex(sess))}
+    res = steps.cell_fields([s], spikes, FEW, rng)
+    assert res["view"] is None and res["place"]["significant"]
+    steps.write_cell_file(tmp_path / "cell01.h5", res, FEW, {"cell": 1})
+    back = steps.read_cell_file(tmp_path / "cell01.h5")
+    assert back["view"] is None
+    np.testing.assert_array_equal(back["place"]["counts"], res["place"]["counts"])
+    row = steps.table_row("01", "001", 1, spikes["session01"].size, res)
+    assert row["view_p"] == "" and row["place_significant"]
+    steps.write_table(tmp_path / "fields.tsv", [row])
+    figures.cell_figure(res, figures.trial_rasters([s], spikes), tmp_path / "cell01.png")
+    figures.day_page([tmp_path / "fields.tsv"], tmp_path / "fields.html", "day")
+    page = (tmp_path / "fields.html").read_text()
+    assert "Significant place cells: 1 of 1" in page and "data:image/png;base64," in page
+    assert "Significant view cells: 0 of 1" in page
