@@ -40,3 +40,14 @@ def test_snakemake_lint_clean(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def test_no_two_test_modules_share_a_name():
+    """pytest imports test modules by their base name (tests/ has no __init__.py): two files
+    of one name in different tiers stop the collection of the whole suite."""
+    from collections import Counter
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parents[1]
+    names = Counter(p.name for p in tests.rglob("test_*.py"))
+    assert [n for n, k in names.items() if k > 1] == []

@@ -371,7 +371,7 @@ def test_docs_spikeinterface_example_runs_as_printed(day, files):
     """SpikeInterface's reading, as the docs print it, gives the units table's ids and the
     first unit's spike times (pynwb's reading) in samples at 30 kHz."""
     out = run_python(docs_examples(day)[1]).splitlines()
-    units = files["session01"][1].units.to_dataframe()
+    units = files["session01"].units.to_dataframe()
     ids = [int(x) for x in re.findall(r"\d+", out[0])]
     assert ids == list(units.index)
     first = [int(x) for x in re.findall(r"\d+", out[1])]
