@@ -421,7 +421,7 @@ def node_local_problem(node_local_dir, groups: Mapping) -> str | None:
         return (
             "profiles/pcluster-nodelocal runs a day as one job for node-local intermediates: "
             "set intermediates.node_local_dir too, e.g. --config "
-            "'intermediates={node_local_dir: /scratch/hippoflow}' (README, Node-local mode)"
+            "'intermediates={node_local_dir: /scratch/hippoflow}' (docs/node-local.md)"
         )
     return None
 

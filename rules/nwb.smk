@@ -21,7 +21,7 @@ rule nwb:
         unpack(NWB_IN.behaviour),
         # the .ns5 (else the .nev): only its header's time origin is read
         header=NWB_IN.header,
-        # the .ns5's SHA-256 for the file's provenance, from the split (README, "NWB files")
+        # the .ns5's SHA-256 for the file's provenance, from the split (docs/outputs.md, "NWB files")
         ns5_digest=NWB_IN.ns5_digest,
         rpl=out(f"{SESSION_DIR}/{RPLPARALLEL_NAME}"),
         lfp=session_lfps,

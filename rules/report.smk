@@ -8,7 +8,7 @@ report: "../report/workflow.rst"
 rule provenance:
     input:
         # the split's digest records of the .ns5 files and the other (small) raw files to
-        # hash: never an .ns5 the split reads, nor a split file (README, "Node-local mode")
+        # hash: never an .ns5 the split reads, nor a split file (docs/design/digest-records.md)
         unpack(provenance_inputs),
     output:
         report(

@@ -42,7 +42,7 @@ for _i, (_chans, _rels) in enumerate(PLAN.channel_sets.items()):
                 for a, c in _chans
             ],
             # the .ns5's SHA-256, hashed while split (the provenance page reads it, not the
-            # .ns5): in the output tree in every mode (README, "Node-local mode")
+            # .ns5): in the output tree in every mode (docs/design/digest-records.md)
             digest=out(f"{{sp}}/{NS5_DIGEST_NAME}"),
         log:
             "logs/rplsplit/{sp}.log",
