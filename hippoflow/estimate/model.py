@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from hippoflow.estimate.compute import rule_seconds
+from hippoflow.estimate.compute import group_wall, job_start, rule_seconds
 from hippoflow.estimate.counts import LOCAL, count_jobs, group_components, submissions
 from hippoflow.estimate.inputs import (
     CLUSTER_FILE,
@@ -17,6 +17,7 @@ from hippoflow.estimate.inputs import (
     load_profile,
     load_rates,
     merged,
+    profile_cores,
     profile_queues,
 )
 from hippoflow.estimate.queues import Queues
@@ -67,6 +68,7 @@ def estimate(
         lfp_rate=float(cfg["lfp"]["ResampleRate"]),
     )
     queues = Queues(cluster, *profile_queues(profile), float(rt["slurm_overhead_s"]))
+    cores = profile_cores(profile)
     days_out = {}
     tot: dict[str, float] = defaultdict(float)
     all_jobs: dict[str, int] = defaultdict(int)
@@ -78,7 +80,7 @@ def estimate(
         for g, v in c.items():
             all_comps[g] += v
         per_rule = rule_seconds(plan, lengths, day, j, rt)
-        _queue_day(queues, j, c, per_rule, groups, ncomp)
+        _queue_day(queues, j, c, per_rule, groups, ncomp, cores)
         b = day_bytes(lengths, plan, day, mode, **byte_args)
         row = {
             "jobs": sum(v for r, v in j.items() if r not in LOCAL),
@@ -94,7 +96,7 @@ def estimate(
     if plan.sessions:  # one provenance page for the run
         all_jobs["provenance"] += 1
         tot["jobs"] += 1
-        extra = float(rt["job_start_s"]) + float(rt["default_job_s"])
+        extra = job_start(rt, "provenance") + float(rt["default_job_s"])
         tot["core_s"] += extra
         q = queues.of("provenance")
         queues.core_s[q] += extra + queues.overhead
@@ -113,10 +115,10 @@ def estimate(
     }
 
 
-def _queue_day(queues: Queues, j, c, per_rule, groups, ncomp) -> None:
+def _queue_day(queues: Queues, j, c, per_rule, groups, ncomp, cores: int = 1) -> None:
     """One day's work and Slurm jobs onto their queues: an ungrouped job is one Slurm job; a
     group's connected components make ceil(components / group-components) Slurm jobs, each
-    running its members one after the other on one core."""
+    running its members on ``cores`` CPUs (:func:`group_wall`; 1: one after the other)."""
     for r, sec in per_rule.items():
         queues.work(r, sec)
     for r, v in j.items():
@@ -127,7 +129,11 @@ def _queue_day(queues: Queues, j, c, per_rule, groups, ncomp) -> None:
         n_sub = math.ceil(n / int(ncomp.get(g, 1)))
         q = queues.of(members[0]) if members else queues.default
         group_s = sum(per_rule.get(r, 0.0) for r in members)
-        queues.submit(q, n_sub, group_s / max(1, n_sub))
+        if n_sub == 1:
+            wall, cpus = group_wall(per_rule, j, members, cores)
+            queues.submit(q, 1, wall, cpus, group_s)
+        else:  # several Slurm jobs of this group a day: its work spread over them, 1 core
+            queues.submit(q, n_sub, group_s / n_sub)
 
 
 def _cluster_time(queues: Queues, px: dict, cluster: dict, total: dict) -> dict:
