@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from hippoflow.estimate.counts import LOCAL
+from hippoflow.estimate.dag import LOCAL
 
 CHANNEL_RULES = ("rplsplit", "rpllfp", "rplhighpass", "sort")  # rules with a channel-hour rate
 #: a day's channel rules in the order their jobs can start (each stage reads the one before)

@@ -6,7 +6,7 @@ import math
 from collections import defaultdict
 
 from hippoflow.estimate.compute import group_wall, job_start, rule_seconds
-from hippoflow.estimate.counts import LOCAL, count_jobs, group_components, submissions
+from hippoflow.estimate.dag import LOCAL, day_counts, submissions
 from hippoflow.estimate.inputs import (
     CLUSTER_FILE,
     PRICES,
@@ -57,8 +57,7 @@ def estimate(
     px = load_prices(prices)
     rt = load_rates(rates)
     lengths = session_lengths(plan, assume_seconds)
-    jobs = count_jobs(plan)
-    comps = group_components(plan, groups)
+    jobs, comps, run_level = day_counts(cfg, groups)
     byte_args = dict(
         split_ratio=float(
             rt.get("split_size_ratio", {}).get(cfg.get("split_compression", "none"), 1.0)
@@ -93,14 +92,14 @@ def estimate(
         days_out["/".join(day)] = row
         for k in DAY_SUMS:
             tot[k] += row[k]
-    if plan.sessions:  # one provenance page for the run
-        all_jobs["provenance"] += 1
-        tot["jobs"] += 1
-        extra = job_start(rt, "provenance") + float(rt["default_job_s"])
+    for rule, n in run_level.items():  # jobs of the whole run (the provenance page)
+        all_jobs[rule] += n
+        tot["jobs"] += n
+        extra = n * (job_start(rt, rule) + float(rt["default_job_s"]))
         tot["core_s"] += extra
-        q = queues.of("provenance")
-        queues.core_s[q] += extra + queues.overhead
-        queues.subs[q] += 1
+        q = queues.of(rule)
+        queues.core_s[q] += extra + n * queues.overhead
+        queues.subs[q] += n
     total = dict(tot)
     total["submissions"] = submissions(all_jobs, all_comps, groups, ncomp)
     total.update(_cluster_time(queues, px, cluster, total))
