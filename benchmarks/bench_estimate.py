@@ -32,14 +32,21 @@ SPLIT_CHANNELS, SPLIT_SECONDS = 32, 60.0
 SORT_SECONDS = ((150.0, 150.0), (600.0, 600.0))  # two lengths: fixed cost + rate
 START = "import snakemake.script, hippoflow.ripple.steps, hippoflow.sorting.steps"
 SCRIPTS = REPO / "scripts"
+#: what a rule's step imports when it runs (imported there, not by its script, so that the
+#: other rules' jobs do not pay for it): part of each of its jobs' start-up all the same
+STEP_IMPORTS = {
+    "rpllfp": "import hippoflow.ripple.filters",
+    "rplhighpass": "import hippoflow.ripple.filters",
+    "qc_lfp": "import scipy.signal",
+}
 
 
 def script_imports(rule: str) -> str:
-    """What a rule's script imports at its start (its top-level import lines), after
-    Snakemake's script preamble (snakemake.script)."""
+    """What a rule's job imports before its work: Snakemake's script preamble
+    (snakemake.script), its script's top-level import lines, its step's (STEP_IMPORTS)."""
     lines = (SCRIPTS / f"{rule}.py").read_text().splitlines()
     heads = [x for x in lines if x.startswith(("import ", "from ")) and "__future__" not in x]
-    return "\n".join(["import snakemake.script", *heads])
+    return "\n".join(["import snakemake.script", *heads, STEP_IMPORTS.get(rule, "")])
 
 
 def start_per_rule(repeat: int = 3) -> dict[str, float]:

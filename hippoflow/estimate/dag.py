@@ -44,6 +44,7 @@ def _dot(config_yaml: str) -> str:
     with tempfile.TemporaryDirectory(prefix="hippoflow-estimate-") as tmp:
         cfg = yaml.safe_load(config_yaml)
         cfg["output_root"] = str(Path(tmp) / "out")
+        cfg["data_root"] = str(Path(cfg["data_root"]).resolve())  # snakemake runs in tmp
         (Path(tmp) / "config.yaml").write_text(yaml.safe_dump(cfg))
         done = subprocess.run(
             [
