@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO := demo/data
 CORES ?= 2
 
-.PHONY: demo test bench lint format dag clean system-deps
+.PHONY: demo test test-fast bench lint format dag docs clean system-deps
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,13 +39,25 @@ demo: $(STAMP) system-deps $(DEMO)/.generated
 TESTTMP ?= /tmp/hippoflow-make-test
 test: $(STAMP) system-deps
 	@rm -rf $(TESTTMP) && mkdir -p $(TESTTMP)
-	@$(BIN)/python -m pytest tests/cluster -q --basetemp=$(TESTTMP)/cluster \
+	@export HIPPOFLOW_SKIP_REPORT=$(TESTTMP)/skipped.txt; \
+	$(BIN)/python -m pytest tests/cluster -q --basetemp=$(TESTTMP)/cluster \
 	  > $(TESTTMP)/cluster.txt 2>&1 & cluster=$$!; \
 	$(BIN)/python -m pytest tests -q --ignore=tests/cluster --basetemp=$(TESTTMP)/rest; rest=$$?; \
 	wait $$cluster; cl=$$?; \
 	echo "== tests/cluster (run beside the others)"; cat $(TESTTMP)/cluster.txt; \
+	if [ -s $(TESTTMP)/skipped.txt ]; then echo "== skipped tests, and why:"; cat $(TESTTMP)/skipped.txt; \
+	else echo "== no test skipped"; fi; \
 	echo "== tests outside tests/cluster: exit $$rest; tests/cluster: exit $$cl"; \
 	test $$rest -eq 0 && test $$cl -eq 0
+
+# The unit tests without the slow ones (about a minute): what a contributor runs while working.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q -m "not slow" -p no:cacheprovider
+
+# Regenerate what the docs take from the code: the configuration key table and the rule graph.
+docs: $(STAMP) system-deps $(DEMO)/.generated
+	$(BIN)/python -m hippoflow.config
+	$(BIN)/snakemake --rulegraph --config data_root=$(DEMO) | dot -Tsvg > docs/images/rulegraph.svg
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

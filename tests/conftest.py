@@ -1,4 +1,15 @@
-"""Shared fixtures: the repository, synthetic trees, and running the real snakemake."""
+"""Shared fixtures: the repository, synthetic trees, and running the real snakemake.
+
+Also the test tiers and the real recordings:
+
+- every test gets the marker of its folder (``unit``, ``workflow``, ``cluster``); tests that
+  read the real recordings are marked ``realdata`` and long ones ``slow`` (see pyproject.toml);
+- the real recordings are found at ``$HIPPOFLOW_REALDATA`` (default ``../shared/realdata``
+  beside the clone). Where they are absent the ``realdata`` tests are skipped with that reason,
+  and the end of the run says how many tests were skipped and why;
+- with ``CI`` set (``.ci/run`` runs under CI=true) a skipped test fails the run: CI has the
+  recordings and every tool, so nothing may be left out there.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +24,68 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+REALDATA = Path(os.environ.get("HIPPOFLOW_REALDATA") or REPO.parent / "shared" / "realdata")
+TIERS = ("unit", "workflow", "cluster")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def realdata_missing() -> str | None:
+    """Why the real recordings cannot be read, or None when they are there."""
+    if (REALDATA / "README.md").is_file():
+        return None
+    return (
+        f"real recordings not found at {REALDATA} (set HIPPOFLOW_REALDATA to the shared "
+        "realdata folder; CI has it at ../shared/realdata)"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = realdata_missing()
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(REPO).parts
+        if len(parts) > 2 and parts[0] == "tests" and parts[1] in TIERS:
+            item.add_marker(getattr(pytest.mark, parts[1]))
+        if missing and item.get_closest_marker("realdata"):
+            item.add_marker(pytest.mark.skip(reason=missing))
+
+
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report)
+        _SKIPPED.append(reason.removeprefix("Skipped: "))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    if _SKIPPED and in_ci() and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not _SKIPPED:
+        return
+    reasons: dict[str, int] = {}
+    for reason in _SKIPPED:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.section("skipped tests", sep="-")
+    lines = [
+        f"{n} skipped: {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])
+    ]
+    for line in lines:
+        terminalreporter.write_line(line)
+    if os.environ.get("HIPPOFLOW_SKIP_REPORT"):  # make test prints these at its very end
+        with open(os.environ["HIPPOFLOW_SKIP_REPORT"], "a") as f:
+            f.write("".join(line + "\n" for line in lines))
+    if in_ci():
+        terminalreporter.write_line(
+            f"CI is set: {len(_SKIPPED)} skipped test(s) fail the run (CI must run them all)"
+        )
 
 
 def digests(root: Path) -> dict[str, str]:

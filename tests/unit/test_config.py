@@ -4,6 +4,7 @@ keys a user edits, with the schema's values; Snakemake fills the rest."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,23 @@ def test_default_sort_file_name_is_stable():
     from hippoflow.sorting.sort import sort_name
 
     assert sort_name({}) == "mountainsort_c771.hkl"
+
+
+def test_docs_key_table_is_the_schemas():
+    """docs/configuration.md's key table is the one generated from the schema, and it names
+    every leaf key of the schema with its default (read here from the schema directly)."""
+    page = (REPO / "docs" / "configuration.md").read_text()
+    assert hconfig.page_with_keys(page) == page, "run: python -m hippoflow.config"
+    for path, sub in leaves(SCHEMA):
+        row = next(x for x in page.splitlines() if x.startswith(f"| `{'.'.join(path)}` |"))
+        if "default" in sub:
+            assert json.dumps(sub["default"]) in row.replace("\\|", "|")
+
+
+def test_docs_key_table_notices_a_change(tmp_path):
+    """A key added to the schema makes the page out of date (the check can fail)."""
+    schema = copy.deepcopy(SCHEMA)
+    schema["properties"]["new_key"] = {"type": "integer", "default": 3, "description": "x"}
+    page = (REPO / "docs" / "configuration.md").read_text()
+    assert hconfig.page_with_keys(page, schema) != page
+    assert "| `new_key` | integer | `3` | x |" in hconfig.page_with_keys(page, schema)

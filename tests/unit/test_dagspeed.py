@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, generate, job_counts, run_snakemake
 
+pytestmark = pytest.mark.slow  # more than ~10 s: left out of make test-fast
+
 BIN = Path(sys.executable).parent
 
 

@@ -26,8 +26,10 @@ from hippoflow import digests
 from hippoflow.errors import InputError
 from hippoflow.qc.provenance import provenance_html
 from hippoflow.ripple import nsx, split, steps
+from tests.conftest import REALDATA
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "blackrock"
+REAL = REALDATA / "blackrock"
+
 REAL_READABLE = ("Test_anonymized.ns3", "test_NEURALCD_raw.ns3", "test_BRSMPGRP_raw.ns3")
 SESSION = ("picasso", "20181105", "session01")
 
@@ -67,6 +69,7 @@ def test_split_digest_of_the_generated_ns5_is_its_sha256(demo, chunk):
         }
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("name", REAL_READABLE)
 @pytest.mark.parametrize("chunk", [7, 1 << 15])
 def test_split_digest_of_the_real_nsx_files_is_their_sha256(name, chunk):

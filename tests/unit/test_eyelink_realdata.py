@@ -1,6 +1,6 @@
 """The EyeLink readers on real edf2asc exports written by other people (shared/realdata).
 
-The files are read in place from ``../shared/realdata/eyelink`` (beside the repository;
+The files are read in place from ``$HIPPOFLOW_REALDATA/eyelink`` (default ``../shared/realdata``;
 never copied into it).  Every expected value is counted here from the file's text with
 plain string handling, independently of the reader: sample lines are the lines that start
 with a digit in column 0 (edf2asc writes samples from column 0; the calibration
@@ -29,8 +29,11 @@ from hippoflow.behaviour.eyelink.sessions import split_navigation
 from hippoflow.behaviour.eyelink.sniff import read_recording, sniff
 from hippoflow.errors import InputError
 from hippoflow.naming import EYELINK_TRIGGER
+from tests.conftest import REALDATA as SHARED_REALDATA
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
+REALDATA = SHARED_REALDATA
+pytestmark = pytest.mark.realdata
+
 EYE_DIR = REALDATA / "eyelink"
 # file -> sample count measured on the file (shared/realdata/README.md)
 README_SAMPLES = {

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # more than ~10 s: left out of make test-fast
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 

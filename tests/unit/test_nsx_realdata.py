@@ -22,8 +22,11 @@ from hippoflow.errors import InputError
 from hippoflow.naming import HIGHPASS_ARGS, LFP_ARGS
 from hippoflow.ripple import nev, nsx, split, steps
 from hippoflow.sorting import sort
+from tests.conftest import REALDATA
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "blackrock"
+REAL = REALDATA / "blackrock"
+pytestmark = pytest.mark.realdata
+
 READ = {  # file: (file spec, header id, channels, samples in file order)
     "Test_anonymized.ns3": ("2.3", "NEURALCD", 5, 100),
     "test_NEURALCD_raw.ns3": ("2.2", "NEURALCD", 128, 100),

@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.slow  # more than ~10 s: left out of make test-fast
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # more than ~10 s: left out of make test-fast
+
 REPO = Path(__file__).resolve().parents[2]
 PROFILE = REPO / "profiles" / "pcluster"
 TEMPLATE = PROFILE / "cluster-config.yaml"
@@ -302,14 +304,14 @@ def test_broken_templates_are_rejected(pcluster_python, tmp_path):
         assert any(words in c for c in bad), (name, bad)
 
 
-def test_readme_export_recipe_reaches_the_hook(tmp_path, monkeypatch):
-    """The README's FSx export recipe, as the shell passes it to Snakemake, run through the
+def test_docs_export_recipe_reaches_the_hook(tmp_path, monkeypatch):
+    """docs/cluster.md's FSx export recipe, as the shell passes it to Snakemake, run through the
     completion hook with a stand-in `aws` that records its arguments (not run against AWS)."""
     import shlex
 
     from hippoflow.notify import notify
 
-    text = (REPO / "README.md").read_text().replace("\\\n", " ")
+    text = (REPO / "docs" / "cluster.md").read_text().replace("\\\n", " ")
     line = next(
         x for x in text.splitlines() if "create-data-repository-task" in x and "snakemake" in x
     )

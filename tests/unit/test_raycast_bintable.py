@@ -18,8 +18,11 @@ import pytest
 from hippoflow.behaviour import maze
 from hippoflow.behaviour.raycast.bins import object_name
 from hippoflow.behaviour.raycast.kernels import hit_points
+from tests.conftest import REALDATA as SHARED_REALDATA
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
+REALDATA = SHARED_REALDATA
+pytestmark = pytest.mark.realdata
+
 TABLE = REALDATA / "maze" / "bintocoords.csv"
 HALF_BIN = 0.3125
 EPS = 1e-6

@@ -8,11 +8,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from scipy import signal
 
 from hippoflow import dpt
 from hippoflow.scratch import scratch_root
 from hippoflow.sorting.steps import sort
+
+pytestmark = pytest.mark.slow  # more than ~10 s: left out of make test-fast
 
 FS = 30000
 

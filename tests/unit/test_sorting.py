@@ -23,6 +23,8 @@ from hippoflow.sorting import sort as sorting
 from hippoflow.synth import day as gen
 from hippoflow.synth import groundtruth
 
+pytestmark = pytest.mark.slow  # more than ~10 s: left out of make test-fast
+
 # Units whose SNR (peak of the mean high-pass waveform at the true spike times over the MAD
 # noise) is at least this are "sortable" on one channel; the mean accuracy over them must
 # reach 0.9 (issue 5).  The generator's realistic setting below gives SNRs of about 5-12.

@@ -20,6 +20,8 @@ from conftest import REPO
 sys.path.insert(0, str(REPO))
 from benchmarks import bench_sorting_suite as suite  # noqa: E402
 
+pytestmark = pytest.mark.slow  # more than ~10 s: left out of make test-fast
+
 MIN_ACCURACY = 0.85  # every true unit, every session (measured 0.94-1.00)
 
 

@@ -24,8 +24,11 @@ import scipy.io
 
 from hippoflow.behaviour import unity
 from hippoflow.errors import InputError
+from tests.conftest import REALDATA as SHARED_REALDATA
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "unity"
+REALDATA = SHARED_REALDATA / "unity"
+pytestmark = pytest.mark.realdata
+
 LOG = REALDATA / "session_1_2312018113452.txt"
 MAT = REALDATA / "rplparallel.mat"
 HEADER_LINES = 14

@@ -314,21 +314,39 @@ def test_rule_inputs_follow_the_config(small_day_run, tmp_path):
     assert all("hippoflow_digest_ns5.json" in j and ".ns5" in j for j in jobs)
 
 
-def test_readme_opening_example_runs_as_printed(day):
-    """The README's pynwb example, with only its file path pointed at this run's session01."""
+def docs_examples(day) -> list[str]:
+    """docs/outputs.md's python blocks, their file path pointed at this run's session01."""
+    from conftest import REPO
+
+    text = (REPO / "docs" / "outputs.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
+    printed = "demo/data/picasso/20181105/session01/picasso_20181105_session01.nwb"
+    assert len(blocks) == 2 and all(printed in b for b in blocks)
+    return [b.replace(printed, str(nwb_path(day, "session01"))) for b in blocks]
+
+
+def run_python(code: str) -> str:
     import subprocess
     import sys
 
-    from conftest import REPO
-
-    text = (REPO / "README.md").read_text()
-    section = text[text.index("## NWB files") :]
-    section = section[: section.index("\n## ", 5)]
-    code = re.search(r"^```python\n(.*?)^```", section, flags=re.S | re.M).group(1)
-    printed = "demo/data/picasso/20181105/session01/picasso_20181105_session01.nwb"
-    assert printed in code
-    code = code.replace(printed, str(nwb_path(day, "session01")))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "2018-11-05 10:00:00+00:00 picasso session01" in proc.stdout
-    assert "(20000, 4) 1000.0 Hz" in proc.stdout
+    return proc.stdout
+
+
+def test_docs_pynwb_example_runs_as_printed(day):
+    out = run_python(docs_examples(day)[0])
+    assert "2018-11-05 10:00:00+00:00 picasso session01" in out
+    assert "(20000, 4) 1000.0 Hz" in out
+
+
+def test_docs_spikeinterface_example_runs_as_printed(day, files):
+    """SpikeInterface's reading, as the docs print it, gives the units table's ids and the
+    first unit's spike times (pynwb's reading) in samples at 30 kHz."""
+    out = run_python(docs_examples(day)[1]).splitlines()
+    units = files["session01"][1].units.to_dataframe()
+    ids = [int(x) for x in re.findall(r"\d+", out[0])]
+    assert ids == list(units.index)
+    first = [int(x) for x in re.findall(r"\d+", out[1])]
+    want = np.round(np.asarray(units["spike_times"].iloc[0][:5]) * 30000).astype(int)
+    assert first == list(want)

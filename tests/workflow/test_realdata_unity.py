@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,9 +28,12 @@ import scipy.io
 from hippoflow import dpt
 from hippoflow.naming import RPLPARALLEL_NAME, UNITY_NAME
 from hippoflow.ripple.nev import write_nev
+from tests.conftest import REALDATA as SHARED_REALDATA
 from tests.conftest import digests, job_counts, run_snakemake
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "unity"
+REALDATA = SHARED_REALDATA / "unity"
+pytestmark = pytest.mark.realdata
+
 LOG = REALDATA / "session_1_2312018113452.txt"
 MAT = REALDATA / "rplparallel.mat"
 SUBJECT, DAY = "picasso", "20180123"  # the log's name: 23/1/2018 11:34:52
