@@ -9,6 +9,9 @@ A generated day (``DAY``: channels, seconds, ``session01`` + ``sessioneye``) is 
 turn, each with only the day group's rules as targets (``--until``), so that the run is that
 one Slurm job. Its wall time is Slurm's (squeue start and end, 1 s resolution).
 
+The machine's load average before and after each run is in the first row's note: on a
+machine shared with other work the 2-core run gets less than 2 CPUs and the ratio says so.
+
 Start-up of a job inside the day group: its benchmark file's wall time (the script's process,
 from Snakemake starting it to its end) minus the ``done in`` time its log reports (the step
 itself, after the imports): Python, the script's imports and Snakemake's script preamble.
@@ -17,6 +20,7 @@ itself, after the imports): Python, the script's imports and Snakemake's script 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import statistics
@@ -49,6 +53,7 @@ def day_run(cluster, data: Path, root: Path, name: str, cores: int) -> dict:
     work.mkdir()
     config = (f"intermediates={{node_local_dir: {node}}}",)
     extra = [*STATUS_OVERRIDES, "--cores", str(cores), "--until", *DAY_RULES]
+    load = os.getloadavg()[0]
     t0 = time.monotonic()
     done = run_cmd(
         snakemake_cmd("pcluster-nodelocal", data, out, *extra, config=config),
@@ -68,6 +73,7 @@ def day_run(cluster, data: Path, root: Path, name: str, cores: int) -> dict:
         "cpus": int(cpus),
         "day_s": day_s,
         "run_s": run_s,
+        "load": (load, os.getloadavg()[0]),  # the machine's load average before and after
         "out": out,
         "seen": side_by_side(log.read_text()),
         "startup": startups(work),
@@ -116,7 +122,8 @@ def run() -> list[dict]:
                 "node-local day job, 1 core (test cluster)",
                 t1,
                 "s",
-                note=f"{size}; each: {[r['day_s'] for r in one]}; "
+                note=f"{size}; each: {[r['day_s'] for r in one]}; load average before/after "
+                f"{[tuple(round(x, 1) for x in r['load']) for r in runs]} (2 CPUs); "
                 f"at most {max(r['seen']['most_at_once'] for r in one)} members at once",
             ),
             row(
