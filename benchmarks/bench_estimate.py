@@ -3,7 +3,8 @@ benchmarks/work/rates.json (keeps its split_size_ratio, from bench_bytes.py, and
 bench_nwb.py).
 
 * job_start_s: a job's Python start-up with the workflow's imports (snakemake, hippoflow's
-  ripple and sorting steps), as every script job pays it;
+  ripple and sorting steps); job_start_s_per_rule: the same with each rule's script's own
+  top-level imports (what that rule's jobs pay);
 * seconds_per_channel_hour: rplsplit (a generated 32-channel session, per channel-hour of the
   file), rpllfp and rplhighpass (one 10-minute channel), sort (sort + curate of one
   day-channel with 4 units at 2 x 2.5 and 2 x 10 minutes: the slope, and the fixed cost per
@@ -19,7 +20,7 @@ from __future__ import annotations
 import shutil
 import sys
 
-from benchmarks._measure import WORK, load_rates, measure, merge_rates, row
+from benchmarks._measure import REPO, WORK, load_rates, measure, merge_rates, row
 from benchmarks.bench_bytes import SPLIT
 from benchmarks.bench_filters import OURS as FILTER
 from benchmarks.bench_filters import make_channel
@@ -30,6 +31,32 @@ CHANNEL_MINUTES = 10.0
 SPLIT_CHANNELS, SPLIT_SECONDS = 32, 60.0
 SORT_SECONDS = ((150.0, 150.0), (600.0, 600.0))  # two lengths: fixed cost + rate
 START = "import snakemake.script, hippoflow.ripple.steps, hippoflow.sorting.steps"
+SCRIPTS = REPO / "scripts"
+#: what a rule's step imports when it runs (imported there, not by its script, so that the
+#: other rules' jobs do not pay for it): part of each of its jobs' start-up all the same
+STEP_IMPORTS = {
+    "rpllfp": "import hippoflow.ripple.filters",
+    "rplhighpass": "import hippoflow.ripple.filters",
+    "qc_lfp": "import scipy.signal",
+}
+
+
+def script_imports(rule: str) -> str:
+    """What a rule's job imports before its work: Snakemake's script preamble
+    (snakemake.script), its script's top-level import lines, its step's (STEP_IMPORTS)."""
+    lines = (SCRIPTS / f"{rule}.py").read_text().splitlines()
+    heads = [x for x in lines if x.startswith(("import ", "from ")) and "__future__" not in x]
+    return "\n".join(["import snakemake.script", *heads, STEP_IMPORTS.get(rule, "")])
+
+
+def start_per_rule(repeat: int = 3) -> dict[str, float]:
+    """rule -> the best of ``repeat`` Python starts with its script's imports, seconds."""
+    return {
+        p.stem: min(
+            measure([sys.executable, "-c", script_imports(p.stem)])[0] for _ in range(repeat)
+        )
+        for p in sorted(SCRIPTS.glob("*.py"))
+    }
 
 
 def run() -> list[dict]:
@@ -43,6 +70,7 @@ def run() -> list[dict]:
     per = {}
     try:
         start = min(measure([sys.executable, "-c", START])[0] for _ in range(3))
+        per_rule_start = start_per_rule()
         opts = gen.Options(
             out=work / "data",
             channels=SPLIT_CHANNELS,
@@ -88,6 +116,7 @@ def run() -> list[dict]:
         "split_size_ratio from bench_bytes.py; nwb_size_ratio from bench_nwb.py)",
         measured_on=__import__("platform").platform(),
         job_start_s=round(start, 2),
+        job_start_s_per_rule={k: round(v, 2) for k, v in per_rule_start.items()},
         slurm_overhead_s=rates.get("slurm_overhead_s", 12.5),
         default_job_s=rates.get("default_job_s", 5.0),
         seconds_per_job={**rates.get("seconds_per_job", {}), "sort": round(sort_fixed, 2)},
@@ -95,6 +124,9 @@ def run() -> list[dict]:
     )
     merge_rates(rates)
     rows = [row("job start-up (python + workflow imports)", start, "s")]
+    rows += [
+        row(f"{k}: job start-up (its script's imports)", v, "s") for k, v in per_rule_start.items()
+    ]
     rows += [row(f"{k}: seconds per channel-hour (1 core)", v, "s") for k, v in per.items()]
     rows.append(row("sort: fixed seconds per day-channel (1 core)", sort_fixed, "s"))
     return rows

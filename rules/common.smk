@@ -409,7 +409,7 @@ JOB_CPUS_VAR, JOB_MEM_VAR = "HIPPOFLOW_JOB_CPUS", "HIPPOFLOW_JOB_MEM_MB"
 
 
 def limit_to_slurm_job():
-    """Inside a Slurm job, run no more cores and memory at once than the job was given.
+    """Inside a node-local Slurm job, run no more cores and memory at once than the job has.
 
     The jobstep plugin starts the day group's inner Snakemake with `--cores all` and no
     `--resources`: `all` is every CPU the process may use, the whole node where Slurm's task
@@ -417,7 +417,7 @@ def limit_to_slurm_job():
     Snakemake (sbatch's, in the batch step) sees SLURM_CPUS_PER_TASK and SLURM_MEM_PER_NODE
     (or SLURM_MEM_PER_CPU) and hands them on in HIPPOFLOW_JOB_*; every Snakemake in the job
     takes them as its `--cores` and `--resources mem_mb=` limits."""
-    if not workflow.remote_exec or "SLURM_JOB_ID" not in os.environ:
+    if not (NODE_LOCAL_DIR and workflow.remote_exec and "SLURM_JOB_ID" in os.environ):
         return
     env = os.environ
     if JOB_CPUS_VAR not in env and env.get("SLURM_CPUS_PER_TASK"):
@@ -434,6 +434,16 @@ def limit_to_slurm_job():
             workflow.global_resources["_cores"] = cpus
     if env.get(JOB_MEM_VAR):
         workflow.global_resources["mem_mb"] = int(env[JOB_MEM_VAR])
+
+
+def within_job(mem_mb):
+    """At most the memory of the Slurm job this runs in (HIPPOFLOW_JOB_MEM_MB), else as is.
+    For day-group members sized from files made inside the day (the sort files): when the
+    day is submitted they do not exist yet and count as empty; inside the job, a member
+    that would now ask for more than the whole job runs alone with all of it, instead of
+    failing the inner Snakemake's check of its request against its limit."""
+    cap = os.environ.get(JOB_MEM_VAR)
+    return min(mem_mb, int(cap)) if cap else mem_mb
 
 
 def check_node_local_mode():

@@ -69,8 +69,9 @@ rule curate:
         "../envs/hippoflow.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: mem_for(input.sort, factor=4, base=600)
-        * attempt,
+        mem_mb=lambda wc, input, attempt: within_job(
+            mem_for(input.sort, factor=4, base=600) * attempt
+        ),
         runtime=lambda wc, attempt: 20 * attempt,
     params:
         args=CURATE_ARGS,
@@ -94,7 +95,9 @@ rule waveform_templates:
         "../envs/hippoflow.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: mem_for(input.sort, factor=2) * attempt,
+        mem_mb=lambda wc, input, attempt: within_job(
+            mem_for(input.sort, factor=2) * attempt
+        ),
         runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/waveform_templates.py"
@@ -120,7 +123,9 @@ rule qc_metrics:
         "../envs/hippoflow.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: mem_for(input.sorts, factor=2) * attempt,
+        mem_mb=lambda wc, input, attempt: within_job(
+            mem_for(input.sorts, factor=2) * attempt
+        ),
         runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/qc_metrics.py"

@@ -10,8 +10,9 @@ Output: :func:`estimate`'s dict, printed by ``python -m hippoflow.estimate``.
 
 One module per concern:
 * :mod:`.tree`: each session's length and channel count from the headers;
-* :mod:`.counts`: jobs per rule as the dry run makes them; submissions = ungrouped jobs
-  + ceil(connected components of each group / its group-components);
+* :mod:`.dag`: jobs per rule and day from Snakemake's own DAG of the run (``snakemake
+  --dag``); submissions = ungrouped jobs + ceil(connected components of each group / its
+  group-components);
 * :mod:`.compute`: CPU seconds per job = start-up + fixed cost + rate x channel-hours;
 * :mod:`.storage`: bytes through shared storage (``default``: split, high-pass and LFP files
   live there; ``nodelocal``: a day's split and high-pass files stay on the node, only the

@@ -11,10 +11,12 @@ import yaml
 
 from hippoflow.errors import InputError
 from hippoflow.estimate import MODES, PRICES, RATES, REPO, estimate
+from hippoflow.estimate.dag import DagError
 
 EPILOG = """\
 Reads only the .ns5/.nev headers (recording lengths from the data-block headers), the
-profile's job groups, the cluster file's queues and storage, config/prices.yaml (dated
+workflow's own DAG of the run (snakemake --dag: jobs per rule and day), the profile's job
+groups and cores, the cluster file's queues and storage, config/prices.yaml (dated
 instance prices and figures: edit it) and config/rates.yaml (per-job rates, dated, as
 `make bench` measured them). Wall time = max(CPU work / compute cores, bytes through shared storage /
 its sustained throughput, the longest single Slurm job); dollars = each queue's nodes for
@@ -103,6 +105,9 @@ def main(argv=None) -> int:
     except InputError as exc:  # a missing path, a config the workflow would refuse
         print(f"hippoflow.estimate: {exc}", file=sys.stderr)
         return 2
+    except DagError as exc:  # the workflow could not plan this tree: its own message
+        print(f"python -m hippoflow.estimate: {exc}", file=sys.stderr)
+        return 1
     if a.json:
         json.dump(r, sys.stdout, indent=1)
         print()

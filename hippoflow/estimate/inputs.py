@@ -85,6 +85,11 @@ def load_profile(profile) -> tuple[dict, dict]:
     return prof.get("groups", {}) or {}, prof.get("group-components", {}) or {}
 
 
+def profile_cores(profile) -> int:
+    """The profile's ``cores``: CPUs per Slurm job (scope local), a node-local day's cores."""
+    return int(_profile(profile).get("cores", 1))
+
+
 def profile_queues(profile) -> tuple[dict[str, str], int]:
     """rule -> Slurm partition named by the profile, and its `jobs` limit (default 200)."""
     prof = _profile(profile)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from hippoflow.estimate.compute import rule_seconds
-from hippoflow.estimate.counts import LOCAL, count_jobs, group_components, submissions
+from hippoflow.estimate.compute import group_wall, job_start, rule_seconds
+from hippoflow.estimate.dag import LOCAL, day_counts, submissions
 from hippoflow.estimate.inputs import (
     CLUSTER_FILE,
     PRICES,
@@ -16,6 +16,7 @@ from hippoflow.estimate.inputs import (
     load_prices,
     load_profile,
     load_rates,
+    profile_cores,
     profile_queues,
     workflow_config,
 )
@@ -54,8 +55,7 @@ def estimate(
     px = load_prices(prices)
     rt = load_rates(rates)
     lengths = session_lengths(plan, assume_seconds)
-    jobs = count_jobs(plan)
-    comps = group_components(plan, groups)
+    jobs, comps, run_level = day_counts(cfg, groups)
     byte_args = dict(
         split_ratio=float(
             rt.get("split_size_ratio", {}).get(cfg.get("split_compression", "none"), 1.0)
@@ -65,6 +65,7 @@ def estimate(
         lfp_rate=float(cfg["lfp"]["ResampleRate"]),
     )
     queues = Queues(cluster, *profile_queues(profile), float(rt["slurm_overhead_s"]))
+    cores = profile_cores(profile)
     days_out = {}
     tot: dict[str, float] = defaultdict(float)
     all_jobs: dict[str, int] = defaultdict(int)
@@ -76,7 +77,7 @@ def estimate(
         for g, v in c.items():
             all_comps[g] += v
         per_rule = rule_seconds(plan, lengths, day, j, rt)
-        _queue_day(queues, j, c, per_rule, groups, ncomp)
+        _queue_day(queues, j, c, per_rule, groups, ncomp, cores)
         b = day_bytes(lengths, plan, day, mode, **byte_args)
         row = {
             "jobs": sum(v for r, v in j.items() if r not in LOCAL),
@@ -89,14 +90,14 @@ def estimate(
         days_out["/".join(day)] = row
         for k in DAY_SUMS:
             tot[k] += row[k]
-    if plan.sessions:  # one provenance page for the run
-        all_jobs["provenance"] += 1
-        tot["jobs"] += 1
-        extra = float(rt["job_start_s"]) + float(rt["default_job_s"])
+    for rule, n in run_level.items():  # jobs of the whole run (the provenance page)
+        all_jobs[rule] += n
+        tot["jobs"] += n
+        extra = n * (job_start(rt, rule) + float(rt["default_job_s"]))
         tot["core_s"] += extra
-        q = queues.of("provenance")
-        queues.core_s[q] += extra + queues.overhead
-        queues.subs[q] += 1
+        q = queues.of(rule)
+        queues.core_s[q] += extra + n * queues.overhead
+        queues.subs[q] += n
     total = dict(tot)
     total["submissions"] = submissions(all_jobs, all_comps, groups, ncomp)
     total.update(_cluster_time(queues, px, cluster, total))
@@ -114,10 +115,10 @@ def estimate(
     }
 
 
-def _queue_day(queues: Queues, j, c, per_rule, groups, ncomp) -> None:
+def _queue_day(queues: Queues, j, c, per_rule, groups, ncomp, cores: int = 1) -> None:
     """One day's work and Slurm jobs onto their queues: an ungrouped job is one Slurm job; a
     group's connected components make ceil(components / group-components) Slurm jobs, each
-    running its members one after the other on one core."""
+    running its members on ``cores`` CPUs (:func:`group_wall`; 1: one after the other)."""
     for r, sec in per_rule.items():
         queues.work(r, sec)
     for r, v in j.items():
@@ -128,7 +129,11 @@ def _queue_day(queues: Queues, j, c, per_rule, groups, ncomp) -> None:
         n_sub = math.ceil(n / int(ncomp.get(g, 1)))
         q = queues.of(members[0]) if members else queues.default
         group_s = sum(per_rule.get(r, 0.0) for r in members)
-        queues.submit(q, n_sub, group_s / max(1, n_sub))
+        if n_sub == 1:
+            wall, cpus = group_wall(per_rule, j, members, cores)
+            queues.submit(q, 1, wall, cpus, group_s)
+        else:  # several Slurm jobs of this group a day: its work spread over them, 1 core
+            queues.submit(q, n_sub, group_s / n_sub)
 
 
 def _cluster_time(queues: Queues, px: dict, cluster: dict, total: dict) -> dict:

@@ -13,7 +13,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from scipy import signal  # noqa: E402
 
 from hippoflow.atomic import atomic_output  # noqa: E402
 
@@ -197,6 +196,10 @@ def trial_timeline(markers, timestamps, path, title="", session_start=None) -> N
 
 def lfp_spectra(channels: list[tuple[str, np.ndarray, float]], path, title="") -> None:
     """Welch power spectrum of each channel's LFP (log power, 1-150 Hz)."""
+    # imported here: scipy.signal costs ~1.7 s at every start of the curate, qc_metrics
+    # and qc_trials jobs, which do not use it
+    from scipy import signal
+
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
     for (label, data, fs), col in zip(channels, _colors(len(channels)), strict=True):
         f, p = signal.welch(

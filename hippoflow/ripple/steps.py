@@ -19,7 +19,7 @@ import numpy as np
 from hippoflow import digests, dpt
 from hippoflow.errors import InputError
 from hippoflow.logs import Progress
-from hippoflow.ripple import filters, markers, nev, nsx, split
+from hippoflow.ripple import markers, nev, nsx, split
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +170,8 @@ def rplsplit(
 
 def rpllfp(raw_path, out_path, args) -> None:
     """RPLLFP of one channel file."""
+    from hippoflow.ripple import filters  # scipy.signal: ~1.7 s a start, not for the split
+
     info = dpt.read_flat_dict(raw_path, "analogInfo")
     raw = dpt.open_array(raw_path)
     try:
@@ -240,6 +242,8 @@ def rplhighpass(raw_path, out_path, args, progress=True, memory_mb=None, scratch
     None = no limit), else in a node-local scratch file under ``scratch_dir``; the backward
     pass writes each finished slice of the output once (PyHipp's values, unchanged).
     """
+    from hippoflow.ripple import filters  # scipy.signal: ~1.7 s a start, not for the split
+
     info = dpt.read_flat_dict(raw_path, "analogInfo")
     raw = dpt.open_array(raw_path)
     out = Path(out_path)

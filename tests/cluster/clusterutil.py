@@ -120,3 +120,37 @@ def run_id(log_text: str) -> str:
     m = RUN_ID_RE.search(log_text)
     assert m, "no 'SLURM run ID' in the snakemake log"
     return m.group(1)
+
+
+JOB_START_RE = re.compile(
+    r"^(?:local)?rule (\w+):\n(?:^    .*\n)*?^    jobid: (\d+)\n(?:^    .*\n)*?^    resources: .*?"
+    r"\bmem_mb=(\d+)",
+    re.MULTILINE,
+)
+JOB_END_RE = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)", re.MULTILINE)
+PROVIDED_CORES_RE = re.compile(r"^Provided cores: (\d+)", re.MULTILINE)
+PROVIDED_MEM_RE = re.compile(r'^Provided resources: .*mem_mb=Resource\("mem_mb", (\d+)\)', re.M)
+
+
+def side_by_side(log_text: str) -> dict:
+    """From a Snakemake log (a day job's: its inner Snakemake's), in the order the log says
+    things: each job's start (rule block with jobid and mem_mb) and end (Finished jobid), the
+    most jobs running at once and the most mem_mb they asked for together."""
+    events = [(m.start(), 1, m.group(2), int(m.group(3))) for m in JOB_START_RE.finditer(log_text)]
+    events += [(m.start(), -1, m.group(1), 0) for m in JOB_END_RE.finditer(log_text)]
+    running: dict[str, int] = {}
+    most = most_mem = 0
+    for _, kind, jobid, mem in sorted(events):
+        if kind == 1:
+            running[jobid] = mem
+        else:
+            running.pop(jobid, None)
+        most = max(most, len(running))
+        most_mem = max(most_mem, sum(running.values()))
+    return {
+        "jobs": len(JOB_START_RE.findall(log_text)),
+        "most_at_once": most,
+        "most_mem_mb_at_once": most_mem,
+        "cores": [int(c) for c in PROVIDED_CORES_RE.findall(log_text)],
+        "mem_mb_limits": [int(c) for c in PROVIDED_MEM_RE.findall(log_text)],
+    }

@@ -2,12 +2,13 @@
 intermediates.node_local_dir.
 
 One run of the demo day restricted to channel 1 (config channels=[1]: every step, the
-behaviour and QC ones too): the day's channel work (split and LFP of both sessions,
-high-pass, sort, curation, cells, templates, sorting and LFP QC) must be one Slurm job, its
-split and high-pass files must be written in the node-local directory and deleted there,
-never appear under the output tree (polled during the run), and every final file must equal a
-local ``--cores`` run (h5py, tests/cluster/finals.py). The estimator
-(``hippoflow.estimate``, headers only) must predict the run's wall time within a factor of 3.
+behaviour and QC ones too), with 2 cores per day: the day's channel work (split and LFP of
+both sessions, high-pass, sort, curation, cells, templates, sorting and LFP QC) must be one
+Slurm job whose members run side by side, 2 at a time, within the job's memory; its split and
+high-pass files must be written in the node-local directory and deleted there, never appear
+under the output tree (polled during the run), and every final file must equal a local
+``--cores 1`` run (h5py, tests/cluster/finals.py). The estimator (``hippoflow.estimate``,
+headers only) must predict the run's wall time within a factor of 3.
 """
 
 from __future__ import annotations
@@ -19,13 +20,23 @@ from pathlib import Path
 
 import pytest
 
-from .clusterutil import REPO, STATUS_OVERRIDES, generate, run, snakemake_cmd, submissions
+from .clusterutil import (
+    REPO,
+    STATUS_OVERRIDES,
+    generate,
+    run,
+    side_by_side,
+    snakemake_cmd,
+    submissions,
+)
 from .finals import differences, final_files, intermediate_files
 
 DAY = "picasso/20181105"
 SESSIONS = ("session01", "sessioneye")
 #: the estimator's prediction vs the measured wall time: within this factor either way
 ESTIMATE_FACTOR = 3.0
+#: cores per day (the profile's `cores`) for this run: the test cluster's machine has 2
+CORES = 2
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +74,9 @@ def nodelocal_run(slurm_cluster, tmp_path_factory):
     threads = [threading.Thread(target=local), threading.Thread(target=poll, daemon=True)]
     for t in threads:
         t.start()
-    cmd = snakemake_cmd("pcluster-nodelocal", data, out, *STATUS_OVERRIDES, config=config)
+    cmd = snakemake_cmd(
+        "pcluster-nodelocal", data, out, *STATUS_OVERRIDES, "--cores", str(CORES), config=config
+    )
     t0 = time.monotonic()
     done = run(cmd, work, slurm_cluster.env)
     wall = time.monotonic() - t0
@@ -79,6 +92,7 @@ def nodelocal_run(slurm_cluster, tmp_path_factory):
         "ref": ref["proc"],
         "log": done.stdout + done.stderr,
         "rc": done.returncode,
+        "slurm_jobs": slurm_cluster.run("squeue", "--states=all", "-h", "-o", "%i|%C|%m"),
         "wall_s": wall,
         "seen_in_out": seen,
         "seen_in_node": node_files,
@@ -109,6 +123,27 @@ def test_one_slurm_job_and_intermediates_stay_on_the_node(nodelocal_run):
     assert not r["node"].exists() or intermediate_files(r["node"]) == []
     assert r["seen_in_out"] == set()
     assert intermediate_files(r["out"]) == []
+
+
+def test_day_members_side_by_side_within_the_jobs_memory(nodelocal_run):
+    r = nodelocal_run
+    assert r["rc"] == 0, r["log"][-4000:]
+    (log,) = (r["work"] / ".snakemake" / "slurm_logs").glob("group_daylocal_*/*.log")
+    # what Slurm gave the day job: CPUs and memory (squeue, e.g. "2000M")
+    jobs = dict(line.split("|", 1) for line in r["slurm_jobs"].split())
+    cpus, mem = jobs[log.stem].split("|")
+    assert int(cpus) == CORES and mem.endswith("M")
+    seen = side_by_side(log.read_text())
+    # the job's Snakemake and the day's inner Snakemake limit themselves to the job's memory;
+    # the inner one, which runs the members, to its CPUs (--cores all would be the machine's)
+    assert seen["mem_mb_limits"] == [int(mem[:-1])] * 2
+    assert seen["cores"] == [CORES]
+    # every member in that one inner Snakemake: split, LFP, high-pass, qc_lfp x 2 sessions,
+    # sort, curate, templates of channel 1, the day's metrics; 2 at a time at most, within
+    # the job's memory
+    assert seen["jobs"] == 4 * 2 + 3 + 1
+    assert seen["most_at_once"] == CORES
+    assert seen["most_mem_mb_at_once"] <= int(mem[:-1])
 
 
 def test_finals_identical_to_a_local_run(nodelocal_run):

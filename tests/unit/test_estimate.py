@@ -227,3 +227,25 @@ def test_cli_reads_the_config_file(tree, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:  # argparse's error: usage, the file, the cause
         main([*args, "--configfile", str(tmp_path / "none.yaml")])
     assert stop.value.code == 2 and "none.yaml: [Errno 2]" in capsys.readouterr().err
+
+
+def test_nodelocal_day_runs_its_stages_on_the_profiles_cores(tree):
+    """profiles/pcluster-nodelocal (cores 8): the day is one Slurm job on min(8, 4 high-pass
+    jobs) = 4 CPUs, its stages one after the other, each its CPU seconds over the CPUs it can
+    use or its mean longest job. With the hand rates (start 1 s + 2 s a job; 2 channels x 15 s
+    = 1/120 channel-hour: split 1 s, LFP 2 s, high-pass 2 s, sort 3 s in all):
+    split 2 jobs 7 s -> 3.5 s; LFP 2 jobs 8 s + high-pass 4 jobs 14 s -> 22 / 4 = 5.5 s;
+    qc_lfp 2 jobs 6 s + sort 2 jobs 9 s -> longest sort 4.5 s; curate 2 jobs 6 s -> 3 s;
+    templates 2 jobs 6 s + metrics 1 job 3 s -> 3 s: 19.5 s, + 10 s Slurm overhead."""
+    root, rates, cluster = tree
+    profile = REPO / "profiles" / "pcluster-nodelocal"
+    r = estimate(root / "data", profile, "nodelocal", cluster, rates=rates)
+    assert r["total"]["longest_submission_s"] == pytest.approx(19.5 + 10)
+    # the same day one after the other on one core: every member's seconds, + 10 s
+    one = root / "one-core.yaml"
+    text = (profile / "config.yaml").read_text().replace("\ncores: 8 ", "\ncores: 1 ")
+    one.write_text(text)
+    serial = estimate(root / "data", one, "nodelocal", cluster, rates=rates)
+    assert serial["total"]["longest_submission_s"] == pytest.approx(
+        7 + 8 + 14 + 6 + 9 + 6 + 6 + 3 + 10
+    )
