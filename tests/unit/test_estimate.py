@@ -239,13 +239,14 @@ def test_nodelocal_day_runs_its_stages_on_the_profiles_cores(tree):
     templates 2 jobs 6 s + metrics 1 job 3 s -> 3 s: 19.5 s, + 10 s Slurm overhead."""
     root, rates, cluster = tree
     profile = REPO / "profiles" / "pcluster-nodelocal"
-    r = estimate(root / "data", profile, "nodelocal", cluster, rates=rates)
+    local = {"intermediates": {"node_local_dir": "/scratch/hippoflow"}}  # as the profile needs
+    r = estimate(root / "data", profile, "nodelocal", cluster, rates=rates, config=local)
     assert r["total"]["longest_submission_s"] == pytest.approx(19.5 + 10)
     # the same day one after the other on one core: every member's seconds, + 10 s
     one = root / "one-core.yaml"
     text = (profile / "config.yaml").read_text().replace("\ncores: 8 ", "\ncores: 1 ")
     one.write_text(text)
-    serial = estimate(root / "data", one, "nodelocal", cluster, rates=rates)
+    serial = estimate(root / "data", one, "nodelocal", cluster, rates=rates, config=local)
     assert serial["total"]["longest_submission_s"] == pytest.approx(
         7 + 8 + 14 + 6 + 9 + 6 + 6 + 3 + 10
     )
