@@ -19,7 +19,7 @@ bytes), S (4 x channels x samples) and L (S / 30) are applied to the day's R, S 
 growing bytes scale with the recording's channel-seconds (under a channel directory, and an
 NWB file's ecephys and units) or seconds (the rest: behaviour, markers); fixed bytes with the
 number of files (channels x sessions for a channel's files, sessions for the rest). The
-multiples (``x_R``, ``x_S``, ``x_L``) are given beside each figure, to compare with the README's
+multiples (``x_R``, ``x_S``, ``x_L``) are given beside each figure, to compare with docs/node-local.md's
 formula.
 """
 

@@ -11,7 +11,7 @@ bench_nwb.py).
   day-channel as seconds_per_job.sort), each child's wall time minus job_start_s, divided by
   the channel-hours it processed;
 * slurm_overhead_s is not measured here (it needs the Slurm test cluster): 12.5 s, the
-  "Slurm run minus local run of the same job" of benchmarks/bench_slurm.py (README table);
+  "Slurm run minus local run of the same job" of benchmarks/bench_slurm.py (docs/design/job-groups.md);
   default_job_s (behaviour, QC and export jobs, which have no per-channel-hour rate) is kept.
 """
 

@@ -1,5 +1,5 @@
 """python -m hippoflow.estimate's forecast for the demo, one full day and the 46 picasso days,
-in each design (the README's cost table):
+in each design (the cost table of docs/cost.md):
 
 * ``EBS/NFS``: the former template (one EBS volume exported by an m6i.large head node; the
   file of commit 0edab8a), default profile;

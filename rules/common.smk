@@ -295,7 +295,7 @@ def day_session_names(wc):
 # temp() there (keep_split / keep_highpass false: Snakemake deletes each once its consumers
 # ran), or, with node_local_dir, temp(..., group_jobs=True) under that directory on the
 # compute node: Snakemake's "nodelocal" files, written and deleted inside the one group job
-# that makes and consumes them (README, "Node-local mode").
+# that makes and consumes them (docs/node-local.md).
 INTERMEDIATES = config["intermediates"]
 NODE_LOCAL_DIR = INTERMEDIATES["node_local_dir"]
 INTERMEDIATE_NAMES = {"split": RAW_NAME, "highpass": HIGHPASS_NAME}
