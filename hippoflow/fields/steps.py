@@ -296,18 +296,11 @@ def fields(
     """Rule ``fields``: ``sessions`` {name: {unity, bindata (or None), eyelink (or None)}}.
     Writes each cell's ``cellNN.h5`` (and ``cellNN.png``, :mod:`hippoflow.fields.figures`)
     beside ``table_path``, after removing those of cells the curated sort no longer has."""
-    from hippoflow.sorting.cells import split_by_session
+    from hippoflow.sorting.cells import cell_trains
 
     log = log or log_
     sort = dpt.load_object(curated_path)
-    cells = [int(c) for c in sort["cells"]]
-    per_session = split_by_session(
-        sort["spike_times"],
-        sort["spike_cells"],
-        sort["session_starts"],
-        sort["session_samples"],
-        cells,
-    )
+    cells, per_session = cell_trains(sort)
     trains = dict(zip(sort["sessions"], per_session, strict=True))
     behaviour = []
     for name, files in sessions.items():

@@ -119,8 +119,9 @@ def write_templates(sort: dict, path) -> np.ndarray:
     return arr
 
 
-def write_cells(sort: dict, channel_dirs: dict, log=None) -> list[dict]:
-    """Write every cell's per-session spike trains; returns rows (session, cell, n_spikes, dir)."""
+def cell_trains(sort: dict) -> tuple[list[int], list]:
+    """The curated sort's cell numbers and, per session in its order, each cell's spike
+    train (:func:`split_by_session`)."""
     cells = [int(c) for c in sort["cells"]]
     per_session = split_by_session(
         sort["spike_times"],
@@ -129,6 +130,12 @@ def write_cells(sort: dict, channel_dirs: dict, log=None) -> list[dict]:
         sort["session_samples"],
         cells,
     )
+    return cells, per_session
+
+
+def write_cells(sort: dict, channel_dirs: dict, log=None) -> list[dict]:
+    """Write every cell's per-session spike trains; returns rows (session, cell, n_spikes, dir)."""
+    cells, per_session = cell_trains(sort)
     templates = np.asarray(sort["templates"])
     rows = []
     for session, trains in zip(sort["sessions"], per_session, strict=True):
