@@ -74,6 +74,12 @@ def main(argv=None) -> int:
         help="the workflow's config file (its nwb, report, split_compression, channels ... "
         "keys; --data-root replaces its data_root)",
     )
+    p.add_argument(
+        "--node-local-dir",
+        metavar="DIR",
+        help="intermediates.node_local_dir of the run (what its --config 'intermediates="
+        "{node_local_dir: DIR}' sets; the node-local profile needs it, as the workflow does)",
+    )
     p.add_argument("--prices", default=str(PRICES), help="instance/storage price table (YAML)")
     p.add_argument(
         "--rates", default=str(RATES), help="per-job rates (YAML or JSON, config/rates.yaml)"
@@ -91,6 +97,9 @@ def main(argv=None) -> int:
         p.error(f"--configfile {a.configfile}: {exc}")
     if not isinstance(config, dict):
         p.error(f"--configfile {a.configfile}: not a mapping of config keys")
+    if a.node_local_dir:
+        section = config.get("intermediates") or {}
+        config["intermediates"] = {**section, "node_local_dir": a.node_local_dir}
     try:
         r = estimate(
             a.data_root,

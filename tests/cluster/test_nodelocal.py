@@ -178,7 +178,7 @@ def test_estimated_wall_time_within_a_factor(nodelocal_run):
         r["data"],
         profile=REPO / "profiles" / "pcluster-nodelocal",
         mode="nodelocal",
-        config={"channels": [1]},
+        config={"channels": [1], "intermediates": {"node_local_dir": "/scratch/hippoflow"}},
     )
     predicted, measured = est["total"]["wall_s"], r["wall_s"]
     print(f"estimator: predicted {predicted:.1f} s, measured {measured:.1f} s")

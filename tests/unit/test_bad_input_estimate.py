@@ -5,6 +5,7 @@ length that is not one.  A tiny generated tree; every message is stated here."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -102,6 +103,22 @@ def test_the_node_local_profile_without_node_local_dir_is_refused(tree, tmp_path
         "hippoflow.estimate: profiles/pcluster-nodelocal runs a day as one job for node-local "
         "intermediates: set intermediates.node_local_dir too"
     )
+
+
+def test_node_local_dir_on_the_command_line_is_the_configs(tree, tmp_path, capsys):
+    """--node-local-dir DIR prices the node-local profile as a config file with
+    intermediates.node_local_dir DIR does (the workflow's --config form)."""
+    common = ["--data-root", tree / "data", "--profile", "profiles/pcluster-nodelocal"]
+    common += ["--mode", "nodelocal", "--json"]
+    code, by_option, _ = _run(
+        capsys, *common, "--configfile", _config(tmp_path), "--node-local-dir", "/scratch/x"
+    )
+    assert code == 0
+    cfg = tmp_path / "local.yaml"
+    cfg.write_text("intermediates: {node_local_dir: /scratch/x}\n")
+    code, by_file, _ = _run(capsys, *common, "--configfile", cfg)
+    assert code == 0
+    assert json.loads(by_option)["total"] == json.loads(by_file)["total"]
 
 
 @pytest.mark.parametrize(
