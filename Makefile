@@ -50,7 +50,7 @@ test: $(STAMP) system-deps
 	echo "== tests outside tests/cluster: exit $$rest; tests/cluster: exit $$cl"; \
 	test $$rest -eq 0 && test $$cl -eq 0
 
-# The unit tests without the slow ones (about a minute): what a contributor runs while working.
+# The unit tests without the slow ones (one to three minutes): what a contributor runs while working.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q -m "not slow" -p no:cacheprovider
 
