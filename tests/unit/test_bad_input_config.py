@@ -9,7 +9,13 @@ through Snakemake's own parser.
 from __future__ import annotations
 
 import copy
+import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 from snakemake.cli import parse_config
@@ -134,17 +140,40 @@ def test_directories_that_can_be_used(tmp_path):
     assert not (tmp_path / "new").exists(), "nothing made by the check"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write to any directory")
+def _problems_as_nobody(cfg: dict) -> list[str]:
+    """config_problems(cfg) checked by the unprivileged user ``nobody`` (root may write to any
+    directory, so as root the check runs in a child process with setpriv)."""
+    code = (
+        "import json, sys; from hippoflow import config; "
+        "print(json.dumps(config.config_problems(json.loads(sys.argv[1]))))"
+    )
+    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    cmd += [sys.executable, "-c", code, json.dumps(cfg)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd="/", timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
 def test_a_directory_that_cannot_be_written(tmp_path):
-    d = tmp_path / "ro"
-    d.mkdir()
-    d.chmod(0o500)
-    try:
-        assert hconfig.config_problems({"scratch_dir": str(d)}) == [
-            f"config key 'scratch_dir': {d} is a directory this user cannot write to"
-        ]
-    finally:
-        d.chmod(0o700)
+    if os.geteuid() == 0:
+        # a folder nobody can reach: root's tmp_path is private (0700)
+        base = Path(tempfile.mkdtemp(prefix="hippoflow-ro-"))
+        base.chmod(0o755)
+        d = base / "ro"
+        d.mkdir(mode=0o555)
+        try:
+            problems = _problems_as_nobody({"scratch_dir": str(d)})
+        finally:
+            shutil.rmtree(base)
+    else:
+        d = tmp_path / "ro"
+        d.mkdir()
+        d.chmod(0o500)
+        try:
+            problems = hconfig.config_problems({"scratch_dir": str(d)})
+        finally:
+            d.chmod(0o700)
+    assert problems == [f"config key 'scratch_dir': {d} is a directory this user cannot write to"]
 
 
 @pytest.mark.parametrize("word", ["null", "Null", "NULL", "~", "none", "None"])
