@@ -22,14 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster.localslurm import in_ci
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 REALDATA = Path(os.environ.get("HIPPOFLOW_REALDATA") or REPO.parent / "shared" / "realdata")
 TIERS = ("unit", "workflow", "cluster")
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 def realdata_missing() -> str | None:

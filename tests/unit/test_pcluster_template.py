@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.cluster.localslurm import in_ci
+
 pytestmark = pytest.mark.slow  # more than ~10 s: left out of make test-fast
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,10 +27,6 @@ VALIDATOR = PROFILE / "validate_template.py"
 REQS = PROFILE / "requirements-validate.txt"
 VENV = Path(os.environ.get("HIPPOFLOW_PCLUSTER_VENV", REPO / ".venv-pcluster"))
 PCLUSTER_PIN = "aws-parallelcluster==3.16.1"
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 def _venv_python() -> Path:
@@ -60,7 +58,7 @@ def pcluster_python() -> Path:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             msg = f"could not build {VENV} ({' '.join(cmd)}): {done.stderr.strip()[-500:]}"
-            if _in_ci():
+            if in_ci():
                 pytest.fail(msg)
             pytest.skip(msg)
     assert _has_pcluster(py)
