@@ -18,6 +18,7 @@ from hippoflow.naming import (
     EYELINK_NAME,
     GAZE_CSV_NAME,
     RPLPARALLEL_NAME,
+    SORT_OUTCOME_NAME,
     UNITY_NAME,
     is_fixation,
     session_order,
@@ -205,6 +206,7 @@ class Plan:
                     templates = WAVEFORM_TEMPLATES.format(channel=c)
                     targets.append(f"{subject}/{day}/{templates}")
             targets.append(f"{subject}/{day}/sort/metrics.html")
+            targets.append(f"{subject}/{day}/sort/{SORT_OUTCOME_NAME}")
         return targets
 
     def qc_targets(self) -> list[str]:
