@@ -10,6 +10,7 @@ from hippoflow.sorting.sort import runtime_minutes as _sort_runtime
 rule sort:
     input:
         highpass=sort_highpass,
+        gone=gone_sessions,
     output:
         out(f"{SORT_DIR}/{SORT_NAME}"),
     log:
