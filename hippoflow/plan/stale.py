@@ -294,18 +294,24 @@ def gone_sessions(sessions: list[Session], data_root, output_root, problems, war
 
 
 def _sorts_holding(sort_dir: Path, session: str) -> list[Path]:
-    """The day's sort objects whose ``sessions`` list ``session`` (read with h5py: only
-    that list, in the rare days that have a gone session)."""
+    """The day's sort objects whose ``sessions`` list ``session`` (only that list is read,
+    with h5py, in the rare days that have a gone session)."""
     import h5py
+
+    def text(item) -> str:
+        value = item[()]
+        if hasattr(value, "ravel") and value.dtype.kind == "S":  # hickle: one char per cell
+            return b"".join(value.ravel()).decode()
+        return value.decode() if isinstance(value, bytes) else str(value)
 
     out = []
     for path in sorted(sort_dir.glob("array*/channel*/mountainsort_*.hkl")):
         try:
             with h5py.File(path, "r") as f:
-                names = f["data"]['"sessions"'][()]
+                node = f["data"]['"sessions"']
+                names = [text(node[k]) for k in node] if isinstance(node, h5py.Group) else []
         except (OSError, KeyError):
             continue
-        names = [n.decode() if isinstance(n, bytes) else str(n) for n in list(names)]
         if session in names:
             out.append(path)
     return out
