@@ -164,11 +164,11 @@ def analyse(cat: Concatenation, times, labels, log=None) -> dict:
     ``pcs``/``pc_units`` (first two PCs of up to 500 sampled waveforms per unit) and
     ``waveforms`` (those sampled waveforms, µV, the curation's merge and satellite tests).
     """
+    if times.size == 0:
+        return _empty_result()
     import spikeinterface.core as si
 
     si.set_global_job_kwargs(progress_bar=False, n_jobs=1)
-    if times.size == 0:
-        return _empty_result()
     rec = recording(cat, scaled=False)
     sorting = si.NumpySorting.from_samples_and_labels([times], [labels], cat.sampling_rate)
     ids = np.asarray(sorting.unit_ids).astype(np.int64)
