@@ -181,10 +181,12 @@ def _other_files(sessions: list[Session], logs: dict, eyes: dict, output_root):
     """(problem key, raw file, record, what is made from it, files to remove to redo it) of
     every .nev, Unity log and EyeLink file that one of its readers recorded."""
     out = Path(output_root)
-    days = {}
+    days, navigation = {}, {}
     for s in sessions:
         where = out / s.rel
         days.setdefault((s.subject, s.day), where.parent)
+        if not is_fixation(s.name):
+            navigation.setdefault((s.subject, s.day), []).append(where / EYELINK_NAME)
         if len(s.nev) == 1:
             yield (
                 (s.key, NEV_KEY),
@@ -210,7 +212,7 @@ def _other_files(sessions: list[Session], logs: dict, eyes: dict, output_root):
                 where / EYELINK_RECORD,
                 "the day's EDFSplit object and the navigation sessions' EyeLink objects, "
                 "raycast and NWB files",
-                [where / EDFSPLIT_NAME],
+                [where / EDFSPLIT_NAME, *navigation.get(day, [])],
             )
         if len(fix) == 1:
             eye = where / FIXATION_SESSION
@@ -228,8 +230,14 @@ def changed_other(
 ) -> None:
     """As :func:`changed_raw`, for the .nev, Unity log and EyeLink files: a problem for each
     that is not the file its reader's outputs were made from (its reader waits on it), a
-    warning for a new modification time of the same content."""
+    warning for a new modification time of the same content.  Checked only while one of
+    those outputs is left (else Snakemake redoes them, writing a new record), and a .nev
+    only when its session's .ns5 did not change (then that problem says it all)."""
     for key, raw, record, made, stale in _other_files(sessions, logs, eyes, output_root):
+        if not any(p.exists() for p in stale):
+            continue  # nothing made from it is left: Snakemake redoes it, with a new record
+        if key[1] == NEV_KEY and (key[0], PROBLEM_KEY) in problems:
+            continue  # the session's .ns5 changed too (a replaced folder): one problem
         found = compare(raw, record)
         if found is None:
             continue

@@ -85,7 +85,11 @@ def made(tmp_path):
     }
     for k, dest in records.items():
         record(files[k], dest)
-    for p in (oday / "session01" / RPLPARALLEL_NAME, oday / EDFSPLIT_NAME):
+    made = [RPLPARALLEL_NAME, UNITY_NAME, EYELINK_NAME]
+    for p in [oday / "session01" / n for n in made] + [
+        oday / EDFSPLIT_NAME,
+        oday / "sessioneye" / EYELINK_NAME,
+    ]:
         p.write_bytes(b"made")
     config = {"data_root": str(data), "output_root": str(out), "channels": [1]}
     return config, files, records, oday
@@ -105,28 +109,28 @@ def test_the_same_files_are_fine(made):
             ("session01",),
             "nev_changed",
             "the session's markers and the behaviour, trial QC and NWB files made from them",
-            ("session01", RPLPARALLEL_NAME),
+            [("session01", RPLPARALLEL_NAME)],
         ),
         (
             "unity",
             ("session01",),
             "unity_changed",
             "the session's Unity objects, raycast and NWB file",
-            ("session01", UNITY_NAME),
+            [("session01", UNITY_NAME)],
         ),
         (
             "navigation",
             (),
             "eye_navigation_changed",
             "the day's EDFSplit object and the navigation sessions' EyeLink objects",
-            (EDFSPLIT_NAME,),
+            [(EDFSPLIT_NAME,), ("session01", EYELINK_NAME)],
         ),
         (
             "fixation",
             ("sessioneye",),
             "eye_fixation_changed",
             "sessioneye's EyeLink object and NWB file",
-            ("sessioneye", EYELINK_NAME),
+            [("sessioneye", EYELINK_NAME)],
         ),
     ],
 )
@@ -142,8 +146,7 @@ def test_a_file_replaced_alone_is_a_problem_its_reader_waits_on(
     msg = p.problems[(full, problem)]
     assert msg.startswith(f"{files[which]}: not the file {made_from}")
     assert f"sha256 {new[:12]}..." in msg
-    stale = oday.joinpath(*redo)
-    listed = f"{records[which]} {stale}" if stale.exists() else f"{records[which]}"
+    listed = " ".join([str(records[which])] + [str(oday.joinpath(*r)) for r in redo])
     assert f"to redo them from the file as it is now: rm {listed} and run again" in msg
     target = "/".join(full) + f"/.hippoflow-problem-{problem}"
     assert p.changed_raw(full, (problem,)) == [target]
@@ -199,3 +202,21 @@ def test_a_session_folder_deleted_outright(made):
     # a sort made without it: a warning only
     dpt.save_object(sort, {"sessions": ["session01"]}, {}, [sort.parent])
     assert plan.make_plan(config).problems == {}
+
+
+def test_no_check_once_its_outputs_are_gone(made):
+    """The redo command removed the outputs: Snakemake redoes them (and the record)."""
+    config, files, _, oday = made
+    same_size_other(files["unity"])
+    (oday / "session01" / UNITY_NAME).unlink()
+    assert plan.make_plan(config).problems == {}
+
+
+def test_a_replaced_session_folder_is_one_problem(made):
+    """Its .ns5 and .nev both differ: the .ns5's problem (which blocks the markers too)."""
+    config, files, _, oday = made
+    s1 = Path(config["data_root"], SUBJECT, DAY, "session01")
+    record(s1 / "b.ns5", oday / "session01" / NS5_RECORD)
+    for f in (s1 / "b.ns5", files["session01"]):
+        same_size_other(f)
+    assert set(plan.make_plan(config).problems) == {((SUBJECT, DAY, "session01"), "ns5_changed")}

@@ -2,8 +2,8 @@
 
 The shared small day's whole-workflow run (tests/conftest.py ``small_day_run``: 4 channels,
 session01, session02 and sessioneye of 20 s, every NWB file with its units) is copied with
-its modification times to an output root of this test.  Channel 33's sort object is
-deleted and the workflow run again, from a new working directory, with a sorter time limit
+its modification times to an output root of this test.  Channel 33's high-pass file of
+session01 is touched (so Snakemake redoes that sort) and the workflow run again, from a new working directory, with a sorter time limit
 of 1 s (``sorting: {time_limit_factor: 0, time_limit_min_s: 1}``: the limit is read from the
 config, so no other sort is redone): that sort fails on its data.  The run must:
 
@@ -33,6 +33,7 @@ from hippoflow.sorting import sort as sorting
 DAY = ("picasso", "20181105")
 SESSIONS = ("session01", "session02", "sessioneye")
 FAILED = ("02", "033")
+HP = "rplhighpass_b59f.hkl"
 CAUSE = "MountainSort5 did not finish within its time limit of 1 s"
 
 
@@ -53,7 +54,8 @@ def test_failed_sort_leaves_its_units_out_of_the_nwb_files_and_is_redone(small_d
     assert all(any(i // 1000 == int(FAILED[1]) for i in ids) for ids in full.values())
     sdir = out.joinpath(*DAY, "sort", f"array{FAILED[0]}", f"channel{FAILED[1]}")
     sort_obj = sdir / sorting.sort_name(sorting.DEFAULTS)
-    sort_obj.unlink()
+    # a new high-pass file of one session: Snakemake redoes that day-channel's sort (only)
+    (out.joinpath(*DAY, "session01", f"array{FAILED[0]}", f"channel{FAILED[1]}", HP)).touch()
     config = {**cfg, "output_root": out}
 
     proc = run_snakemake(
