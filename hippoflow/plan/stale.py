@@ -233,11 +233,17 @@ def changed_other(
     warning for a new modification time of the same content.  Checked only while one of
     those outputs is left (else Snakemake redoes them, writing a new record), and a .nev
     only when its session's .ns5 did not change (then that problem says it all)."""
+    out = Path(output_root)
     for key, raw, record, made, stale in _other_files(sessions, logs, eyes, output_root):
         if not any(p.exists() for p in stale):
             continue  # nothing made from it is left: Snakemake redoes it, with a new record
         if key[1] == NEV_KEY and (key[0], PROBLEM_KEY) in problems:
             continue  # the session's .ns5 changed too (a replaced folder): one problem
+        if key[1] in (UNITY_KEY, EYE_FIXATION_KEY) and (
+            any((key[0], k) in problems for k in (PROBLEM_KEY, NEV_KEY))
+            or not (out / "/".join(key[0]) / RPLPARALLEL_NAME).exists()
+        ):
+            continue  # the session's markers are redone, and with them this file's reader
         found = compare(raw, record)
         if found is None:
             continue

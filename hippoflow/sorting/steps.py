@@ -84,10 +84,9 @@ def sort(
         log.error("sort failed: %s", exc)
         raise SystemExit(f"hippoflow: sort failed: {exc}") from None
     if result.get(FAILED):
-        log.warning(
-            "%s: sort failed: %s: the day-channel gets no cells in this run (the sessions' NWB "
+        log.warning(  # the cause starts with the day-channel's label
+            "%s: the sort failed, the day-channel gets no cells in this run (the sessions' NWB "
             "files are written without its units; the next run redoes the sort)",
-            label,
             result[FAILED],
         )
     elif len(result["unit_ids"]) == 0:

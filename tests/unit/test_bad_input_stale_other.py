@@ -89,6 +89,7 @@ def made(tmp_path):
     for p in [oday / "session01" / n for n in made] + [
         oday / EDFSPLIT_NAME,
         oday / "sessioneye" / EYELINK_NAME,
+        oday / "sessioneye" / RPLPARALLEL_NAME,
     ]:
         p.write_bytes(b"made")
     config = {"data_root": str(data), "output_root": str(out), "channels": [1]}
@@ -213,10 +214,14 @@ def test_no_check_once_its_outputs_are_gone(made):
 
 
 def test_a_replaced_session_folder_is_one_problem(made):
-    """Its .ns5 and .nev both differ: the .ns5's problem (which blocks the markers too)."""
+    """Its .ns5, .nev and Unity log all differ: the .ns5's problem (which blocks the markers,
+    and so the Unity objects, too); once its redo removed the markers, no problem at all."""
     config, files, _, oday = made
     s1 = Path(config["data_root"], SUBJECT, DAY, "session01")
     record(s1 / "b.ns5", oday / "session01" / NS5_RECORD)
-    for f in (s1 / "b.ns5", files["session01"]):
+    for f in (s1 / "b.ns5", files["session01"], files["unity"]):
         same_size_other(f)
     assert set(plan.make_plan(config).problems) == {((SUBJECT, DAY, "session01"), "ns5_changed")}
+    (oday / "session01" / NS5_RECORD).unlink()
+    (oday / "session01" / RPLPARALLEL_NAME).unlink()
+    assert plan.make_plan(config).problems == {}
