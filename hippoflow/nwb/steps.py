@@ -34,7 +34,10 @@ PARTIAL = "PARTIAL FILE"
 def partial_note(failed: Mapping[tuple[str, str], str]) -> str:
     """The note of a file written without the units of the day-channels in ``failed``
     ((array, channel) -> why their sort failed)."""
-    which = "; ".join(f"array{a}/channel{c}: {why}" for (a, c), why in sorted(failed.items()))
+    which = "; ".join(
+        why if f"array{a} channel{c}" in why else f"array{a}/channel{c}: {why}"
+        for (a, c), why in sorted(failed.items())
+    )
     return (
         f"{PARTIAL}: no units of {len(failed)} channel(s) whose sort failed ({which}); the "
         "next run of the workflow redoes these sorts and replaces this file"

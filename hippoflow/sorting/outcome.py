@@ -58,7 +58,10 @@ def sort_outcome(curated_paths, out_path, subject: str, day: str, log) -> None:
             sort_file = obj.get("sort_file")
             if sort_file and Path(sort_file).exists():
                 mark_for_redo(sort_file)
-            failed.append(f"{subject} {day} array{array} channel{channel}: {cause}")
+            named = f"array{array} channel{channel}" in str(cause)  # the sort's label names it
+            failed.append(
+                str(cause) if named else f"{subject} {day} array{array} channel{channel}: {cause}"
+            )
         rows.append(
             f"{array}\t{channel}\t{len(obj['sessions'])}\t{len(obj['cells'])}\t"
             + (f"failed: {cause}" if cause else "sorted")

@@ -86,8 +86,7 @@ def test_failed_sort_leaves_its_units_out_of_the_nwb_files_and_is_redone(small_d
         ids, notes, left = nwb_of(out, s)
         assert ids == {i for i in full[s] if i // 1000 != int(FAILED[1])}, s
         assert notes.startswith(
-            f"PARTIAL FILE: no units of 1 channel(s) whose sort failed "
-            f"(array{FAILED[0]}/channel{FAILED[1]}: {label}: {CAUSE}"
+            f"PARTIAL FILE: no units of 1 channel(s) whose sort failed ({label}: {CAUSE}"
         ), notes
         # the electrodes in plan order: array01/channel001, array02/channel033, ...
         assert [bool(v) for v in left] == [False, True, False, False]
