@@ -77,6 +77,7 @@ def test_failed_sort_leaves_its_units_out_of_the_nwb_files_and_is_redone(small_d
     failed = summary.split("failed: ", 1)[1].split("not run")[0]
     assert failed.startswith("1 job(s)\n  sort_outcome (logs/sort_outcome/picasso/20181105.log): ")
     assert f"sort failed: {label}: {CAUSE}" in failed
+    assert "not run (an input failed or the run stopped): 0 job(s)" in summary  # none blocked
     produced = summary.split("failed: ", 1)[0]
     assert "  sort: 1 job(s)" in produced and "  nwb: 3 job(s)" in produced
     assert not (out.joinpath(*DAY, "sort", SORT_OUTCOME_NAME)).exists()
