@@ -96,7 +96,9 @@ def test_failed_sort_leaves_its_units_out_of_the_nwb_files_and_is_redone(small_d
     summary = (out / "hippoflow_summary.txt").read_text()
     failed = summary.split("failed: ", 1)[1].split("not run")[0]
     assert failed.startswith("1 job(s)\n  sort_outcome (logs/sort_outcome/picasso/20181105.log): ")
-    assert f"sort failed: {label}: {CAUSE}" in failed
+    assert (
+        f"sort failed: 1 of 4 day-channel sort(s) of picasso 20181105: {label}: {CAUSE}" in failed
+    )
     assert "not run (an input failed or the run stopped): 0 job(s)" in summary  # none blocked
     produced = summary.split("failed: ", 1)[0]
     assert "  sort: 1 job(s)" in produced and "  nwb: 3 job(s)" in produced
