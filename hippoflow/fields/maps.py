@@ -160,16 +160,27 @@ def _ranges(lengths: np.ndarray) -> np.ndarray:
     return np.arange(total) - np.repeat(starts, lengths)
 
 
+def navigated(unity: dict) -> np.ndarray:
+    """Per trial, whether it has navigation time: PyHipp's Umaze keeps a trial's places only
+    when Unity's frame durations (``unityData`` column 1) of the frames after the cue-offset
+    frame and before the end-marker frame add up to more than zero. A dubious trial, whose
+    frames the alignment flattened onto its markers, has none."""
+    dt = np.asarray(unity["unityData"][0], dtype=np.float64)[:, 1]
+    trig = np.asarray(unity["unityTriggers"][0], dtype=np.int64).reshape(-1, 3)
+    return np.array([dt[c + 1 : e].size > 0 and np.cumsum(dt[c + 1 : e])[-1] != 0 for _, c, e in trig], dtype=bool)
+
+
 def place_intervals(unity: dict) -> dict:
-    """The navigation intervals of a session: start, end, place bin (1-based), speed."""
+    """The navigation intervals of a session: start, end, place bin (1-based), speed; one
+    per frame of the trials with navigation time (:func:`navigated`)."""
     data = np.asarray(unity["unityData"][0], dtype=np.float64)
     utime = np.asarray(unity["unityTime"][0], dtype=np.float64)
     trig = np.asarray(unity["unityTriggers"][0], dtype=np.int64).reshape(-1, 3)
     gp = np.asarray(unity["gridPosition"][0], dtype=np.int64)
     starts, ends, bins, speeds = [], [], [], []
-    for _, cue, end in trig:
+    for (_, cue, end), ok in zip(trig, navigated(unity), strict=True):
         rows = np.arange(cue + 1, end)  # frames holding a place until the next frame
-        if rows.size == 0:
+        if rows.size == 0 or not ok:
             continue
         s = utime[rows + 1].copy()
         s[0] = utime[cue + 1]
@@ -205,11 +216,75 @@ def place_samples(unity: dict, min_speed: float = 0.0) -> Samples:
     return samples.select((iv["speed"] >= min_speed) & (iv["end"] > iv["start"]))
 
 
+def umaze_grid_position(x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Umaze's place bin of each position: ``ix + 40 * (iz - 1)`` with ``ix``, ``iz`` the
+    1-based intervals of the edges ``-12.5, -11.875, ..., 12.5`` holding the coordinate (a
+    coordinate on the last edge in the last interval; 0 below the first edge, 41 above the
+    last). Equal to ``gridPosition`` except, at most, for a coordinate within rounding of an
+    edge or outside the floor."""
+    n = maze.GRID_N
+    edges = np.arange(-maze.HALF, maze.HALF + maze.GRID_BIN, maze.GRID_BIN)
+
+    def interval(v):
+        v = np.asarray(v, dtype=np.float64)
+        i = np.searchsorted(edges, v, side="right")
+        return np.where(v == edges[-1], n, i)
+
+    return (interval(x) + n * (interval(z) - 1)).astype(np.int64)
+
+
+def umaze_session_time(unity: dict) -> tuple[np.ndarray, np.ndarray]:
+    """PyHipp's ``Umaze.sessionTime`` (its time and place columns) from a Unity object.
+
+    A first row (0, 0); per trial, with ``tstart`` the cue-offset frame's time and the
+    trial's places those of the frames from the one after the cue-offset frame to the
+    end-marker frame: when the trial has navigation time (:func:`navigated`), a row
+    (``tstart``, first place) and a row at each change of place (``tstart`` plus the trial
+    time ``unityTrialTime`` of the frame after the change's, at most the end-marker frame's
+    time, and the new place); otherwise
+    one row (``tstart``, 0); then a row (end-marker frame's time, 0). Places are
+    :func:`umaze_grid_position` of ``unityData``'s x and z."""
+    data = np.asarray(unity["unityData"][0], dtype=np.float64)
+    utime = np.asarray(unity["unityTime"][0], dtype=np.float64)
+    trig = np.asarray(unity["unityTriggers"][0], dtype=np.int64).reshape(-1, 3)
+    if "unityTrialTime" in unity:
+        trial_time = np.asarray(unity["unityTrialTime"][0], dtype=np.float64)
+    else:
+        from hippoflow.behaviour.unity import trial_time as _trial_time
+
+        trial_time = _trial_time(utime, trig)
+    gp = umaze_grid_position(data[:, 2], data[:, 3])
+    times, places = [np.zeros(1)], [np.zeros(1, np.int64)]
+    for a, ((_, cue, end), ok) in enumerate(zip(trig, navigated(unity), strict=True)):
+        tstart, tend = utime[cue + 1], utime[end + 1]
+        if ok:
+            tgp = gp[cue + 1 : end + 1]
+            change = np.flatnonzero(tgp[1:] != tgp[:-1])  # tgp[i + 1] differs from tgp[i]
+            # clipped to the trial: where rounding puts ``tstart`` plus the trial time of
+            # the end-marker frame past that frame's own time (PyHipp's digitize stops there)
+            times += [[tstart], np.clip(trial_time[change + 2, a] + tstart, tstart, tend)]
+            places += [tgp[:1], tgp[change + 1]]
+        else:
+            times.append([tstart])
+            places.append([0])
+        times.append([tend])
+        places.append([0])
+    return np.concatenate(times).astype(np.float64), np.concatenate(places).astype(np.int64)
+
+
 def vmplacecell_placebins(unity: dict, spike_s: np.ndarray) -> np.ndarray:
-    """PyHipp's ``VMPlaceCell.placebins``: spikes per place bin during navigation, no speed
-    or occupancy rule, as a (1600, 1) int64 column."""
-    counts = place_samples(unity).counts(spike_s)
-    return np.rint(counts).astype(np.int64).reshape(-1, 1)
+    """PyHipp's ``VMPlaceCell.placebins`` as a (1600, 1) int64 column: the spikes after the
+    second row of :func:`umaze_session_time` and before its last, each given the place of
+    the last row at or before it; places 1..1600 counted (no speed or occupancy rule)."""
+    t, place = umaze_session_time(unity)
+    s = np.asarray(spike_s, dtype=np.float64)
+    if t.size < 2:
+        return np.zeros((N_PLACE, 1), dtype=np.int64)
+    s = s[(s > t[1]) & (s < t[-1])]
+    p = place[np.searchsorted(t, s, side="right") - 1]
+    p = p[(p >= 1) & (p <= N_PLACE + 1)] - 1
+    p[p == N_PLACE] = N_PLACE - 1  # a histogram's last bin holds its right edge too
+    return np.bincount(p, minlength=N_PLACE)[:N_PLACE].astype(np.int64).reshape(-1, 1)
 
 
 def view_samples(

@@ -3,7 +3,7 @@ and units that fire in a known place field, when gaze falls on a known bin, or a
 
 Inputs: a seed and a duration. Outputs (:func:`session`): a Unity object dict as the aligned
 ``unity_<hash>.hkl`` holds it (``unityData``, ``unityTime``, ``unityTriggers``,
-``gridPosition``; times on the Ripple clock, s), the raycast's ``binData.hdf`` rows (time,
+``gridPosition``, ``unityTrialTime``; times on the Ripple clock, s), the raycast's ``binData.hdf`` rows (time,
 distinct gaze bins; the real raycaster of :mod:`hippoflow.behaviour.raycast` on the
 generator's gaze and the Unity pose), and the true path: position and gaze bins at every
 1 ms step. The monkey's route and the trial plan are those of the day generator
@@ -52,6 +52,7 @@ def session(seed: int, seconds: float = 120.0, radius_px: float = 20.0) -> dict:
         "unityTime": [ft.copy()],
         "unityTriggers": [triggers],
         "gridPosition": [unity_mod.grid_position(data[:, 2], data[:, 3])],
+        "unityTrialTime": [unity_mod.trial_time(ft, triggers)],
     }
     # the truth on the 1 ms grid: the pose of the last frame shown
     t = np.arange(ft[0], ft[-1], STEP_S)

@@ -173,6 +173,24 @@ def test_random_units_are_significant_at_the_level():
 # ---- PyHipp's VMPlaceCell ---------------------------------------------------------------------
 
 
+def _with_dubious_trial(unity: dict, trial: int) -> dict:
+    """The Unity object with one trial flattened as the alignment flattens a dubious trial:
+    its frames between markers on the preceding marker's time, the frame durations and the
+    trial times recomputed from the times."""
+    ut = np.array(unity["unityTime"][0], dtype=np.float64)
+    trig = np.asarray(unity["unityTriggers"][0])
+    s, c, e = (int(v) for v in trig[trial])
+    ut[s + 2 : c + 1] = ut[s + 1]
+    ut[c + 2 : e + 1] = ut[c + 1]
+    data = np.array(unity["unityData"][0], dtype=np.float64)
+    data[:, 1] = ut[1:] - ut[:-1]
+    ttime = np.full_like(unity["unityTrialTime"][0], np.nan)
+    for a, (_, cue, end) in enumerate(trig):
+        for j in range(end - cue + 1):
+            ttime[j, a] = ut[cue + 1 + j] - ut[cue + 1]
+    return dict(unity, unityTime=[ut], unityData=[data], unityTrialTime=[ttime])
+
+
 def test_vmplacecell_placebins_are_pyhipps_rule(sess, tmp_path):
     rng = np.random.default_rng(5)
     spikes = synth.random_unit(rng, sess, rate=20.0)
@@ -180,6 +198,17 @@ def test_vmplacecell_placebins_are_pyhipps_rule(sess, tmp_path):
     want = pyhipp_placebins(sess["unity"], spikes)
     assert ours.shape == (1600, 1) and ours.sum() > 100
     np.testing.assert_array_equal(ours, want)
+    # a dubious trial (flattened by the alignment) counts no spike, as in PyHipp's Umaze
+    dubious = _with_dubious_trial(sess["unity"], 1)
+    got = maps.vmplacecell_placebins(dubious, spikes)
+    np.testing.assert_array_equal(got, pyhipp_placebins(dubious, spikes))
+    _, cue, end = np.asarray(sess["unity"]["unityTriggers"][0])[1]
+    ut = sess["unity"]["unityTime"][0]
+    inside = np.count_nonzero((spikes > ut[cue + 1]) & (spikes < ut[end + 1]))
+    assert inside > 0 and got.sum() <= ours.sum() - inside + 1
+    # and the maps leave the trial out as well
+    iv = maps.place_intervals(dubious)
+    assert not np.any((iv["start"] >= ut[cue + 1]) & (iv["start"] < ut[end + 1]))
     # the file: PyHipp's name and keys, readable as DPT reads it
     path = tmp_path / steps.VMPLACECELL_NAME
     steps.write_vmplacecell(path, ours)
