@@ -8,14 +8,7 @@ from hippoflow.logs import run_job
 
 def main(sm, log):
     wc, inp = sm.wildcards, sm.input
-    sessions = {
-        s: {
-            "unity": inp[f"unity_{s}"],
-            "bindata": inp[f"bindata_{s}"] if gaze else None,
-            "eyelink": inp[f"eyelink_{s}"] if gaze else None,
-        }
-        for s, gaze in sm.params.sessions.items()
-    }
+    sessions = {s: inp[f"samples_{s}"] for s in sm.params.sessions}
     fields(
         inp.curated,
         sessions,

@@ -58,11 +58,8 @@ def trial_rasters(sessions, spikes: dict) -> list[np.ndarray]:
     marker, relative to cue offset (s)."""
     out = []
     for s in sessions:
-        utime = np.asarray(s.unity["unityTime"][0], dtype=np.float64)
-        trig = np.asarray(s.unity["unityTriggers"][0], dtype=np.int64).reshape(-1, 3)
         t = np.sort(np.asarray(spikes.get(s.name, []), dtype=np.float64))
-        for _, cue, end in trig:
-            a, b = utime[cue + 1], utime[end + 1]
+        for a, b in s.trials:
             out.append(t[(t >= a) & (t < b)] - a)
     return out
 

@@ -94,29 +94,19 @@ class Samples:
         return self.counts_many(np.asarray(t, dtype=np.float64)[None, :])[0]
 
     def time_grid(self, t0: float, t1: float, step: float = GRID_STEP_S) -> np.ndarray:
-        """The sample holding the left edge of each ``step`` of ``[t0, t1)`` (-1: none);
-        kept for the next cell of the session."""
-        cache = self.__dict__.setdefault("_grids", {})
-        if (t0, t1, step) not in cache:
-            n = int(np.ceil((t1 - t0) / step))
-            cache[(t0, t1, step)] = self.sample_of(t0 + step * np.arange(n)).astype(np.int32)
-        return cache[(t0, t1, step)]
-
-    def counts_shifted(self, cells: np.ndarray, shifts: np.ndarray, grid: np.ndarray):
-        """(S, n_bins) counts of a spike train given as grid cells (``cells``, from
-        :meth:`time_grid`'s start) shifted circularly by each of ``shifts`` (grid cells)."""
-        out = np.zeros((len(shifts), self.n_bins))
-        n = grid.size
-        _shifted_counts(
-            np.sort(np.remainder(np.asarray(cells, dtype=np.int64), n)),
-            np.remainder(np.asarray(shifts, dtype=np.int64), n),
-            np.asarray(grid, dtype=np.int32),
-            self.ptr.astype(np.int64),
-            self.bins.astype(np.int32),
-            self.weights.astype(np.float64),
-            out,
+        """The sample holding the left edge of each ``step`` of ``[t0, t1)`` (-1: none)."""
+        n = int(np.ceil((t1 - t0) / step))
+        g = t0 + step * np.arange(n)
+        # sample i holds the cells [a_i, b_i) up to the next sample's first (the later of two
+        # overlapping samples holds their common cells, as in sample_of)
+        a = np.searchsorted(g, self.start, side="left")
+        b = np.minimum(np.searchsorted(g, self.end, side="left"), np.append(a[1:], n))
+        lengths = np.maximum(b - a, 0)
+        grid = np.full(n, -1, dtype=np.int32)
+        grid[np.repeat(a, lengths) + _ranges(lengths)] = np.repeat(
+            np.arange(a.size, dtype=np.int32), lengths
         )
-        return out
+        return grid
 
     def counts_many(self, t: np.ndarray) -> np.ndarray:
         """(S, n_bins) spikes per bin of S spike trains given as an (S, N) array."""
@@ -134,21 +124,57 @@ class Samples:
         return out.reshape(s_n, self.n_bins)
 
 
+def joint_grid(place: Samples, view: Samples | None, t0: float, t1: float) -> np.ndarray:
+    """(n, 2) int32 over the ``GRID_STEP_S`` cells of ``[t0, t1)``: the 0-based place bin of
+    the place sample holding each cell's left edge, and the index of the view sample holding
+    it (-1: none). Place samples have one bin of weight 1 each."""
+    if not np.all(np.diff(place.ptr) == 1) or not np.all(place.weights == 1):
+        raise ValueError("place samples must have one bin of weight 1 each")
+    gp = place.time_grid(t0, t1)
+    out = np.full((gp.size, 2), -1, dtype=np.int32)
+    out[:, 0] = np.where(gp >= 0, place.bins[np.maximum(gp, 0)], -1)
+    if view is not None:
+        out[:, 1] = view.time_grid(t0, t1)
+    return out
+
+
+def shifted_counts(grid: np.ndarray, view: Samples | None, cells, shifts):
+    """Place and view counts of a spike train shifted circularly by each of ``shifts``
+    (grid cells), the train given as grid cells (``cells``) of :func:`joint_grid`'s
+    ``grid``: ((S, 1600), (S, 5122) or None)."""
+    n = grid.shape[0]
+    cells = np.sort(np.remainder(np.asarray(cells, dtype=np.int64), n))
+    shifts = np.remainder(np.asarray(shifts, dtype=np.int64), n)
+    out_p = np.zeros((shifts.size, N_PLACE))
+    out_v = np.zeros((shifts.size, N_VIEW if view is not None else 0))
+    if view is None:
+        ptr, bins, weights = np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0)
+    else:
+        ptr, bins = view.ptr.astype(np.int64), view.bins.astype(np.int32)
+        weights = view.weights.astype(np.float64)
+    _shifted_counts(cells, shifts, np.ascontiguousarray(grid), ptr, bins, weights, out_p, out_v)
+    return out_p, (out_v if view is not None else None)
+
+
 @njit(cache=True, nogil=True)
-def _shifted_counts(cells, shifts, grid, ptr, bins, weights, out):  # pragma: no cover (numba)
-    """out[s, b] += the weights of bin b of the sample holding each spike shifted by
-    shifts[s] grid cells (circularly); spikes sorted, so the grid is read in order."""
-    n = grid.size
+def _shifted_counts(cells, shifts, grid, ptr, bins, weights, out_p, out_v):  # pragma: no cover
+    """out_p[s, b] += 1 for the place bin b, out_v[s, b] += the weights of the view bins b,
+    of the grid cell holding each spike shifted by shifts[s] (circularly). One row of the
+    joint grid per spike and shift (its place bin and view sample side by side); spikes
+    sorted, so the grid is read in order."""
+    n = grid.shape[0]
     for s in range(shifts.size):
         for i in range(cells.size):
             j = cells[i] + shifts[s]  # both in [0, n): one wrap at most
             if j >= n:
                 j -= n
-            k = grid[j]
-            if k < 0:
-                continue
-            for p in range(ptr[k], ptr[k + 1]):
-                out[s, bins[p]] += weights[p]
+            b = grid[j, 0]
+            if b >= 0:
+                out_p[s, b] += 1.0
+            k = grid[j, 1]
+            if k >= 0:
+                for p in range(ptr[k], ptr[k + 1]):
+                    out_v[s, bins[p]] += weights[p]
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:
@@ -167,7 +193,10 @@ def navigated(unity: dict) -> np.ndarray:
     frames the alignment flattened onto its markers, has none."""
     dt = np.asarray(unity["unityData"][0], dtype=np.float64)[:, 1]
     trig = np.asarray(unity["unityTriggers"][0], dtype=np.int64).reshape(-1, 3)
-    return np.array([dt[c + 1 : e].size > 0 and np.cumsum(dt[c + 1 : e])[-1] != 0 for _, c, e in trig], dtype=bool)
+    return np.array(
+        [dt[c + 1 : e].size > 0 and np.cumsum(dt[c + 1 : e])[-1] != 0 for _, c, e in trig],
+        dtype=bool,
+    )
 
 
 def place_intervals(unity: dict) -> dict:
@@ -273,15 +302,21 @@ def umaze_session_time(unity: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def vmplacecell_placebins(unity: dict, spike_s: np.ndarray) -> np.ndarray:
+    """PyHipp's ``VMPlaceCell.placebins`` of a Unity object (see :func:`placebins`)."""
+    return placebins(*umaze_session_time(unity), spike_s)
+
+
+def placebins(times: np.ndarray, places: np.ndarray, spike_s: np.ndarray) -> np.ndarray:
     """PyHipp's ``VMPlaceCell.placebins`` as a (1600, 1) int64 column: the spikes after the
-    second row of :func:`umaze_session_time` and before its last, each given the place of
-    the last row at or before it; places 1..1600 counted (no speed or occupancy rule)."""
-    t, place = umaze_session_time(unity)
+    second row of :func:`umaze_session_time` (``times``, ``places``) and before its last,
+    each given the place of the last row at or before it; places 1..1600 counted (no speed
+    or occupancy rule)."""
+    t = np.asarray(times, dtype=np.float64)
     s = np.asarray(spike_s, dtype=np.float64)
     if t.size < 2:
         return np.zeros((N_PLACE, 1), dtype=np.int64)
     s = s[(s > t[1]) & (s < t[-1])]
-    p = place[np.searchsorted(t, s, side="right") - 1]
+    p = np.asarray(places, dtype=np.int64)[np.searchsorted(t, s, side="right") - 1]
     p = p[(p >= 1) & (p <= N_PLACE + 1)] - 1
     p[p == N_PLACE] = N_PLACE - 1  # a histogram's last bin holds its right edge too
     return np.bincount(p, minlength=N_PLACE)[:N_PLACE].astype(np.int64).reshape(-1, 1)

@@ -39,7 +39,6 @@ log_ = logging.getLogger("hippoflow.fields")
 
 VMPLACECELL_ARGS: dict = {"GridSteps": 40, "OverallGridSize": 25}  # PyHipp's, in its order
 VMPLACECELL_NAME = dpt.hkl_name("vmplacecell", VMPLACECELL_ARGS)
-SHUFFLE_CHUNK = 100  # shuffles computed together (memory: chunk x spikes x bins per sample)
 
 TABLE_COLUMNS = (
     "array",
@@ -78,47 +77,127 @@ class Params:
 
 @dataclass
 class Session:
-    """One navigation session's behaviour: place and view samples and the shift span (s)."""
+    """One navigation session's behaviour: place and view samples, the shift span (s),
+    Umaze's session rows (``times``, ``places``: PyHipp's placebins) and each trial's cue
+    offset and end times (the rasters)."""
 
     name: str
-    unity: dict
     place: maps.Samples
     view: maps.Samples | None
     span: tuple[float, float]
+    times: np.ndarray
+    places: np.ndarray
+    trials: np.ndarray
+
+    def grid(self) -> np.ndarray:
+        """The joint 1 ms grid of the shifts (:func:`maps.joint_grid`), kept for the next
+        cell."""
+        if "_grid" not in self.__dict__:
+            self.__dict__["_grid"] = maps.joint_grid(self.place, self.view, *self.span)
+        return self.__dict__["_grid"]
 
 
 def make_session(name, unity, bindata_values, sampling_rate, min_speed) -> Session:
     utime = np.asarray(unity["unityTime"][0], dtype=np.float64)
+    trig = np.asarray(unity["unityTriggers"][0], dtype=np.int64).reshape(-1, 3)
     view = None
     if bindata_values is not None:
         view = maps.view_samples(bindata_values, unity, sampling_rate, min_speed)
+    times, places = maps.umaze_session_time(unity)
     return Session(
         name,
-        unity,
         maps.place_samples(unity, min_speed),
         view,
         (float(utime[0]), float(utime[-1])),
+        times,
+        places,
+        np.column_stack([utime[trig[:, 1] + 1], utime[trig[:, 2] + 1]]),
     )
+
+
+_SAMPLE_KEYS = ("start", "end", "ptr", "bins", "weights")
+
+
+def write_session(path, session: Session, min_speed: float) -> None:
+    """Rule ``fields_samples``'s file: a session's :class:`Session` (HDF5)."""
+    import h5py
+
+    with atomic_output(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["name"] = session.name
+            f.attrs["span"] = np.asarray(session.span)
+            f.attrs["min_speed"] = float(min_speed)
+            for k in ("times", "places", "trials"):
+                f.create_dataset(k, data=getattr(session, k))
+            for kind in ("place", "view"):
+                smp = getattr(session, kind)
+                if smp is None:
+                    continue
+                g = f.create_group(kind)
+                g.attrs["n_bins"] = smp.n_bins
+                for k in _SAMPLE_KEYS:
+                    v = getattr(smp, k)
+                    g.create_dataset(k, data=v.astype(np.int16) if k == "bins" else v)
+
+
+def read_session(path, min_speed: float | None = None) -> Session:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        if min_speed is not None and float(f.attrs["min_speed"]) != float(min_speed):
+            raise InputError(
+                f"{path}: made with fields.min_speed {f.attrs['min_speed']}, not {min_speed}"
+            )
+        kinds = {}
+        for kind in ("place", "view"):
+            if kind not in f:
+                kinds[kind] = None
+                continue
+            g = f[kind]
+            d = {k: g[k][()] for k in _SAMPLE_KEYS}
+            d["bins"] = d["bins"].astype(np.int64)
+            kinds[kind] = maps.Samples(**d, n_bins=int(g.attrs["n_bins"]))
+        span = tuple(float(v) for v in f.attrs["span"])
+        return Session(
+            str(f.attrs["name"]),
+            kinds["place"],
+            kinds["view"],
+            span,
+            f["times"][()],
+            f["places"][()],
+            f["trials"][()],
+        )
+
+
+def fields_samples(unity_path, bindata_path, eyelink_path, out_path, name, min_speed) -> None:
+    """Rule ``fields_samples``: a navigation session's place and view samples, once for
+    every channel's ``fields`` job."""
+    unity = dpt.load_object(unity_path)
+    values, rate = None, 1000.0
+    if bindata_path:
+        values = _load_bindata(bindata_path)
+        eye = dpt.load_object(eyelink_path)
+        rate = float(np.ravel(eye.get("samplingRate", 1000.0))[0])
+    try:
+        session = make_session(name, unity, values, rate, min_speed)
+    except ValueError as exc:  # e.g. binData rows out of time order
+        raise InputError(f"{bindata_path or unity_path}: {exc}") from None
+    write_session(out_path, session, min_speed)
 
 
 def _smooth(kind):
     return maps.smooth_place if kind == "place" else maps.smooth_view
 
 
-def _summarise(kind, counts, occupancy, null_counts, params: Params) -> dict:
+def _summarise(kind, counts, occupancy, null_smoothed, params: Params) -> dict:
+    """A map's results; ``null_smoothed``: the shifts' smoothed counts (S, n_bins)."""
     smooth = _smooth(kind)
     occ_s = smooth(occupancy, params.smoothing_sigma)
     mask = occupancy >= max(params.min_occupancy, 1e-12)
-
-    def rates(c):
-        r = maps.rate_map(smooth(c, params.smoothing_sigma), occ_s, 0.0)
-        return np.where(mask, r, np.nan)
-
-    rate = rates(counts)
+    rate = np.where(mask, maps.rate_map(smooth(counts, params.smoothing_sigma), occ_s, 0.0), np.nan)
     used = np.flatnonzero(mask)  # the null's information over the bins with a rate only
     observed = float(info.skaggs_information(rate[used], occupancy[used]))
-    null_rates = smooth(null_counts, params.smoothing_sigma)[:, used] / occ_s[used]
-    null = info.skaggs_information(null_rates, occupancy[used])
+    null = info.skaggs_information(null_smoothed[:, used] / occ_s[used], occupancy[used])
     p = info.p_value(observed, null)
     peak = info.peak_bin(rate)
     return {
@@ -136,48 +215,49 @@ def _summarise(kind, counts, occupancy, null_counts, params: Params) -> dict:
     }
 
 
+SESSION_KEYS = ("counts", "occupancy", "information", "p_value", "significant")
+
+
 def cell_fields(sessions: list[Session], spikes: dict, params: Params, rng) -> dict:
-    """Place and view results of one cell; ``spikes`` {session: times in s}."""
-    out = {"sessions": {}}
-    for kind in ("place", "view"):
-        if kind == "view" and any(s.view is None for s in sessions):
-            out[kind] = None
-            continue
-        n_bins = maps.N_PLACE if kind == "place" else maps.N_VIEW
-        counts = np.zeros(n_bins)
-        occupancy = np.zeros(n_bins)
-        null = np.zeros((params.shuffles, n_bins))
-        for s in sessions:
-            samples = getattr(s, kind)
-            t = np.asarray(spikes.get(s.name, []), dtype=np.float64)
-            t = t[(t >= s.span[0]) & (t < s.span[1])]
-            c, o = samples.counts(t), samples.occupancy()
-            counts += c
-            occupancy += o
-            out["sessions"].setdefault(s.name, {})[kind] = {"counts": c, "occupancy": o}
-            # the null on a 1 ms grid: spikes at whole-millisecond shifts
-            grid = samples.time_grid(*s.span)
-            cells = np.floor((t - s.span[0]) / maps.GRID_STEP_S).astype(np.int64)
-            # shifts in [min_shift, T - min_shift], min_shift at most a quarter of the session
-            lo = int(round(min(params.min_shift, (s.span[1] - s.span[0]) / 4) / maps.GRID_STEP_S))
-            shifts = rng.integers(lo, max(grid.size - lo, lo + 1), size=params.shuffles)
-            for a in range(0, params.shuffles, SHUFFLE_CHUNK):
-                null[a : a + SHUFFLE_CHUNK] += samples.counts_shifted(
-                    cells, shifts[a : a + SHUFFLE_CHUNK], grid
-                )
-        out[kind] = _summarise(kind, counts, occupancy, null, params)
-        for per in out["sessions"].values():  # each session's own information (no null)
-            d = per[kind]
-            d["information"] = _information(kind, d["counts"], d["occupancy"], params)
+    """Place and view results of one cell, pooled over ``sessions`` and per session (each
+    with its own null: the same shifts); ``spikes`` {session: times in s}."""
+    kinds = ["place"] + (["view"] if all(s.view is not None for s in sessions) else [])
+    out = {"sessions": {}, "place": None, "view": None}
+    pooled = {}
+    for s in sessions:
+        samples = {k: getattr(s, k) for k in kinds}
+        t = np.asarray(spikes.get(s.name, []), dtype=np.float64)
+        t = t[(t >= s.span[0]) & (t < s.span[1])]
+        # the null on a 1 ms grid: spikes at whole-millisecond shifts in [min_shift,
+        # T - min_shift], min_shift at most a quarter of the session
+        grid = s.grid()
+        cells = np.floor((t - s.span[0]) / maps.GRID_STEP_S).astype(np.int64)
+        lo = int(round(min(params.min_shift, (s.span[1] - s.span[0]) / 4) / maps.GRID_STEP_S))
+        shifts = rng.integers(lo, max(grid.shape[0] - lo, lo + 1), size=params.shuffles)
+        null = dict(
+            zip(
+                ("place", "view"),
+                maps.shifted_counts(grid, s.view if "view" in kinds else None, cells, shifts),
+                strict=True,
+            )
+        )
+        per = {}
+        for kind in kinds:
+            c, o = samples[kind].counts(t), samples[kind].occupancy()
+            ns = _smooth(kind)(null[kind], params.smoothing_sigma)
+            per[kind] = _summarise(kind, c, o, ns, params)
+            if kind in pooled:
+                pc, po, pn = pooled[kind]
+                pooled[kind] = (pc + c, po + o, pn + ns)
+            else:
+                pooled[kind] = (c, o, ns)
+        out["sessions"][s.name] = {k: {q: r[q] for q in SESSION_KEYS} for k, r in per.items()}
+        if len(sessions) == 1:
+            out.update(per)
+    if len(sessions) != 1:
+        for kind in pooled:
+            out[kind] = _summarise(kind, *pooled[kind], params)
     return out
-
-
-def _information(kind, counts, occupancy, params: Params) -> float:
-    smooth = _smooth(kind)
-    used = np.flatnonzero(occupancy >= max(params.min_occupancy, 1e-12))
-    rate = smooth(counts, params.smoothing_sigma)[used]
-    rate = rate / smooth(occupancy, params.smoothing_sigma)[used]
-    return float(info.skaggs_information(rate, occupancy[used]))
 
 
 def cell_seed(params: Params, day: str, channel: str, cell: int) -> list[int]:
@@ -293,7 +373,7 @@ def fields(
     figures: bool = True,
     log=None,
 ) -> None:
-    """Rule ``fields``: ``sessions`` {name: {unity, bindata (or None), eyelink (or None)}}.
+    """Rule ``fields``: ``sessions`` {name: its ``fields_samples`` file}.
     Writes each cell's ``cellNN.h5`` (and ``cellNN.png``, :mod:`hippoflow.fields.figures`)
     beside ``table_path``, after removing those of cells the curated sort no longer has."""
     from hippoflow.sorting.cells import cell_trains
@@ -303,20 +383,11 @@ def fields(
     cells, per_session = cell_trains(sort)
     trains = dict(zip(sort["sessions"], per_session, strict=True))
     behaviour = []
-    for name, files in sessions.items():
+    for name, path in sessions.items():
         if name not in trains:
             log.info("%s: not in the sort (left out): no fields from it", name)
             continue
-        unity = dpt.load_object(files["unity"])
-        values, rate = None, 1000.0
-        if files.get("bindata"):
-            values = _load_bindata(files["bindata"])
-            eye = dpt.load_object(files["eyelink"])
-            rate = float(np.ravel(eye.get("samplingRate", 1000.0))[0])
-        try:
-            behaviour.append(make_session(name, unity, values, rate, params.min_speed))
-        except ValueError as exc:  # e.g. binData rows out of time order
-            raise InputError(f"{files.get('bindata') or files['unity']}: {exc}") from None
+        behaviour.append(read_session(path, params.min_speed))
     rows = []
     cell_dir = Path(cell_dir)
     cell_dir.mkdir(parents=True, exist_ok=True)
@@ -331,7 +402,7 @@ def fields(
         for s in behaviour:
             d = Path(channel_dirs[s.name]) / f"cell{c:02d}"
             write_vmplacecell(
-                d / VMPLACECELL_NAME, maps.vmplacecell_placebins(s.unity, spikes[s.name])
+                d / VMPLACECELL_NAME, maps.placebins(s.times, s.places, spikes[s.name])
             )
         meta = {"day": day, "array": array, "channel": channel, "cell": c}
         meta["sessions"] = ",".join(s.name for s in behaviour)

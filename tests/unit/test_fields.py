@@ -67,19 +67,25 @@ def test_counts_match_a_loop(sess):
 
 
 def test_shifted_counts_are_the_counts_of_shifted_trains(sess):
-    """The null's kernel (whole-ms shifts on a grid) against counting the shifted times."""
+    """The null's kernel (whole-ms shifts on the joint grid) against counting the shifted
+    times, and the grid against looking each millisecond up."""
     s = _session(sess)
     rng = np.random.default_rng(2)
     t = np.sort(rng.uniform(*s.span, size=300))
     step = maps.GRID_STEP_S
-    for samples in (s.place, s.view):
-        grid = samples.time_grid(*s.span)
-        cells = np.floor((t - s.span[0]) / step).astype(np.int64)
-        shifts = rng.integers(0, grid.size, size=4)
-        got = samples.counts_shifted(cells, shifts, grid)
-        for row, m in zip(got, shifts, strict=True):
-            moved = s.span[0] + np.remainder(cells + m, grid.size) * step
-            np.testing.assert_allclose(row, samples.counts(moved), atol=1e-9)
+    grid = s.grid()
+    n = grid.shape[0]
+    edges = s.span[0] + step * np.arange(n)
+    i = s.place.sample_of(edges)
+    np.testing.assert_array_equal(grid[:, 0], np.where(i >= 0, s.place.bins[i], -1))
+    np.testing.assert_array_equal(grid[:, 1], s.view.sample_of(edges))
+    cells = np.floor((t - s.span[0]) / step).astype(np.int64)
+    shifts = rng.integers(0, n, size=4)
+    got_p, got_v = maps.shifted_counts(grid, s.view, cells, shifts)
+    for k, m in enumerate(shifts):
+        moved = s.span[0] + np.remainder(cells + m, n) * step
+        np.testing.assert_allclose(got_p[k], s.place.counts(moved), atol=1e-9)
+        np.testing.assert_allclose(got_v[k], s.view.counts(moved), atol=1e-9)
 
 
 def test_occupancy_is_the_time_moving_with_gaze(sess):
