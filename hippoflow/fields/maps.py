@@ -124,57 +124,66 @@ class Samples:
         return out.reshape(s_n, self.n_bins)
 
 
-def joint_grid(place: Samples, view: Samples | None, t0: float, t1: float) -> np.ndarray:
-    """(n, 2) int32 over the ``GRID_STEP_S`` cells of ``[t0, t1)``: the 0-based place bin of
-    the place sample holding each cell's left edge, and the index of the view sample holding
-    it (-1: none). Place samples have one bin of weight 1 each."""
+def joint_grid(place: Samples, view: Samples | None, t0: float, t1: float):
+    """The shifts' lookup over the ``GRID_STEP_S`` cells of ``[t0, t1)``: an (n, 2) int32
+    array (per cell: the 0-based place bin of the place sample holding its left edge, and
+    where the view sample holding it starts in ``packed``; -1: none) and ``packed`` (int16:
+    per view sample its number of bins ``k`` then its bins, each of weight ``1/k``). Place
+    samples have one bin of weight 1 each; view samples ``k`` bins of weight ``1/k``."""
     if not np.all(np.diff(place.ptr) == 1) or not np.all(place.weights == 1):
         raise ValueError("place samples must have one bin of weight 1 each")
     gp = place.time_grid(t0, t1)
     out = np.full((gp.size, 2), -1, dtype=np.int32)
     out[:, 0] = np.where(gp >= 0, place.bins[np.maximum(gp, 0)], -1)
+    packed = np.zeros(0, dtype=np.int16)
     if view is not None:
-        out[:, 1] = view.time_grid(t0, t1)
-    return out
+        k = np.diff(view.ptr)
+        if not np.array_equal(view.weights, np.repeat(1.0 / np.maximum(k, 1), k)):
+            raise ValueError("view samples must have k bins of weight 1/k each")
+        starts = view.ptr[:-1] + np.arange(k.size)  # each sample's k, then its bins
+        packed = np.zeros(view.bins.size + k.size, dtype=np.int16)
+        packed[starts] = k
+        packed[np.repeat(starts + 1, k) + _ranges(k)] = view.bins
+        gv = view.time_grid(t0, t1)
+        out[:, 1] = np.where(gv >= 0, starts[np.maximum(gv, 0)], -1)
+    return out, packed
 
 
-def shifted_counts(grid: np.ndarray, view: Samples | None, cells, shifts):
+def shifted_counts(grid, view: bool, cells, shifts):
     """Place and view counts of a spike train shifted circularly by each of ``shifts``
     (grid cells), the train given as grid cells (``cells``) of :func:`joint_grid`'s
-    ``grid``: ((S, 1600), (S, 5122) or None)."""
-    n = grid.shape[0]
+    ``grid`` (its pair): ((S, 1600), (S, 5122) or None)."""
+    lookup, packed = grid
+    n = lookup.shape[0]
     cells = np.sort(np.remainder(np.asarray(cells, dtype=np.int64), n))
     shifts = np.remainder(np.asarray(shifts, dtype=np.int64), n)
     out_p = np.zeros((shifts.size, N_PLACE))
-    out_v = np.zeros((shifts.size, N_VIEW if view is not None else 0))
-    if view is None:
-        ptr, bins, weights = np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0)
-    else:
-        ptr, bins = view.ptr.astype(np.int64), view.bins.astype(np.int32)
-        weights = view.weights.astype(np.float64)
-    _shifted_counts(cells, shifts, np.ascontiguousarray(grid), ptr, bins, weights, out_p, out_v)
-    return out_p, (out_v if view is not None else None)
+    out_v = np.zeros((shifts.size, N_VIEW if view else 0))
+    _shifted_counts(cells, shifts, lookup, bool(view), packed, out_p, out_v)
+    return out_p, (out_v if view else None)
 
 
 @njit(cache=True, nogil=True)
-def _shifted_counts(cells, shifts, grid, ptr, bins, weights, out_p, out_v):  # pragma: no cover
-    """out_p[s, b] += 1 for the place bin b, out_v[s, b] += the weights of the view bins b,
-    of the grid cell holding each spike shifted by shifts[s] (circularly). One row of the
-    joint grid per spike and shift (its place bin and view sample side by side); spikes
-    sorted, so the grid is read in order."""
-    n = grid.shape[0]
+def _shifted_counts(cells, shifts, lookup, has_view, packed, out_p, out_v):  # pragma: no cover
+    """out_p[s, b] += 1 for the place bin b, out_v[s, b] += 1/k for each of the k view bins
+    b, of the grid cell holding each spike shifted by shifts[s] (circularly). Per spike and
+    shift one row of the lookup and one run of ``packed``; spikes sorted, so the lookup is
+    read in order."""
+    n = lookup.shape[0]
     for s in range(shifts.size):
         for i in range(cells.size):
             j = cells[i] + shifts[s]  # both in [0, n): one wrap at most
             if j >= n:
                 j -= n
-            b = grid[j, 0]
+            b = lookup[j, 0]
             if b >= 0:
                 out_p[s, b] += 1.0
-            k = grid[j, 1]
-            if k >= 0:
-                for p in range(ptr[k], ptr[k + 1]):
-                    out_v[s, bins[p]] += weights[p]
+            q = lookup[j, 1]
+            if has_view and q >= 0:
+                k = packed[q]
+                w = 1.0 / k
+                for p in range(q + 1, q + 1 + k):
+                    out_v[s, packed[p]] += w
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:

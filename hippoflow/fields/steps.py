@@ -89,7 +89,7 @@ class Session:
     places: np.ndarray
     trials: np.ndarray
 
-    def grid(self) -> np.ndarray:
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
         """The joint 1 ms grid of the shifts (:func:`maps.joint_grid`), kept for the next
         cell."""
         if "_grid" not in self.__dict__:
@@ -231,13 +231,14 @@ def cell_fields(sessions: list[Session], spikes: dict, params: Params, rng) -> d
         # the null on a 1 ms grid: spikes at whole-millisecond shifts in [min_shift,
         # T - min_shift], min_shift at most a quarter of the session
         grid = s.grid()
+        n_cells = grid[0].shape[0]
         cells = np.floor((t - s.span[0]) / maps.GRID_STEP_S).astype(np.int64)
         lo = int(round(min(params.min_shift, (s.span[1] - s.span[0]) / 4) / maps.GRID_STEP_S))
-        shifts = rng.integers(lo, max(grid.shape[0] - lo, lo + 1), size=params.shuffles)
+        shifts = rng.integers(lo, max(n_cells - lo, lo + 1), size=params.shuffles)
         null = dict(
             zip(
                 ("place", "view"),
-                maps.shifted_counts(grid, s.view if "view" in kinds else None, cells, shifts),
+                maps.shifted_counts(grid, "view" in kinds, cells, shifts),
                 strict=True,
             )
         )
