@@ -1,20 +1,28 @@
 """The fields rules' steps: every cell's place and view maps, information and significance.
 
-Rule ``fields`` (per day-channel). Inputs: the curated sort (spike times and cells), each
-navigation session's aligned Unity object, ``binData.hdf`` and aligned EyeLink object (its
-``samplingRate``). Outputs, per cell:
+Rule ``fields_samples`` (per navigation session). Inputs: the aligned Unity object,
+``binData.hdf`` and the aligned EyeLink object (its ``samplingRate``). Output
+``<day>/fields/samples/<session>.h5``: the session's place and view samples
+(:class:`hippoflow.fields.maps.Samples`, moving samples only), Umaze's session rows and the
+trials' cue-offset and end times, read by every channel's ``fields`` job.
+
+Rule ``fields`` (per day-channel). Inputs: the curated sort (spike times and cells) and each
+navigation session's samples file. Outputs, per cell:
 
 - in each navigation session's ``cellNN/``: PyHipp's ``vmplacecell_<hash>.hkl``
-  (``placebins``: spikes per place bin, a (1600, 1) column, PyHipp's VMPlaceCell rule: every
-  spike between cue offset and the trial's end, no speed or occupancy rule), with DPT's
-  bookkeeping keys, so DPT's ``append`` and the lab's ``VMPlot`` read it;
+  (``placebins``: spikes per place bin, a (1600, 1) column, PyHipp's VMPlaceCell rule on
+  Umaze's session rows, no speed or occupancy rule), with DPT's bookkeeping keys, so DPT's
+  ``append`` and the lab's ``VMPlot`` read it;
 - ``<day>/fields/arrayNN/channelNNN/cellNN.h5``: groups ``place`` and ``view`` with the
   pooled (all navigation sessions) ``counts``, ``occupancy`` (s), smoothed ``rate`` (Hz),
   ``information`` (bits/spike), ``null_p95``/``null_p99``, ``p_value``, ``significant``,
   ``peak_bin`` (the lab's 1-based bin id; 0 for none), ``peak_rate``, ``field_size`` (bins),
-  and per session ``sessions/<name>/counts`` and ``occupancy``; the parameters as attributes;
+  and per session ``sessions/<name>/<kind>``: ``counts``, ``occupancy`` and that session's
+  own ``information``, ``p_value`` (against its own shifts) and ``significant``; the
+  parameters as attributes;
 - ``cellNN.png`` beside it: place map, view map, spike raster over trials;
-- the day-channel listing ``fields.tsv`` (one row per cell: the numbers above).
+- the day-channel listing ``fields.tsv`` (one row per cell: the numbers above, and each
+  session's p-values as ``session01=0.001;session02=0.2``).
 
 Rule ``fields_day``: the day's ``fields/cells.tsv`` (every day-channel's rows) and
 ``fields/fields.html``, the report's page of the significant place and view cells.
@@ -57,6 +65,8 @@ TABLE_COLUMNS = (
     "view_peak_bin",
     "view_peak_rate",
     "view_field_size",
+    "place_p_sessions",
+    "view_p_sessions",
 )
 
 
@@ -331,7 +341,18 @@ def table_row(array, channel, cell, n_spikes, result) -> dict:
         for k in ("information", "p_value", "significant", "peak_bin", "peak_rate", "field_size"):
             col = f"{kind}_{'p' if k == 'p_value' else k}"
             row[col] = "" if r is None else r[k]
+        # each session's own p-value: session01=0.001;session02=0.2
+        row[f"{kind}_p_sessions"] = ";".join(
+            f"{name}={_fmt(per[kind]['p_value'])}"
+            for name, per in result["sessions"].items()
+            if per.get(kind) is not None
+        )
     return row
+
+
+def session_p_values(cell: str) -> dict[str, float]:
+    """{session: p} of a table's ``place_p_sessions`` / ``view_p_sessions`` cell."""
+    return {k: float(v) for k, v in (x.split("=") for x in cell.split(";") if x)}
 
 
 def _fmt(v) -> str:
