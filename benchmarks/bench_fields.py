@@ -71,6 +71,7 @@ steps.fields(
     out + "/curated.hkl", {"session01": out + "/samples.h5"},
     {"session01": out + "/session01/channel001"}, out + "/fields", out + "/fields/fields.tsv",
     steps.Params(), day="20181105", array="01", channel="001",
+    figures_dir=out + "/fields/figures",
 )
 print(json.dumps({"cpu": time.process_time() - c0, "samples_cpu": samples_cpu, "wall": time.perf_counter() - w0,
                   "seconds": t1_ - t0_, "spikes": int(sort["spike_times"].size)}))

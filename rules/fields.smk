@@ -1,6 +1,6 @@
 # Place and view fields of every cell (hippoflow/fields/, docs/place-fields.md): per
 # navigation session its place and view samples, once for every channel (fields_samples); per
-# day-channel, each cell's maps, information and significance (fields). The cells are known only after
+# day-channel, each cell's maps, information and significance (fields), and its picture. The cells are known only after
 # the curation, so, as curate does, the declared output is the day-channel's table and the job
 # writes each cell's files beside it (cellNN.h5) and PyHipp's vmplacecell_<hash>.hkl in every
 # navigation session's cellNN/.
@@ -36,6 +36,15 @@ rule fields:
         unpack(field_inputs),
     output:
         table=out(f"{FIELDS_DIR}/fields.tsv"),
+        # every cell's picture, one report item each (the cells are known only in the job)
+        figures=report(
+            directory(out(f"{FIELDS_DIR}/figures")),
+            patterns=["{cell}.png"],
+            caption="../report/fields_cell.rst",
+            category="Fields",
+            subcategory="{subject} {day}",
+            labels={"array": "{array}", "channel": "{channel}", "cell": "{cell}"},
+        ),
     log:
         "logs/fields/{subject}/{day}/{array}/{channel}.log",
     benchmark:

@@ -19,6 +19,7 @@ def main(sm, log):
         day=wc.day,
         array=wc.array,
         channel=wc.channel,
+        figures_dir=sm.output.figures,
         log=log,
     )
 

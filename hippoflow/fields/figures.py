@@ -156,7 +156,7 @@ def day_page(tables: list, out_path, title: str = "") -> None:
     rows = []
     for t in tables:
         for r in read_table(t):
-            r["figure"] = Path(t).parent / f"{r['cell']}.png"
+            r["figure"] = Path(t).parent / "figures" / f"{r['cell']}.png"
             rows.append(r)
 
     def img(p: Path) -> str:

@@ -20,7 +20,8 @@ navigation session's samples file. Outputs, per cell:
   and per session ``sessions/<name>/<kind>``: ``counts``, ``occupancy`` and that session's
   own ``information``, ``p_value`` (against its own shifts) and ``significant``; the
   parameters as attributes;
-- ``cellNN.png`` beside it: place map, view map, spike raster over trials;
+- ``figures/cellNN.png`` beside it: place map, view map, spike raster over trials (each a
+  report item);
 - the day-channel listing ``fields.tsv`` (one row per cell: the numbers above, and each
   session's p-values as ``session01=0.001;session02=0.2``).
 
@@ -392,12 +393,13 @@ def fields(
     day: str,
     array: str,
     channel: str,
-    figures: bool = True,
+    figures_dir=None,
     log=None,
 ) -> None:
     """Rule ``fields``: ``sessions`` {name: its ``fields_samples`` file}.
-    Writes each cell's ``cellNN.h5`` (and ``cellNN.png``, :mod:`hippoflow.fields.figures`)
-    beside ``table_path``, after removing those of cells the curated sort no longer has."""
+    Writes each cell's ``cellNN.h5`` beside ``table_path`` (after removing those of cells
+    the curated sort no longer has) and its picture ``cellNN.png`` in ``figures_dir``
+    (:mod:`hippoflow.fields.figures`; none when ``figures_dir`` is None)."""
     from hippoflow.sorting.cells import cell_trains
 
     log = log or log_
@@ -414,9 +416,11 @@ def fields(
     cell_dir = Path(cell_dir)
     cell_dir.mkdir(parents=True, exist_ok=True)
     keep = {f"cell{c:02d}" for c in cells}
-    for old in list(cell_dir.glob("cell*.h5")) + list(cell_dir.glob("cell*.png")):
+    for old in cell_dir.glob("cell*.h5"):
         if old.stem not in keep:
             old.unlink()
+    if figures_dir is not None:
+        Path(figures_dir).mkdir(parents=True, exist_ok=True)
     for c in cells:
         spikes = {s.name: trains[s.name][c] / 1000.0 for s in behaviour}
         rng = np.random.default_rng(cell_seed(params, day, channel, c))
@@ -429,13 +433,13 @@ def fields(
         meta = {"day": day, "array": array, "channel": channel, "cell": c}
         meta["sessions"] = ",".join(s.name for s in behaviour)
         write_cell_file(cell_dir / f"cell{c:02d}.h5", result, params, meta)
-        if figures:
+        if figures_dir is not None:
             from hippoflow.fields.figures import cell_figure, trial_rasters
 
             cell_figure(
                 result,
                 trial_rasters(behaviour, spikes),
-                cell_dir / f"cell{c:02d}.png",
+                Path(figures_dir) / f"cell{c:02d}.png",
                 f"{day} array{array} channel{channel} cell{c:02d}",
             )
         n = sum(int(np.size(v)) for v in spikes.values())

@@ -249,7 +249,10 @@ def test_without_gaze_the_place_map_only(sess, tmp_path):
     row = steps.table_row("01", "001", 1, spikes["session01"].size, res)
     assert row["view_p"] == "" and row["place_significant"]
     steps.write_table(tmp_path / "fields.tsv", [row])
-    figures.cell_figure(res, figures.trial_rasters([s], spikes), tmp_path / "cell01.png")
+    (tmp_path / "figures").mkdir()
+    png = tmp_path / "figures" / "cell01.png"
+    figures.cell_figure(res, figures.trial_rasters([s], spikes), png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     figures.day_page([tmp_path / "fields.tsv"], tmp_path / "fields.html", "day")
     page = (tmp_path / "fields.html").read_text()
     assert "Significant place cells: 1 of 1" in page and "data:image/png;base64," in page
