@@ -23,7 +23,7 @@ import sys
 
 import yaml
 
-from benchmarks._measure import REPO, WORK, measure, row
+from benchmarks._measure import REPO, WORK, load_rates, measure, merge_rates, row
 
 SECONDS = (300.0, 900.0)  # two lengths of navigation measured, extrapolated to an hour
 HOURS = 1.0
@@ -128,6 +128,20 @@ def cpu_rows() -> list[dict]:
     cpu = job + samples
     base = sort_cpu_per_day_channel(HOURS)
     ratio = cpu / base
+    # the estimator's rates (benchmarks/work/rates.json; config/rates.yaml by hand)
+    rates = load_rates()
+    merge_rates(
+        {
+            "seconds_per_job": {
+                **rates.get("seconds_per_job", {}),
+                "fields": round(fixed, 2),
+                "fields_samples": round(s_fixed, 2),
+            },
+            # a day-channel of CELLS cells (the issue's ~3 per channel)
+            "seconds_per_navigation_channel_hour": {"fields": round(per_s * 3600, 2)},
+            "seconds_per_navigation_hour": {"fields_samples": round(s_per_s * 3600, 2)},
+        }
+    )
     rows = [
         row(
             f"fields CPU per day-channel ({HOURS:g} h navigation, {CELLS} cells, 1000 shifts)",

@@ -80,7 +80,7 @@ def test_shifted_counts_are_the_counts_of_shifted_trains(sess):
     np.testing.assert_array_equal(grid[0][:, 0], np.where(i >= 0, s.place.bins[i], -1))
     i = s.view.sample_of(edges)
     for j in np.flatnonzero(i >= 0)[::997]:  # the packed bins of the view sample
-        q = grid[1][grid[0][j, 1]:]
+        q = grid[1][grid[0][j, 1] :]
         a, b = s.view.ptr[i[j]], s.view.ptr[i[j] + 1]
         np.testing.assert_array_equal(q[1 : 1 + q[0]], s.view.bins[a:b])
     assert np.all((grid[0][:, 1] >= 0) == (i >= 0))
