@@ -33,6 +33,13 @@ from hippoflow.errors import InputError
 #: the record of the session's .ns5 digest, beside its outputs (no PyHipp/DPT name starts so)
 NS5_RECORD = "hippoflow_digest_ns5.json"
 ALGORITHM = "sha256"
+#: the records of the other raw files, each written by the step that reads the file, beside
+#: its output: the session's .nev (rplparallel), its Unity log (unity), and an EyeLink file
+#: (edfsplit in the day folder for the navigation file, eyelink in sessioneye for the
+#: fixation file); compared with the files at planning (hippoflow.plan.stale)
+NEV_RECORD = "hippoflow_digest_nev.json"
+UNITY_RECORD = "hippoflow_digest_unity.json"
+EYELINK_RECORD = "hippoflow_digest_eyelink.json"
 _GAP_CHUNK = 1 << 22  # bytes per read when filling a skipped stretch (or the tail)
 
 
@@ -118,6 +125,17 @@ def sha256_file(path, chunk: int = _GAP_CHUNK) -> str:
     return h.hexdigest()
 
 
+def record_file(path, dest) -> dict:
+    """Hash a raw file whole (one read, :class:`HashingReader`: an error if it changes while
+    read) and write its record at ``dest``; the step that read the file calls this once its
+    output is written.  Returns the record."""
+    with open(path, "rb", buffering=0) as f:
+        record = HashingReader(f, path).finish()
+    record["path"] = str(path)
+    write_record(dest, record)
+    return record
+
+
 def write_record(path, record: dict) -> None:
     """Write a digest record atomically (one JSON object, keys sorted, newline-terminated)."""
     write_text(Path(path), json.dumps(record, sort_keys=True) + "\n")
@@ -188,35 +206,41 @@ def backfill(data_root, output_root, log=print) -> list[Path]:
 
 
 def refresh(data_root, output_root, log=print) -> list[Path]:
-    """Bring up to date the records of ``.ns5`` files whose modification time changed but
-    whose content did not (a tree restored or copied with new times): the file is hashed
-    (one read) and, when its SHA-256 is the record's, the record gets the file's size and
-    time, keeping its own modification time (nothing made from it is redone).  A file whose
-    content differs is named and left to the run (a planning problem that says how to redo
-    the session).  Returns the records rewritten."""
+    """Bring up to date the records of raw files (``.ns5``, ``.nev``, Unity logs, EyeLink
+    files) whose modification time changed but whose content did not (a tree restored or
+    copied with new times): the file is hashed (one read) and, when its SHA-256 is the
+    record's, the record gets the file's size and time, keeping its own modification time
+    (nothing made from it is redone).  A file whose content differs is named and left to
+    the run (a planning problem that says how to redo its outputs).  Returns the records
+    rewritten."""
     from hippoflow.plan.discovery import discover
 
+    days = sorted({Path(output_root) / s.subject / s.day for s in discover(data_root)})
     done = []
-    for s in discover(data_root):
-        dest = Path(output_root) / s.rel / NS5_RECORD
-        if not s.channels or not dest.exists():
-            continue
-        ns5 = s.ns5[0]
-        record = read_record(dest)
-        st = ns5.stat()
-        if (int(record["size"]), int(record["mtime_ns"])) == (st.st_size, st.st_mtime_ns):
-            continue
-        digest = sha256_file(ns5) if st.st_size == int(record["size"]) else None
-        if digest != record[ALGORITHM]:
-            log(
-                f"{ns5}: content differs from its record {dest}: not refreshed (run the workflow: it says how to redo the session)"
-            )
-            continue
-        own = dest.stat()
-        write_record(dest, {**record, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
-        os.utime(dest, ns=(own.st_atime_ns, own.st_mtime_ns))
-        log(f"{dest}: same content ({digest[:12]}...), new time of {ns5.name} recorded")
-        done.append(dest)
+    for day in days:
+        for dest in sorted(
+            [*day.glob("hippoflow_digest_*.json"), *day.glob("*/hippoflow_digest_*.json")]
+        ):
+            record = read_record(dest)
+            raw = Path(record["path"])
+            try:
+                st = raw.stat()
+            except OSError:
+                continue
+            if (int(record["size"]), int(record["mtime_ns"])) == (st.st_size, st.st_mtime_ns):
+                continue
+            digest = sha256_file(raw) if st.st_size == int(record["size"]) else None
+            if digest != record[ALGORITHM]:
+                log(
+                    f"{raw}: content differs from its record {dest}: not refreshed (run the "
+                    "workflow: it says how to redo the outputs made from it)"
+                )
+                continue
+            own = dest.stat()
+            write_record(dest, {**record, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+            os.utime(dest, ns=(own.st_atime_ns, own.st_mtime_ns))
+            log(f"{dest}: same content ({digest[:12]}...), new time of {raw.name} recorded")
+            done.append(dest)
     return done
 
 
@@ -233,8 +257,9 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--refresh",
         action="store_true",
-        help="instead: record the new modification time of each .ns5 whose content is its "
-        "record's (a tree restored or copied with new times)",
+        help="instead: record the new modification time of each raw file (.ns5, .nev, Unity "
+        "log, EyeLink file) whose content is its record's (a tree restored or copied with new "
+        "times)",
     )
     a = ap.parse_args(argv)
     try:

@@ -108,3 +108,5 @@ EDFSPLIT_NAME = hkl_name("edfsplit", EDFSPLIT_ARGS)
 EYELINK_NAME = hkl_name("eyelink", EYELINK_ARGS)
 BINDATA_NAME = "binData.hdf"
 GAZE_CSV_NAME = "unityfile_eyelink.csv"
+# the day's sort outcomes, <subject>/<day>/sort/<this> (rule sort_outcome; hippoflow.sorting.outcome)
+SORT_OUTCOME_NAME = "outcome.tsv"

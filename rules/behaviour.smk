@@ -6,6 +6,7 @@ rule unity:
     input:
         log=unity_log,
         rpl=out(f"{SESSION_DIR}/{RPLPARALLEL_NAME}"),
+        changed=changed_unity,
     output:
         temp(out(f"{SESSION_DIR}/.unaligned_{UNITY_NAME}")),
     log:
@@ -27,6 +28,7 @@ rule unity:
 rule edfsplit:
     input:
         eye=edfsplit_source,
+        changed=changed_eye_navigation,
     output:
         out(f"{DAY_DIR}/{EDFSPLIT_NAME}"),
     log:
@@ -51,6 +53,7 @@ rule eyelink:
     input:
         source=eyelink_source,
         rpl=out(f"{SESSION_DIR}/{RPLPARALLEL_NAME}"),
+        changed=changed_eye_fixation,
     output:
         eyelink=temp(out(f"{SESSION_DIR}/.unaligned_{EYELINK_NAME}")),
         missing=out(f"{SESSION_DIR}/missingData.csv"),

@@ -7,6 +7,7 @@ from snakemake.utils import validate
 
 from hippoflow import dagspeed as _dagspeed
 from hippoflow import naming as _naming
+from hippoflow.plan import stale as _stale
 from hippoflow import plan as _plan
 from hippoflow.plan import resources as _resources
 from hippoflow.config import NODE_LOCAL_GROUP as _NODE_LOCAL_GROUP
@@ -148,13 +149,12 @@ def single_nev(wc):
     return PLAN.nev(_session(wc))[:1]
 
 
-def changed_raw(wc):
-    """The failing problem job of the session's changed .ns5 (hippoflow/plan/stale.py), or
-    []: the session's markers and split wait on it, so no old output passes as current.
-    Snakemake runs that job only when it is a target (rule all's, the default), not for a
-    missing input of outputs that exist: a run of other targets that needs the session
-    stops here with the problem's message."""
-    problem = [out(t) for t in PLAN.changed_raw(_session(wc))]
+def _waits_on(problems):
+    """The failing problem jobs (hippoflow/plan/stale.py) a job waits on, or []: so no old
+    output passes as current. Snakemake runs such a job only when it is a target (rule
+    all's, the default), not for a missing input of outputs that exist: a run of other
+    targets that needs the job stops here with the problem's message."""
+    problem = [out(t) for t in problems]
     asked = set(workflow.dag_settings.targets)
     if (
         problem
@@ -163,9 +163,39 @@ def changed_raw(wc):
         and not {os.path.abspath(t) for t in asked} & set(problem)
     ):
         raise WorkflowError(
-            f"hippoflow: bad input: {PLAN.problem_message(PLAN.changed_raw(_session(wc))[0])}"
+            f"hippoflow: bad input: {PLAN.problem_message(problems[0])}"
         )
     return problem
+
+
+def changed_raw(wc):
+    """The session's changed .ns5: its split waits on it."""
+    return _waits_on(PLAN.changed_raw(_session(wc)))
+
+
+def changed_markers(wc):
+    """The session's changed .ns5 or .nev: its markers wait on them (and so everything made
+    from the session's markers)."""
+    return _waits_on(
+        PLAN.changed_raw(_session(wc), (_stale.PROBLEM_KEY, _stale.NEV_KEY))
+    )
+
+
+def changed_unity(wc):
+    return _waits_on(PLAN.changed_raw(_session(wc), (_stale.UNITY_KEY,)))
+
+
+def changed_eye_navigation(wc):
+    return _waits_on(PLAN.changed_raw(_day(wc), (_stale.EYE_NAVIGATION_KEY,)))
+
+
+def changed_eye_fixation(wc):
+    return _waits_on(PLAN.changed_raw(_session(wc), (_stale.EYE_FIXATION_KEY,)))
+
+
+def gone_sessions(wc):
+    """The day's session folders gone from the raw tree whose data its sorts hold."""
+    return _waits_on(PLAN.gone_sessions(_day(wc)))
 
 
 def sibling_ns5(wc):

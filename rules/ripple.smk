@@ -6,7 +6,7 @@ rule rplparallel:
     input:
         nev=single_nev,
         ns5=sibling_ns5,
-        changed=changed_raw,
+        changed=changed_markers,
     output:
         out(f"{SESSION_DIR}/{RPLPARALLEL_NAME}"),
     log:

@@ -10,6 +10,7 @@ from hippoflow.sorting.sort import runtime_minutes as _sort_runtime
 rule sort:
     input:
         highpass=sort_highpass,
+        gone=gone_sessions,
     output:
         out(f"{SORT_DIR}/{SORT_NAME}"),
     log:
@@ -129,3 +130,25 @@ rule qc_metrics:
         runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/qc_metrics.py"
+
+
+# The day's sort outcomes: fails naming each day-channel whose sorting failed on its data
+# (hippoflow/sorting/outcome.py: the sort writes a unit-less object saying so, so that the
+# sessions' NWB files are still written) and dates those sorts 1970 so the next run redoes them.
+rule sort_outcome:
+    input:
+        sorts=day_sorts,
+    output:
+        out(f"{{subject}}/{{day}}/sort/{_naming.SORT_OUTCOME_NAME}"),
+    log:
+        "logs/sort_outcome/{subject}/{day}.log",
+    conda:
+        "../envs/hippoflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: within_job(
+            mem_for(input.sorts, factor=2) * attempt
+        ),
+        runtime=lambda wc, attempt: 10 * attempt,
+    script:
+        "../scripts/sort_outcome.py"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hippoflow import dpt
+from hippoflow import digests, dpt
 from hippoflow.behaviour import align as alignment
 from hippoflow.behaviour import unity as unity_log
 from hippoflow.errors import InputError
@@ -85,6 +85,8 @@ def unity(log_path, rpl_path, out_path, nev=None, log=log_) -> dict:
     )
     out_path = Path(out_path)
     dpt.save_object(out_path, obj, UNITY_ARGS, dirs=[out_path.parent.resolve()])
+    # what the session's Unity objects were made from (compared at the next planning)
+    digests.record_file(log_path, out_path.parent / digests.UNITY_RECORD)
     return obj
 
 
@@ -271,6 +273,7 @@ def edfsplit(sources, day_dir, day, sessions, out_path, log=log_, *, eye="left")
         log.info("%s: %s: %d samples, %d messages", src, name, p.samples_time.size, len(p.messages))
     out_path = Path(out_path)
     save_object(out_path, obj, EDFSPLIT_ARGS, dirs=[out_path.parent.resolve()])
+    digests.record_file(src, out_path.parent / digests.EYELINK_RECORD)
     return obj
 
 
@@ -351,6 +354,8 @@ def eyelink(
     stored = eyelink_object(obj, fixation)
     out_path = Path(out_path)
     save_object(out_path, stored, EYELINK_ARGS, dirs=[out_path.parent.resolve()])
+    if fixation:  # (a navigation session's file is recorded by edfsplit, in the day folder)
+        digests.record_file(src, out_path.parent / digests.EYELINK_RECORD)
     return stored
 
 

@@ -27,6 +27,23 @@ from hippoflow.nwb import behaviour, ecephys, metadata, provenance, trials, unit
 log_ = logging.getLogger("hippoflow")
 
 
+#: how the notes of a file without some day-channels' units begin
+PARTIAL = "PARTIAL FILE"
+
+
+def partial_note(failed: Mapping[tuple[str, str], str]) -> str:
+    """The note of a file written without the units of the day-channels in ``failed``
+    ((array, channel) -> why their sort failed)."""
+    which = "; ".join(
+        why if f"array{a} channel{c}" in why else f"array{a}/channel{c}: {why}"
+        for (a, c), why in sorted(failed.items())
+    )
+    return (
+        f"{PARTIAL}: no units of {len(failed)} channel(s) whose sort failed ({which}); the "
+        "next run of the workflow redoes these sorts and replaces this file"
+    )
+
+
 def nwb(
     out_path,
     *,
@@ -90,7 +107,19 @@ def nwb(
             if paths:
                 stacks.append(ecephys.add_acquisition(f, kind, paths, region, level))
         counts["channels"] = len(channels)
-        counts["units"] = units.add_units(f, session, sorts, rows, fields)
+        failed: dict[tuple[str, str], str] = {}
+        counts["units"] = units.add_units(f, session, sorts, rows, fields, failed)
+        if failed:
+            partial = partial_note(failed)
+            notes.append(partial)
+            log.warning("%s: %s", out_path, partial)
+            # per electrode: why its units are not in the file ('' when they are)
+            f.electrodes.add_column(
+                name="units_left_out",
+                description="why this electrode's units are not in the file: its day-channel "
+                "sort failed (the cause); empty when its units are in the file",
+                data=[f"sort failed: {failed[c]}" if c in failed else "" for c in rows],
+            )
         inputs += [p for s in sorts for p in s[2:]] + list((fields or {}).values())
     if unity_obj is not None:
         counts["unity_frames"] = behaviour.add_unity(f, unity_obj, unity, span=span)
@@ -122,9 +151,10 @@ def nwb(
         f"input digests in scratch/{provenance.SCRATCH_NAME}",
         *notes,
     ]
-    f.notes = "; ".join(notes)
     for note in notes[2:]:
         log.info("%s", note)
+    # a partial file says so first
+    f.notes = "; ".join(sorted(notes, key=lambda n: not n.startswith(PARTIAL)))
     f.was_generated_by = [[k, v] for k, v in rec["versions"].items()]
     out = Path(out_path)
     try:

@@ -84,10 +84,16 @@ def add_units(
     sorts: Sequence[tuple[str, str, str, str]],
     electrode_rows: dict[tuple[str, str], int],
     fields: dict[tuple[str, str], str] | None = None,
+    failed: dict[tuple[str, str], str] | None = None,
 ) -> int:
     """``sorts``: (array, channel, curated file, cells.tsv) per day-channel; ``fields``:
-    (array, channel) -> the rule fields' ``fields.tsv``; returns the number of units written."""
+    (array, channel) -> the rule fields' ``fields.tsv``; returns the number of units written.
+
+    A day-channel whose sorting failed (its curated object has ``failed``:
+    :mod:`hippoflow.sorting.outcome`) has no unit; it is added to ``failed`` as
+    (array, channel) -> the cause."""
     fields = fields or {}
+    failed = failed if failed is not None else {}
     units = Units(
         name="units",
         description=(
@@ -109,6 +115,9 @@ def add_units(
     rows = []
     for array, channel, curated, cells_tsv in sorts:
         sort = dpt.load_object(curated)
+        if sort.get("failed"):
+            failed[(array, channel)] = str(sort["failed"])
+            continue
         dirs = session_cells(cells_tsv, session)
         cells = [int(c) for c in sort["cells"]]
         field_rows = field_values(fields.get((array, channel)))

@@ -43,7 +43,7 @@ from hippoflow.plan.problems import (
     unity_logs,
 )
 from hippoflow.plan.resources import mem_for, runtime_for
-from hippoflow.plan.stale import changed_raw
+from hippoflow.plan.stale import changed_other, changed_raw, gone_sessions
 from hippoflow.plan.targets import WAVEFORM_TEMPLATES, DayKey, Plan, SessionKey
 
 __all__ = [
@@ -93,5 +93,7 @@ def make_plan(config: Mapping, check_outputs: bool = True) -> Plan:
     eyes = eye_files(sessions, problems, warnings)
     if check_outputs:
         changed_raw(sessions, output_root(config), problems, warnings)
+        changed_other(sessions, logs, eyes, output_root(config), problems, warnings)
+        gone_sessions(sessions, data_root, output_root(config), problems, warnings)
     nwb = bool((config.get("nwb") or {}).get("enabled", True))
     return Plan(sessions, logs, eyes, problems, eyelink=eyelink, nwb=nwb, warnings=warnings)

@@ -18,12 +18,14 @@ from hippoflow.naming import (
     EYELINK_NAME,
     GAZE_CSV_NAME,
     RPLPARALLEL_NAME,
+    SORT_OUTCOME_NAME,
     UNITY_NAME,
     is_fixation,
     session_order,
 )
 from hippoflow.plan.discovery import Session
 from hippoflow.plan.problems import PROBLEM_PREFIX
+from hippoflow.plan.stale import GONE_PREFIX
 from hippoflow.plan.stale import PROBLEM_KEY as CHANGED_RAW
 
 # PyHipp's Waveform reads a day-channel's templates here (relative to the day; no array level)
@@ -137,12 +139,24 @@ class Plan:
         s = self.by_key[key]
         return [str(s.nev[0])] if self._paired(s) else []
 
-    def changed_raw(self, key: SessionKey) -> list[str]:
-        """The problem target of the session's changed ``.ns5`` (:mod:`hippoflow.plan.stale`),
-        or []: the session's split and markers wait on it (so nothing of the session runs)."""
-        if (key, CHANGED_RAW) not in self.problems:
-            return []
-        return ["/".join(key) + f"/{PROBLEM_PREFIX}{CHANGED_RAW}"]
+    def changed_raw(self, key: SessionKey, kinds=(CHANGED_RAW,)) -> list[str]:
+        """The problem targets of the session's (or day's) changed raw files of ``kinds``
+        (:mod:`hippoflow.plan.stale`), or []: the jobs that read them wait on them (the
+        session's split and markers on a changed ``.ns5``, so nothing of the session runs)."""
+        return [
+            "/".join(key) + f"/{PROBLEM_PREFIX}{kind}"
+            for kind in kinds
+            if (key, kind) in self.problems
+        ]
+
+    def gone_sessions(self, day: DayKey) -> list[str]:
+        """The problem targets of the day's session folders gone from the raw tree whose data
+        its sorts hold (:func:`hippoflow.plan.stale.gone_sessions`): the sorts wait on them."""
+        return [
+            "/".join(k) + f"/{PROBLEM_PREFIX}{name}"
+            for (k, name) in self.problems
+            if k == day and name.startswith(GONE_PREFIX)
+        ]
 
     def channels(self, key: SessionKey) -> list[tuple[str, str]]:
         return self.by_key[key].channels
@@ -205,6 +219,7 @@ class Plan:
                     templates = WAVEFORM_TEMPLATES.format(channel=c)
                     targets.append(f"{subject}/{day}/{templates}")
             targets.append(f"{subject}/{day}/sort/metrics.html")
+            targets.append(f"{subject}/{day}/sort/{SORT_OUTCOME_NAME}")
         return targets
 
     def qc_targets(self) -> list[str]:

@@ -44,6 +44,8 @@ def rplparallel(nev_path, ns5_path, out_path, args, log=log) -> dict:
         _warn_trials_past_ns5(obj["timeStamps"], ns5_path, log)
     out = Path(out_path)
     dpt.save_object(out, obj, args, dirs=[out.parent.resolve()])
+    # what the markers were made from, compared with the .nev at the next planning
+    digests.record_file(nev_path, out.parent / digests.NEV_RECORD)
     return obj
 
 

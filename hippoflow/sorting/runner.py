@@ -38,7 +38,15 @@ TAIL_LINES = 8
 
 
 class SorterError(RuntimeError):
-    """The sorter ran past its time limit, crashed or was killed (message names the input)."""
+    """The sorter ran past its time limit, crashed or was killed (message names the input).
+
+    ``on_data``: the sorting failed on this data (it ran past its limit, or the sorter ended
+    with an error of its own); False when it was killed by a signal (out of memory, a lost
+    node, by hand), which says nothing about the data."""
+
+    def __init__(self, message: str, on_data: bool = True):
+        super().__init__(message)
+        self.on_data = on_data
 
 
 ERROR_MARK = "hippoflow-sorter error: "
@@ -136,7 +144,8 @@ def run_sorter(
         err = _error(out_path)
         raise SorterError(
             f"{label}: {_name(sorter)} {how} after {wall:.1f} s{': ' + err if err else ''}; "
-            f"its last output: {_tail(out_path) or '(none)'}"
+            f"its last output: {_tail(out_path) or '(none)'}",
+            on_data=proc.returncode > 0,
         )
     if log:
         for line in chatter.splitlines():

@@ -164,11 +164,11 @@ def analyse(cat: Concatenation, times, labels, log=None) -> dict:
     ``pcs``/``pc_units`` (first two PCs of up to 500 sampled waveforms per unit) and
     ``waveforms`` (those sampled waveforms, µV, the curation's merge and satellite tests).
     """
+    if times.size == 0:
+        return _empty_result()
     import spikeinterface.core as si
 
     si.set_global_job_kwargs(progress_bar=False, n_jobs=1)
-    if times.size == 0:
-        return _empty_result()
     rec = recording(cat, scaled=False)
     sorting = si.NumpySorting.from_samples_and_labels([times], [labels], cat.sampling_rate)
     ids = np.asarray(sorting.unit_ids).astype(np.int64)
@@ -275,8 +275,9 @@ def sort_day_channel(
     names the day-channel in messages; ``workdir``: the scratch directory for the temporary
     files (the ``scratch_dir`` config key; None = ``$TMPDIR`` or the system's temporary
     directory, see :func:`hippoflow.scratch.scratch_root`).  Returns the sort object's dict: every unit the sorter
-    found.  Raises :class:`~hippoflow.sorting.runner.SorterError` when the sorter runs past its
-    limit or fails.
+    found.  When the sorting fails on the data (the sorter runs past its limit or ends with an
+    error of its own) the dict has no unit and ``failed``, the cause; a sorter killed by a
+    signal raises :class:`~hippoflow.sorting.runner.SorterError`.
     """
     p = sort_args(params)
     # the day-channel's copies (concatenation, scaled copy, the sorter's files) go to
@@ -287,9 +288,21 @@ def sort_day_channel(
         cat = concatenate(sources, tmp / "concat.bin", log=log, progress=progress)
         seconds = cat.n_samples / cat.sampling_rate
         limit = time_limit_s(seconds, params)
-        times, labels, sorter_s = run_sorter(
-            cat, p, tmp, limit, label, log=log, sorter=sorter, threads=threads
-        )
+        t0 = time.monotonic()
+        try:
+            times, labels, sorter_s = run_sorter(
+                cat, p, tmp, limit, label, log=log, sorter=sorter, threads=threads
+            )
+        except SorterError as exc:
+            if not exc.on_data:
+                raise
+            # the sorting failed on this data: a record of the failure, with no unit, so
+            # that what reads the day-channel (the curation, the NWB files) goes on without
+            # it (docs/design/failed-sorts.md); ``failed`` marks it, the step says so
+            empty = np.zeros(0, np.int64)
+            record = sort_record(cat, empty, empty, p, time.monotonic() - t0, limit, log=log)
+            record["failed"] = str(exc)
+            return record
         if log:
             log.info(
                 "%s: %d units, %d spikes in %.1f s of data",

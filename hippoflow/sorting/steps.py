@@ -5,8 +5,9 @@ parameters through).
 :func:`sort`: inputs, the day-channel's high-pass files of each session (in
 :func:`~hippoflow.naming.session_order`), the sorter's parameters and its time limit; output,
 the DPT object ``<day>/sort/arrayNN/channelNNN/mountainsort_<h>.hkl`` holding every unit the
-sorter found.  A sorter that runs past its limit or fails ends the job with
-``hippoflow: sort failed: <day-channel>: ...``.
+sorter found.  A sorter that runs past its limit or ends with an error of its own gives an
+object with no unit and ``failed``, the cause (:mod:`hippoflow.sorting.outcome`); a sorter
+killed by a signal ends the job with ``hippoflow: sort failed: <day-channel>: ...``.
 
 :func:`curate`: input, that sort object and the curation parameters; output, the DPT object
 ``<day>/sort/arrayNN/channelNNN/curated_<h>.hkl`` (merges, satellites, thresholds, cells).
@@ -31,6 +32,7 @@ from hippoflow.atomic import write_text
 from hippoflow.logs import Progress
 from hippoflow.sorting.cells import write_cells, write_templates
 from hippoflow.sorting.curate import curate as curate_sort
+from hippoflow.sorting.outcome import FAILED, mark_for_redo
 from hippoflow.sorting.runner import DEFAULT_SORTER, SorterError
 from hippoflow.sorting.sort import sort_day_channel
 
@@ -81,7 +83,13 @@ def sort(
     except SorterError as exc:
         log.error("sort failed: %s", exc)
         raise SystemExit(f"hippoflow: sort failed: {exc}") from None
-    if len(result["unit_ids"]) == 0:
+    if result.get(FAILED):
+        log.warning(  # the cause starts with the day-channel's label
+            "%s: the sort failed, the day-channel gets no cells in this run (the sessions' NWB "
+            "files are written without its units; the next run redoes the sort)",
+            result[FAILED],
+        )
+    elif len(result["unit_ids"]) == 0:
         log.warning(
             "%s: the sorter found no units in %.1f s of data (noise %.1f uV): the day-channel "
             "gets no cells",
@@ -108,6 +116,12 @@ def curate(sort_path, args, out_path, log=None) -> None:
     result = curate_sort(sort, dict(args), log=log)
     result["sort_file"] = str(sort_path)
     result["sessions_left_out"] = dict(sort.get("sessions_left_out") or {})
+    if sort.get(FAILED):
+        # Snakemake touched the failed sort at the end of its job: dated now, it would pass
+        # as done at the next run
+        result[FAILED] = str(sort[FAILED])
+        mark_for_redo(sort_path)
+        log.warning("%s: the sort failed (%s): no cells", sort_path, sort[FAILED])
     log.info(
         "%d cells kept of %d units (%d dropped or merged), %d spikes",
         len(result["cells"]),

@@ -16,3 +16,10 @@ def sleepy(cat, params, workdir, log):
 def crashing(cat, params, workdir, log):
     print("Detected 12 spikes", flush=True)
     raise RuntimeError("isosplit exploded on purpose")
+
+
+def killed(cat, params, workdir, log):
+    """Killed by a signal, as the kernel's out-of-memory killer or a lost node would."""
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)

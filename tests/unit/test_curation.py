@@ -372,6 +372,7 @@ def test_hanging_sorter_is_killed_at_the_limit(cat, tmp_path):
     msg = str(exc.value)
     assert msg.startswith("picasso 1105 array01 channel007: sorter_standins:sleepy did not finish")
     assert "time limit of 3 s" in msg
+    assert exc.value.on_data  # a failure of the sorting on this data
     pid = int((work / "sleepy.pid").read_text())
     with pytest.raises(ProcessLookupError):  # the child is gone, not left running
         os.kill(pid, 0)
@@ -385,28 +386,60 @@ def test_crashing_sorter_is_named_with_its_output(cat, tmp_path):
     assert (
         ": RuntimeError: isosplit exploded on purpose; its last output: Detected 12 spikes" in msg
     )
+    assert exc.value.on_data
 
 
-def test_real_mountainsort5_killed_at_a_tiny_limit(tmp_path):
+def test_sorter_killed_by_a_signal_says_nothing_about_the_data(cat, tmp_path):
+    with pytest.raises(SorterError) as exc:
+        run_sorter(cat, {}, tmp_path / "w", 60, "day-channel X", sorter="sorter_standins:killed")
+    assert "sorter_standins:killed was killed by signal 9" in str(exc.value)
+    assert not exc.value.on_data
+
+
+def test_real_mountainsort5_past_a_tiny_limit_gives_a_failed_sort(tmp_path):
+    """The sorting fails on the data: the object is written, with no unit and the cause;
+    the curation gives no cell, keeps the cause and dates the sort 1970 (redone next run)."""
     hp = _highpass(tmp_path / "session01" / "rplhighpass_b59f.hkl", seconds=30)
     out = tmp_path / "sort" / sorting.sort_name({})
     t0 = time.monotonic()
+    steps.sort(
+        [hp],
+        ["session01"],
+        sorting.sort_args({}),
+        out,
+        limits={"time_limit_factor": 0.0, "time_limit_min_s": 1.0},
+        label="picasso 20181105 array01 channel001",
+    )
+    elapsed = time.monotonic() - t0
+    assert elapsed < 1.0 + 3.0  # concatenating 30 s + 1 s + the kill, not MountainSort5's run
+    obj = dpt.load_object(out)
+    assert obj["failed"].startswith(
+        "picasso 20181105 array01 channel001: MountainSort5 did not finish within its time "
+        "limit of 1 s"
+    )
+    assert len(obj["unit_ids"]) == 0 and obj["sessions"] == ["session01"]
+    assert not list(out.parent.glob(".sort-*"))
+    cur = tmp_path / "sort" / "curated.hkl"
+    steps.curate(out, {}, cur)
+    curated = dpt.load_object(cur)
+    assert curated["failed"] == obj["failed"] and len(curated["cells"]) == 0
+    assert out.stat().st_mtime_ns == 0
+
+
+def test_sorter_killed_by_a_signal_fails_the_sort_job(tmp_path):
+    hp = _highpass(tmp_path / "session01" / "rplhighpass_b59f.hkl", seconds=2)
+    out = tmp_path / "sort" / sorting.sort_name({})
     with pytest.raises(SystemExit) as exc:
         steps.sort(
             [hp],
             ["session01"],
             sorting.sort_args({}),
             out,
-            limits={"time_limit_factor": 0.0, "time_limit_min_s": 1.0},
-            label="picasso 20181105 array01 channel001",
+            label="X",
+            sorter="sorter_standins:killed",
         )
-    elapsed = time.monotonic() - t0
-    assert str(exc.value).startswith(
-        "hippoflow: sort failed: picasso 20181105 array01 channel001: MountainSort5 did not "
-        "finish within its time limit of 1 s"
-    )
-    assert elapsed < 1.0 + 3.0  # concatenating 30 s + 1 s + the kill, not MountainSort5's run
-    assert not out.exists() and not list(out.parent.glob(".sort-*"))
+    assert str(exc.value).startswith("hippoflow: sort failed: X: sorter_standins:killed was killed")
+    assert not out.exists()
 
 
 def test_bad_input_still_reported_as_bad_input(tmp_path):
@@ -414,3 +447,33 @@ def test_bad_input_still_reported_as_bad_input(tmp_path):
     bad.write_bytes(b"not hdf5")
     with pytest.raises(InputError, match=str(bad)):
         steps.sort([bad], ["session01"], sorting.sort_args({}), tmp_path / "s.hkl")
+
+
+def test_sort_outcome_fails_naming_each_failed_sort_and_dates_it(tmp_path):
+    import logging
+
+    from hippoflow.sorting.outcome import sort_outcome
+
+    paths = []
+    for a, c, failed in (("01", "001", None), ("02", "033", "MountainSort5 ended badly")):
+        d = tmp_path / "sort" / f"array{a}" / f"channel{c}"
+        sort_file = d / "mountainsort_x.hkl"
+        d.mkdir(parents=True)
+        sort_file.write_bytes(b"x")
+        obj = {"sessions": ["session01", "sessioneye"], "cells": [1, 2] if not failed else []}
+        obj |= {"sort_file": str(sort_file)} | ({"failed": failed} if failed else {})
+        dpt.save_object(d / "curated.hkl", obj, {}, [d])
+        paths.append(d / "curated.hkl")
+    table = tmp_path / "sort" / "outcome.tsv"
+    log = logging.getLogger("test")
+    with pytest.raises(SystemExit) as exc:
+        sort_outcome(paths, table, "picasso", "20181105", log)
+    assert str(exc.value).startswith(
+        "hippoflow: sort failed: 1 of 2 day-channel sort(s) of picasso 20181105: picasso "
+        "20181105 array02 channel033: MountainSort5 ended badly"
+    )
+    assert not table.exists()
+    assert (tmp_path / "sort/array02/channel033/mountainsort_x.hkl").stat().st_mtime_ns == 0
+    assert (tmp_path / "sort/array01/channel001/mountainsort_x.hkl").stat().st_mtime_ns > 0
+    sort_outcome(paths[:1], table, "picasso", "20181105", log)
+    assert table.read_text() == "array\tchannel\tsessions\tunits\toutcome\n01\t001\t2\t2\tsorted\n"

@@ -223,13 +223,16 @@ def test_missing_highpass_is_named(ran):
     assert str(hp) in proc.stdout + proc.stderr
 
 
-def test_sort_time_limit_ends_the_job_and_the_day_goes_on(ran):
+def test_sort_time_limit_ends_the_sorter_and_the_day_goes_on(ran):
+    """A sort past its limit failed on its data: a unit-less object saying so (no cells), the
+    rest of the day goes on, and the day's sort_outcome fails naming it (docs/bad-input.md)."""
     work, outroot, cfg, _, _ = ran
     sdir = sort_dir(outroot, "03", "065")
     for name in (SORT_NAME, CURATED_NAME, "cells.tsv"):
         (sdir / name).unlink()
     trials = outroot.joinpath(*DAY, "session01", "qc_trials.png")
     trials.unlink()
+    outcome = outroot.joinpath(*DAY, "sort", "outcome.tsv")
     proc = run_snakemake(
         work,
         "--cores",
@@ -237,16 +240,22 @@ def test_sort_time_limit_ends_the_job_and_the_day_goes_on(ran):
         "--keep-going",
         str(sdir / "cells.tsv"),
         str(trials),
+        str(outcome),
         config={**cfg, "sorting": "{time_limit_factor: 0, time_limit_min_s: 1}"},
         check=False,
     )
     assert proc.returncode != 0
     assert trials.exists()  # the rest of the day went on
-    assert not (sdir / SORT_NAME).exists()
     said = "picasso 20181105 array03 channel065: MountainSort5 did not finish within its time limit of 1 s"
+    assert dpt.load_object(sdir / SORT_NAME)["failed"].startswith(said)
+    assert (sdir / "cells.tsv").read_text() == "session\tcell\tn_spikes\tdirectory\n"
+    assert (sdir / SORT_NAME).stat().st_mtime_ns == 0  # the next run redoes it
+    assert not outcome.exists()
     log = (work / "logs" / "sort" / "picasso" / "20181105" / "03" / "065.log").read_text()
-    assert said in log
-    assert f"hippoflow: sort failed: {said}" in proc.stdout + proc.stderr
+    assert f"WARNING {said}" in log
+    assert f"hippoflow: sort failed: 1 of 3 day-channel sort(s) of picasso 20181105: {said}" in (
+        proc.stdout + proc.stderr
+    )
     # killed at the limit: the job's log spans the concatenation, 1 s and the kill
     stamps = [
         time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S")) + int(line[20:23]) / 1000
