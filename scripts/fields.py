@@ -21,6 +21,7 @@ def main(sm, log):
         channel=wc.channel,
         figures_dir=sm.output.figures,
         log=log,
+        subject=wc.subject,
     )
 
 

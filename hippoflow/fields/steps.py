@@ -42,7 +42,7 @@ from hippoflow import dpt
 from hippoflow.atomic import atomic_output, write_text
 from hippoflow.errors import InputError
 from hippoflow.fields import information as info
-from hippoflow.fields import maps
+from hippoflow.fields import maps, outcome
 
 log_ = logging.getLogger("hippoflow.fields")
 
@@ -155,6 +155,13 @@ def read_session(path, min_speed: float | None = None) -> Session:
     import h5py
 
     with h5py.File(path, "r") as f:
+        failed = str(f.attrs["failed"]) if "failed" in f.attrs else None
+    if failed:  # the session's samples failed: redo them at the next run
+        from hippoflow.sorting.outcome import mark_for_redo
+
+        mark_for_redo(path)
+        raise InputError(failed)
+    with h5py.File(path, "r") as f:
         if min_speed is not None and float(f.attrs["min_speed"]) != float(min_speed):
             raise InputError(
                 f"{path}: made with fields.min_speed {f.attrs['min_speed']}, not {min_speed}"
@@ -191,9 +198,23 @@ def fields_samples(unity_path, bindata_path, eyelink_path, out_path, name, min_s
         rate = float(np.ravel(eye.get("samplingRate", 1000.0))[0])
     try:
         session = make_session(name, unity, values, rate, min_speed)
-    except ValueError as exc:  # e.g. binData rows out of time order
-        raise InputError(f"{bindata_path or unity_path}: {exc}") from None
+    except (InputError, ValueError) as exc:  # e.g. binData rows out of time order
+        # a failed samples file, so that the day's NWB files are still written
+        # (hippoflow.fields.outcome); the fields jobs reading it fail softly in turn
+        cause = f"{bindata_path or unity_path}: {exc}"
+        log_.error("fields samples failed: %s", cause)
+        write_failed_session(out_path, name, cause)
+        return
     write_session(out_path, session, min_speed)
+
+
+def write_failed_session(path, name: str, cause: str) -> None:
+    import h5py
+
+    with atomic_output(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["name"] = name
+            f.attrs["failed"] = cause
 
 
 def _smooth(kind):
@@ -364,14 +385,17 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def write_table(path, rows: list[dict]) -> None:
-    lines = ["\t".join(TABLE_COLUMNS)]
+def write_table(path, rows: list[dict], failed: str | None = None) -> None:
+    """The day-channel's table; a failed one (``failed``: the cause) starts with
+    ``# failed: <cause>`` and has no row (:mod:`hippoflow.fields.outcome`)."""
+    lines = [f"{outcome.FAILED_PREFIX}{failed}"] if failed else []
+    lines += ["\t".join(TABLE_COLUMNS)]
     lines += ["\t".join(_fmt(r[c]) for c in TABLE_COLUMNS) for r in rows]
     write_text(path, "\n".join(lines) + "\n")
 
 
 def read_table(path) -> list[dict]:
-    lines = Path(path).read_text().splitlines()
+    lines = [x for x in Path(path).read_text().splitlines() if not x.startswith("#")]
     head = lines[0].split("\t")
     return [dict(zip(head, line.split("\t"), strict=True)) for line in lines[1:] if line]
 
@@ -395,36 +419,51 @@ def fields(
     channel: str,
     figures_dir=None,
     log=None,
+    subject: str = "",
 ) -> None:
     """Rule ``fields``: ``sessions`` {name: its ``fields_samples`` file}.
     Writes each cell's ``cellNN.h5`` beside ``table_path`` (after removing those of cells
     the curated sort no longer has) and its picture ``cellNN.png`` in ``figures_dir``
-    (:mod:`hippoflow.fields.figures`; none when ``figures_dir`` is None)."""
+    (:mod:`hippoflow.fields.figures`; none when ``figures_dir`` is None). When the data
+    fail (a session's failed samples, an error computing a cell), the table says so and
+    has no row, and no file of the channel's cells is left (:mod:`hippoflow.fields.outcome`)."""
     from hippoflow.sorting.cells import cell_trains
 
     log = log or log_
     sort = dpt.load_object(curated_path)
     cells, per_session = cell_trains(sort)
     trains = dict(zip(sort["sessions"], per_session, strict=True))
-    behaviour = []
-    for name, path in sessions.items():
-        if name not in trains:
-            log.info("%s: not in the sort (left out): no fields from it", name)
-            continue
-        behaviour.append(read_session(path, params.min_speed))
-    rows = []
     cell_dir = Path(cell_dir)
     cell_dir.mkdir(parents=True, exist_ok=True)
+    if figures_dir is not None:
+        Path(figures_dir).mkdir(parents=True, exist_ok=True)
     keep = {f"cell{c:02d}" for c in cells}
     for old in cell_dir.glob("cell*.h5"):
         if old.stem not in keep:
             old.unlink()
-    if figures_dir is not None:
-        Path(figures_dir).mkdir(parents=True, exist_ok=True)
-    for c in cells:
-        spikes = {s.name: trains[s.name][c] / 1000.0 for s in behaviour}
-        rng = np.random.default_rng(cell_seed(params, day, channel, c))
-        result = cell_fields(behaviour, spikes, params, rng)
+    try:  # the data's part: a failure here fails softly (hippoflow.fields.outcome)
+        behaviour = []
+        for name, path in sessions.items():
+            if name not in trains:
+                log.info("%s: not in the sort (left out): no fields from it", name)
+                continue
+            behaviour.append(read_session(path, params.min_speed))
+        results = {}
+        for c in cells:
+            spikes = {s.name: trains[s.name][c] / 1000.0 for s in behaviour}
+            rng = np.random.default_rng(cell_seed(params, day, channel, c))
+            results[c] = (spikes, cell_fields(behaviour, spikes, params, rng))
+    except (InputError, ValueError, FloatingPointError) as exc:
+        cause = f"{subject} {day} array{array} channel{channel}: {exc}".strip()
+        log.error("fields failed: %s", cause)
+        for c in cells:  # nothing of this channel's cells looks complete
+            (cell_dir / f"cell{c:02d}.h5").unlink(missing_ok=True)
+            for d in channel_dirs.values():
+                (Path(d) / f"cell{c:02d}" / VMPLACECELL_NAME).unlink(missing_ok=True)
+        write_table(table_path, [], failed=cause)
+        return
+    rows = []
+    for c, (spikes, result) in results.items():
         for s in behaviour:
             d = Path(channel_dirs[s.name]) / f"cell{c:02d}"
             write_vmplacecell(
@@ -456,8 +495,10 @@ def fields(
     write_table(table_path, rows)
 
 
-def fields_day(tables: list, out_path, page_path=None, title="") -> None:
-    """Rule ``fields_day``: every day-channel's rows in one table (and the day's page)."""
+def fields_day(tables: list, out_path, page_path=None, title="", subject="", day="", log=None):
+    """Rule ``fields_day``: every day-channel's rows in one table (and the day's page); fails
+    naming each day-channel whose fields failed (:func:`outcome.fields_outcome`)."""
+    outcome.fields_outcome(tables, subject, day, log or log_)
     rows = [r for t in tables for r in read_table(t)]
     lines = ["\t".join(TABLE_COLUMNS)]
     lines += ["\t".join(r[c] for c in TABLE_COLUMNS) for r in rows]

@@ -257,3 +257,86 @@ def test_without_gaze_the_place_map_only(sess, tmp_path):
     page = (tmp_path / "fields.html").read_text()
     assert "Significant place cells: 1 of 1" in page and "data:image/png;base64," in page
     assert "Significant view cells: 0 of 1" in page
+
+
+# ---- a failure on the data ------------------------------------------------------------------
+
+
+def _curated(path, span, rng, n_cells=2, rate=5.0, fs=30000.0):
+    """A curated sort object of one session: cells firing at random within ``span``."""
+    from hippoflow import dpt
+
+    n = int(span[1] * fs) + 1
+    times, cells = [], []
+    for c in range(1, n_cells + 1):
+        st = np.sort(rng.integers(int(span[0] * fs), n, rng.poisson(rate * (span[1] - span[0]))))
+        times.append(st)
+        cells.append(np.full(st.size, c))
+    order = np.argsort(np.concatenate(times), kind="stable")
+    sort = {
+        "cells": list(range(1, n_cells + 1)),
+        "spike_times": np.concatenate(times)[order],
+        "spike_cells": np.concatenate(cells)[order],
+        "session_starts": [0],
+        "session_samples": [n],
+        "sessions": ["session01"],
+    }
+    dpt.save_object(path, sort, {}, [path.parent])
+
+
+def test_failed_samples_fail_the_fields_softly(sess, tmp_path):
+    """binData rows out of time order: fields_samples writes a failed samples file, the
+    fields job a failed table (no row, no cell file left, the cause naming the day-channel),
+    the NWB reads NaN field values and fields_day fails naming it, dating the table 1970."""
+    import logging
+
+    from hippoflow import dpt
+    from hippoflow.behaviour.raycast.outputs import write_bindata
+    from hippoflow.fields import outcome
+    from hippoflow.nwb.units import field_values
+
+    unity = dict(sess["unity"], numSets=1, setidx=[0])
+    dpt.save_object(tmp_path / "unity.hkl", unity, {}, [tmp_path])
+    v = sess["bindata"][::-1].copy()  # out of time order
+    write_bindata(tmp_path / "binData.hdf", v[:, 0], v[:, 1:].astype(np.int32))
+    dpt.save_object(tmp_path / "eyelink.hkl", {"samplingRate": 1000.0}, {}, [tmp_path])
+    samples = tmp_path / "samples.h5"
+    steps.fields_samples(
+        tmp_path / "unity.hkl",
+        tmp_path / "binData.hdf",
+        tmp_path / "eyelink.hkl",
+        samples,
+        "session01",
+        1.0,
+    )
+    _curated(tmp_path / "curated.hkl", sess["span"], np.random.default_rng(0))
+    chan = tmp_path / "session01" / "channel001"
+    stale = tmp_path / "fields" / "cell01.h5"  # from an earlier run: must not stay
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    table = tmp_path / "fields" / "fields.tsv"
+    steps.fields(
+        tmp_path / "curated.hkl",
+        {"session01": samples},
+        {"session01": chan},
+        tmp_path / "fields",
+        table,
+        FEW,
+        day="20181105",
+        array="01",
+        channel="001",
+        subject="picasso",
+        figures_dir=tmp_path / "fields" / "figures",
+    )
+    cause = outcome.table_failure(table)
+    assert cause.startswith("picasso 20181105 array01 channel001: ") and "binData" in cause
+    assert "not in increasing order" in cause
+    assert steps.read_table(table) == [] and not stale.exists()
+    assert not list(tmp_path.rglob(steps.VMPLACECELL_NAME))
+    assert samples.stat().st_mtime_ns == 0  # the samples are redone at the next run
+    assert field_values(table) == {}
+    with pytest.raises(SystemExit, match="fields failed: 1 of 1 day-channel"):
+        steps.fields_day(
+            [table], tmp_path / "cells.tsv", None, "", "picasso", "20181105", logging.getLogger()
+        )
+    assert table.stat().st_mtime_ns == 0 and not (tmp_path / "cells.tsv").exists()

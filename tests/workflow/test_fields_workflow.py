@@ -41,7 +41,18 @@ def test_every_cell_has_fields_and_pyhipps_vmplacecell(small_day_run):
                 assert 0 < res["p_value"] <= 1
                 assert float(row[f"{kind}_p"]) == pytest.approx(res["p_value"], rel=1e-5)
             assert f["params"]["shuffles"] == 1000
-            assert (day / "fields" / rel / f"{row['cell']}.png").stat().st_size > 0
+            # each session's own p-value, in the table and the cell's file
+            per = steps.session_p_values(row["place_p_sessions"])
+            assert set(per) == {"session01", "session02"}
+            import h5py
+
+            with h5py.File(day / "fields" / rel / f"{row['cell']}.h5") as h5:
+                for name, p in per.items():
+                    got = h5[f"sessions/{name}/place"].attrs["p_value"]
+                    assert got == pytest.approx(p, rel=1e-5) and 0 < got <= 1
+            # every cell's picture, in the directory the report takes its items from
+            png = day / "fields" / rel / "figures" / f"{row['cell']}.png"
+            assert png.read_bytes()[:4] == b"\x89PNG"
             # PyHipp's object in each navigation session's cell directory
             objs = []
             for session in ("session01", "session02"):
