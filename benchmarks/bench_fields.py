@@ -134,8 +134,8 @@ def cpu_rows() -> list[dict]:
         {
             "seconds_per_job": {
                 **rates.get("seconds_per_job", {}),
-                "fields": round(fixed, 2),
-                "fields_samples": round(s_fixed, 2),
+                "fields": round(max(fixed, 0.0), 2),
+                "fields_samples": round(max(s_fixed, 0.0), 2),
             },
             # a day-channel of CELLS cells (the issue's ~3 per channel)
             "seconds_per_navigation_channel_hour": {"fields": round(per_s * 3600, 2)},
