@@ -33,7 +33,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 from scipy import ndimage
 
 from hippoflow.behaviour import maze
@@ -149,6 +152,30 @@ def joint_grid(place: Samples, view: Samples | None, t0: float, t1: float):
     return out, packed
 
 
+PREFETCH_AHEAD = 16  # spikes ahead whose lookup row is fetched early (packed bins: half that)
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):  # pragma: no cover (compiled by numba)
+    """Ask the CPU to fetch ``arr[idx]`` (1-D) into its caches (LLVM's prefetch: read,
+    high locality); no effect on the results."""
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        arrty, _ = signature.args
+        ary = context.make_array(arrty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        consts = [ir.Constant(i32, v) for v in (0, 3, 1)]
+        builder.call(fn, [builder.bitcast(ptr, i8p), *consts])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 def shifted_counts(grid, view: bool, cells, shifts):
     """Place and view counts of a spike train shifted circularly by each of ``shifts``
     (grid cells), the train given as grid cells (``cells``) of :func:`joint_grid`'s
@@ -159,19 +186,36 @@ def shifted_counts(grid, view: bool, cells, shifts):
     shifts = np.remainder(np.asarray(shifts, dtype=np.int64), n)
     out_p = np.zeros((shifts.size, N_PLACE))
     out_v = np.zeros((shifts.size, N_VIEW if view else 0))
-    _shifted_counts(cells, shifts, lookup, bool(view), packed, out_p, out_v)
+    packed = packed if packed.size else np.zeros(1, dtype=np.int16)
+    lookup = np.ascontiguousarray(lookup, dtype=np.int32)
+    _shifted_counts(cells, shifts, lookup, lookup.reshape(-1), bool(view), packed, out_p, out_v)
     return out_p, (out_v if view else None)
 
 
 @njit(cache=True, nogil=True)
-def _shifted_counts(cells, shifts, lookup, has_view, packed, out_p, out_v):  # pragma: no cover
+def _shifted_counts(
+    cells, shifts, lookup, flat, has_view, packed, out_p, out_v
+):  # pragma: no cover
     """out_p[s, b] += 1 for the place bin b, out_v[s, b] += 1/k for each of the k view bins
     b, of the grid cell holding each spike shifted by shifts[s] (circularly). Per spike and
-    shift one row of the lookup and one run of ``packed``; spikes sorted, so the lookup is
-    read in order."""
+    shift one row of the lookup (``flat``: the same, 1-D) and one run of ``packed``; spikes
+    sorted, so the lookup is read in order, and the rows and runs of the spikes ahead are
+    prefetched (the lookup is too large for the caches: waiting for memory is the cost)."""
     n = lookup.shape[0]
+    m = cells.size
     for s in range(shifts.size):
-        for i in range(cells.size):
+        for i in range(m):
+            if i + PREFETCH_AHEAD < m:
+                a = cells[i + PREFETCH_AHEAD] + shifts[s]
+                if a >= n:
+                    a -= n
+                _prefetch(flat, 2 * a)
+            if has_view and i + PREFETCH_AHEAD // 2 < m:
+                a = cells[i + PREFETCH_AHEAD // 2] + shifts[s]
+                if a >= n:
+                    a -= n
+                if lookup[a, 1] >= 0:
+                    _prefetch(packed, lookup[a, 1])
             j = cells[i] + shifts[s]  # both in [0, n): one wrap at most
             if j >= n:
                 j -= n
@@ -412,9 +456,10 @@ def view_surfaces() -> list[tuple[int, tuple[int, int], bool]]:
 def smooth_view(maps: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing of (..., 5122) view maps within each surface (see the module)."""
     maps = np.asarray(maps, dtype=np.float64)
-    out = maps.copy()
     if sigma <= 0:
-        return out
+        return maps.copy()
+    out = np.empty_like(maps)  # every bin is set below: the cue and hint as they are
+    out[..., : maze.FLOOR0 - 1] = maps[..., : maze.FLOOR0 - 1]
     lead = maps.shape[:-1]
     for first, shape, wraps in view_surfaces():
         size = shape[0] * shape[1]
