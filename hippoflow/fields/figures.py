@@ -125,11 +125,12 @@ def cell_figure(result: dict, rasters: list, path, title: str = "") -> None:
         outside = np.isnan(unfold_view(np.zeros(maze.N_BINS)))
         img.paste(_map_image(canvas, 3, outside), (x0, top + 4))
         cue = view["rate"][maze.CUE_BIN - 1]
+        cue = f"{cue:.1f} Hz" if np.isfinite(cue) else "not looked at"
         draw.text(
             (x0, 18),
             f"view {view['information']:.2f} bits/spike, p={view['p_value']:.3g}, "
             f"0-{np.nanmax(view['rate']) if np.any(np.isfinite(view['rate'])) else 0:.1f} Hz "
-            f"(walls; pillars G B R Y; floor, ceiling; cue {cue:.1f} Hz)",
+            f"(walls; pillars G B R Y; floor, ceiling; cue {cue})",
             fill="black",
         )
     else:
@@ -138,11 +139,12 @@ def cell_figure(result: dict, rasters: list, path, title: str = "") -> None:
     draw.rectangle((rx0, top + 4, rx0 + rw, top + 4 + rh), outline="black")
     longest = max((float(r.max()) for r in rasters if r.size), default=1.0) or 1.0
     n = max(len(rasters), 1)
-    for k, r in enumerate(rasters):  # trial 1 at the top
-        y0 = top + 4 + int(rh * k / n)
-        y1 = max(y0, top + 4 + int(rh * (k + 1) / n) - 1)
-        for x in np.unique((r / longest * (rw - 2)).astype(int)):
-            draw.line((rx0 + 1 + int(x), y0, rx0 + 1 + int(x), y1), fill="black")
+    ticks = np.full((rh - 1, rw - 1), 255, dtype=np.uint8)  # inside the frame
+    for k, r in enumerate(rasters):  # trial 1 at the top: a tick per spike
+        y0 = int(rh * k / n)
+        y1 = max(y0 + 1, int(rh * (k + 1) / n))
+        ticks[y0:y1, np.clip((r / longest * (rw - 2)).astype(int), 0, rw - 2)] = 0
+    img.paste(Image.fromarray(ticks, "L").convert("RGB"), (rx0 + 1, top + 5))
     draw.text((rx0, 18), f"spikes, {len(rasters)} trials, 0-{longest:.1f} s", fill="black")
     with atomic_output(path) as tmp:
         img.save(tmp, format="PNG")
