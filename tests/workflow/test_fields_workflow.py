@@ -117,3 +117,29 @@ def test_docs_python_example_runs(small_day_run, repo, tmp_path):
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip()
+
+
+def test_report_has_every_cells_picture(small_day_run, tmp_path):
+    """`snakemake --report` of the run: every cell's picture is an item of its own, with its
+    array, channel and cell as labels, and the day page is there."""
+    import base64
+    import re
+
+    from conftest import run_snakemake
+
+    work, outroot, cfg, _ = small_day_run
+    report = tmp_path / "report.html"
+    run_snakemake(work, "--report", str(report), config=cfg)
+    text = report.read_text()
+    embedded = {
+        base64.b64decode(m.group(2))
+        for m in re.finditer(r"filename=([^;]+);base64,([A-Za-z0-9+/=]+)", text)
+    }
+    pngs = sorted(outroot.joinpath(*DAY, "fields").glob("array*/channel*/figures/cell*.png"))
+    assert pngs
+    for png in pngs:
+        assert png.read_bytes() in embedded, png
+        array, channel = png.parts[-4].removeprefix("array"), png.parts[-3].removeprefix("channel")
+        labels = f'"labels": {{"array": "{array}", "channel": "{channel}", "cell": "{png.stem}"}}'
+        assert labels in text, png
+    assert (outroot.joinpath(*DAY, "fields", "fields.html")).read_bytes() in embedded
