@@ -5,13 +5,22 @@ its ``binData.hdf`` rows (time, gaze bin ids, zero padded) and a cell's spike ti
 same Ripple clock). Outputs: :class:`Samples` (time intervals, each spread over one or more
 bins with weights), counts per bin, rate maps.
 
-Place samples (the intervals of PyHipp's ``Umaze.sessionTime``): in each trial, from cue
-offset to the end marker, Unity frame ``r`` (row ``r``, at ``unityTime[r + 1]``) holds its
-place bin from its own time to the next frame's; the first frame after the cue-offset frame
-holds from the cue-offset frame's time, and the last interval ends at the end marker's frame.
-The place bin is ``gridPosition``: ``ix + 40 * (iz - 1)``, 1-based, x fastest, on the 40 x 40
-grid of ``hippoflow.behaviour.maze`` (``GridSteps`` 40 over ``OverallGridSize`` 25). Speed
-of an interval: the distance to the next frame over its duration (maze units/s).
+Place samples: in each trial with navigation time (:func:`navigated`), from cue offset to
+the end marker, Unity frame ``r`` (row ``r``, at ``unityTime[r + 1]``) holds its place bin
+from its own time to the next frame's; the first frame after the cue-offset frame holds from
+the cue-offset frame's time, and the last interval ends at the end marker's frame. The place
+bin is ``gridPosition``: ``ix + 40 * (iz - 1)``, 1-based, x fastest, on the 40 x 40 grid of
+``hippoflow.behaviour.maze`` (``GridSteps`` 40 over ``OverallGridSize`` 25). Speed of an
+interval: the distance to the next frame over its duration (maze units/s).
+
+PyHipp's ``VMPlaceCell.placebins`` (:func:`placebins`) are counted on the rows of PyHipp's
+``Umaze.sessionTime`` (:func:`umaze_session_time`), whose place-change times come from the
+object's ``unityTrialTime``; they equal the place samples' intervals except for trials
+without navigation time, which count nothing in both.
+
+The null (:func:`joint_grid`, :func:`shifted_counts`): a table over the session's 1 ms grid
+(the place bin and the view sample holding each millisecond's start) through which every
+spike of every circularly shifted train is counted.
 
 View samples: each ``binData.hdf`` row is one EyeLink sample lasting one sample period; a
 sample that hit ``k`` distinct bins counts ``1/k`` towards each (time and spikes alike); a
