@@ -24,6 +24,7 @@ from pynwb.misc import Units
 from hippoflow import dpt
 from hippoflow.errors import InputError
 from hippoflow.fields.outcome import table_failure
+from hippoflow.sorting.outcome import FAILED
 
 ID_STRIDE = 1000  # unit id = electrode id x ID_STRIDE + cell number
 WAVEFORM_RATE = 30000.0
@@ -122,8 +123,8 @@ def add_units(
     rows = []
     for array, channel, curated, cells_tsv in sorts:
         sort = dpt.load_object(curated)
-        if sort.get("failed"):
-            failed[(array, channel)] = str(sort["failed"])
+        if sort.get(FAILED):
+            failed[(array, channel)] = str(sort[FAILED])
             continue
         dirs = session_cells(cells_tsv, session)
         cells = [int(c) for c in sort["cells"]]

@@ -19,6 +19,7 @@ from pathlib import Path
 from hippoflow import dpt
 from hippoflow.qc import figures, tables
 from hippoflow.qc.provenance import provenance_html
+from hippoflow.sorting.outcome import FAILED
 
 log_ = logging.getLogger("hippoflow")
 
@@ -31,8 +32,8 @@ def qc_sort(sort_path, out_path, subject, day, array, channel, log=None) -> None
         f"{subject} {day} array{array} channel{channel}: {len(sort['cells'])} cells, "
         f"sessions {', '.join(sort['sessions'])}, noise {float(sort['noise_uv']):.1f} µV"
     )
-    if sort.get("failed"):  # hippoflow.sorting.outcome: the sorting failed, redone next run
-        title += f"\nSORT FAILED (redone at the next run): {str(sort['failed'])[:150]}"
+    if sort.get(FAILED):  # the sorting failed on its data, redone at the next run
+        title += f"\nSORT FAILED (redone at the next run): {str(sort[FAILED])[:150]}"
     figures.sort_summary(sort, out_path, title=title)
     log.info("wrote %s", out_path)
 

@@ -67,12 +67,12 @@ def sort_outcome(curated_paths, out_path, subject: str, day: str, log) -> None:
             + (f"failed: {cause}" if cause else "sorted")
         )
     if failed:
-        for line in failed:
-            log.error("sort failed: %s", line)
-        raise SystemExit(
-            f"hippoflow: sort failed: {len(failed)} of {len(rows) - 1} day-channel sort(s) of "
-            f"{subject} {day}: " + "; ".join(failed) + " (the sessions' NWB files are written "
-            "without these units; the next run redoes these sorts)"
+        said = (
+            f"sort failed: {len(failed)} of {len(rows) - 1} day-channel sort(s) of {subject} "
+            f"{day}: " + "; ".join(failed) + " (the sessions' NWB files are written without "
+            "these units; the next run redoes these sorts)"
         )
+        log.error("%s", said)  # one line: the run summary's cause of this job
+        raise SystemExit(f"hippoflow: {said}")
     write_text(out_path, "\n".join(rows) + "\n")
     log.info("%d day-channel sorts, none failed", len(rows) - 1)

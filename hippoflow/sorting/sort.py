@@ -37,6 +37,7 @@ from hippoflow.config import defaults
 from hippoflow.scratch import scratch_root
 from hippoflow.sorting.cells import FS
 from hippoflow.sorting.concat import Concatenation, concatenate, recording, write_scaled
+from hippoflow.sorting.outcome import FAILED
 from hippoflow.sorting.runner import DEFAULT_SORTER, SorterError, run_sorter
 
 # Defaults of the config's `sorting:` section, read from the config schema (their one home).
@@ -301,7 +302,7 @@ def sort_day_channel(
             # it (docs/design/failed-sorts.md); ``failed`` marks it, the step says so
             empty = np.zeros(0, np.int64)
             record = sort_record(cat, empty, empty, p, time.monotonic() - t0, limit, log=log)
-            record["failed"] = str(exc)
+            record[FAILED] = str(exc)
             return record
         if log:
             log.info(

@@ -152,3 +152,31 @@ def test_rule_reads_the_split_record_of_each_split_session(header_tree, tmp_path
         record = [f"/o/picasso/20181105/{name}/hippoflow_digest_ns5.json"]
         assert split.ns5_digest(wc) == (record if ns5 else [])
         assert none.ns5_digest(wc) == []
+
+
+def test_a_failed_sort_is_left_out_and_named(tmp_path):
+    """A day-channel whose curated object says its sort failed gets no unit; the caller is
+    told which and why, and the file's note names it (hippoflow.nwb.steps.partial_note)."""
+    from hippoflow import dpt
+    from hippoflow.config import defaults
+    from hippoflow.nwb import ecephys
+    from hippoflow.nwb.steps import partial_note
+
+    start = dt.datetime(2018, 11, 5, 10, tzinfo=dt.UTC)
+    f = metadata.make_file("picasso", "20181105", "session01", start, defaults("nwb"), "x")
+    channels = [("01", "001"), ("02", "033")]
+    ecephys.add_electrodes(f, channels, "unknown")
+    cause = "picasso 20181105 array02 channel033: MountainSort5 did not finish within 1 s"
+    cur = tmp_path / "curated.hkl"
+    dpt.save_object(cur, {"cells": [], "failed": cause}, {}, [tmp_path])
+    failed = {}
+    n = units.add_units(f, "session01", [("02", "033", str(cur), "unread.tsv")], {}, {}, failed)
+    assert n == 0 and f.units is None
+    assert failed == {("02", "033"): cause}
+    assert partial_note(failed) == (
+        f"PARTIAL FILE: no units of 1 channel(s) whose sort failed ({cause}); the next run of "
+        "the workflow redoes these sorts and replaces this file"
+    )
+    assert partial_note({("01", "001"): "killed"}).startswith(
+        "PARTIAL FILE: no units of 1 channel(s) whose sort failed (array01/channel001: killed)"
+    )

@@ -129,6 +129,7 @@ def test_ripple_sorting_and_qc_targets(tree):
         f"{SUBJECT}/{DAY}/sort/array02/channel033/cells.tsv",
     ]
     assert f"{SUBJECT}/{DAY}/sort/metrics.html" in s
+    assert f"{SUBJECT}/{DAY}/sort/outcome.tsv" in s  # rule sort_outcome, one per day
     qc = p.qc_targets()
     assert sum(x.endswith("qc_trials.png") for x in qc) == 3
     assert sum(x.endswith("qc_lfp_spectrum.png") for x in qc) == 3

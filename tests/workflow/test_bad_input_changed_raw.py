@@ -8,16 +8,20 @@ fails the session's problem job naming the file and the command that redoes it, 
 nothing of the session; a run of the session's files alone stops with the same message.  That command (``rm`` of the two files it names, then a run)
 redoes the session from the new file: its new digest record holds the new file's SHA-256
 (hashlib here), its markers are the new .nev's.  Raw files are never modified.
+
+A session's Unity log replaced alone (its time kept) is caught the same way, from the record
+the unity job wrote (``hippoflow_digest_unity.json``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 
-from conftest import digests, generate, run_snakemake
+from conftest import digests, generate, job_counts, run_snakemake
 
 from hippoflow import naming
 from hippoflow.digests import NS5_RECORD
@@ -94,3 +98,52 @@ def test_replaced_session_is_not_taken_for_its_outputs(tmp_path):
     for t in targets:
         assert t.stat().st_mtime_ns > ns5.stat().st_mtime_ns, t
     assert digests(root) == before
+
+
+def test_unity_log_replaced_alone_is_not_taken_for_its_outputs(tmp_path):
+    """A session's Unity log replaced by another (a restored copy of the wrong file, its time
+    kept): from a new working directory, a run of the session's Unity object stops naming it,
+    the default target plans the session's failing unity_changed problem job, and the Unity
+    object is neither redone nor passed as current; the command the message gives clears it."""
+    root, out = tmp_path / "data", tmp_path / "out"
+    generate(root, "--channels", 1, "--seconds", 10, "--sessions", 2, "--no-eye")
+    where = out / D / "session01"
+    unity = where / naming.UNITY_NAME
+    first = _run(tmp_path / "work1", root, out, [unity])
+    assert first.returncode == 0, first.stderr[-3000:]
+    old = unity.read_bytes()
+    (log,) = (root / D / "session01").glob("RawData*/session*.txt")
+    (other,) = (root / D / "session02").glob("RawData*/session*.txt")
+    st = log.stat()
+    log.write_bytes(other.read_bytes())
+    os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns))  # mtime kept, older than the outputs
+    before = digests(root)
+
+    # a run of the session's Unity object stops before any job, naming the file
+    second = _run(tmp_path / "work2", root, out, [unity])
+    text = second.stdout + second.stderr
+    assert second.returncode != 0
+    m = re.search(rf"hippoflow: bad input: {re.escape(str(log))}: not the file .*", text)
+    assert m, text[-3000:]
+    record = where / "hippoflow_digest_unity.json"
+    assert m.group(0).endswith(
+        f"to redo them from the file as it is now: rm {record} {unity} and run again (they and "
+        "everything made from them are then redone)"
+    )
+    assert unity.read_bytes() == old
+    assert digests(root) == before
+    # the default target plans the failing problem job (the unity job waits on it)
+    config = {"data_root": root, "output_root": out, "channels": "[1]"}
+    config |= {"behaviour": "{eyelink: false}", "nwb": "{enabled: false}"}
+    dry = run_snakemake(tmp_path / "work2", "-n", config=config)
+    text = dry.stdout + dry.stderr
+    assert (
+        f"hippoflow: planning problem (job input_problem fails): {str(log)}: not the file" in text
+    )
+    assert job_counts(dry.stdout)["input_problem"] == 1
+    # the command the message gives: planned again, without the problem
+    record.unlink()
+    unity.unlink()
+    dry = run_snakemake(tmp_path / "work2", "-n", config=config)
+    assert "hippoflow: planning problem" not in dry.stdout + dry.stderr
+    assert "unity" in job_counts(dry.stdout)

@@ -2,16 +2,18 @@
 
 The shared small day's whole-workflow run (tests/conftest.py ``small_day_run``: 4 channels,
 session01, session02 and sessioneye of 20 s, every NWB file with its units) is copied with
-its modification times to an output root of this test.  Channel 33's high-pass file of
-session01 is touched (so Snakemake redoes that sort) and the workflow run again, from a new working directory, with a sorter time limit
-of 1 s (``sorting: {time_limit_factor: 0, time_limit_min_s: 1}``: the limit is read from the
-config, so no other sort is redone): that sort fails on its data.  The run must:
+its modification times to an output root of this test, and made current with ``--touch``
+(other tests change files of the shared run; no job runs).  Channel 33's high-pass file of
+session01 is touched (so Snakemake redoes that sort) and the workflow run again, from a new
+working directory, with a sorter time limit of 1 s (``sorting: {time_limit_factor: 0,
+time_limit_min_s: 1}``: the limit is read from the config, so no other sort is redone): that
+sort fails on its data.  The run must:
 
 - fail (exit code not 0) with the day's ``sort_outcome`` job naming the day-channel and the
   cause, in its message and in the run summary;
-- still write every session's NWB file: the units of the three other channels (the ids of
-  the first run's files, read back with pynwb), none of channel 33, and notes and an
-  electrodes column naming channel 33 and the cause;
+- still write every session's NWB file: the units of the three other channels (read back
+  with pynwb; the ids from the day's cells.tsv listings, read here), none of channel 33, and
+  notes and an electrodes column naming channel 33 and the cause;
 - leave the failed sort object dated 1970 (older than its inputs).
 
 A third run with the default time limit, from another new working directory, redoes that
@@ -21,6 +23,7 @@ byte-identical throughout.
 
 from __future__ import annotations
 
+import csv
 import shutil
 
 from conftest import digests, run_snakemake
@@ -40,23 +43,40 @@ CAUSE = "MountainSort5 did not finish within its time limit of 1 s"
 def nwb_of(out, session):
     with NWBHDF5IO(str(out.joinpath(*DAY, session, f"{DAY[0]}_{DAY[1]}_{session}.nwb")), "r") as io:
         f = io.read()
-        ids = set(f.units.id[:]) if f.units is not None else set()
+        ids = {int(i) for i in f.units.id[:]} if f.units is not None else set()
         col = f.electrodes.colnames
         left = list(f.electrodes["units_left_out"][:]) if "units_left_out" in col else []
         return ids, f.notes, left
+
+
+def unit_ids(out, session, but=None) -> set[int]:
+    """The unit ids an NWB file of ``session`` holds, from the day's cells.tsv listings (read
+    here): electrode id x 1000 + cell number, every day-channel but ``but``."""
+    ids = set()
+    for tsv in out.joinpath(*DAY, "sort").glob("array*/channel*/cells.tsv"):
+        channel = tsv.parent.name.removeprefix("channel")
+        if channel == but:
+            continue
+        with open(tsv, newline="") as f:
+            for row in csv.DictReader(f, delimiter="\t"):
+                if row["session"] == session:
+                    ids.add(int(channel) * 1000 + int(row["cell"].removeprefix("cell")))
+    return ids
 
 
 def test_failed_sort_leaves_its_units_out_of_the_nwb_files_and_is_redone(small_day_run, tmp_path):
     _, first, cfg, before = small_day_run
     out = tmp_path / "derived"
     shutil.copytree(first, out, symlinks=True)  # copy2: modification times kept
-    full = {s: nwb_of(out, s)[0] for s in SESSIONS}
+    config = {**cfg, "output_root": out}
+    # other tests change files of the shared run: the copy is made current first (no job runs)
+    run_snakemake(tmp_path / "work1", "--touch", "--cores", "1", config=config)
+    full = {s: unit_ids(out, s) for s in SESSIONS}
     assert all(any(i // 1000 == int(FAILED[1]) for i in ids) for ids in full.values())
     sdir = out.joinpath(*DAY, "sort", f"array{FAILED[0]}", f"channel{FAILED[1]}")
     sort_obj = sdir / sorting.sort_name(sorting.DEFAULTS)
     # a new high-pass file of one session: Snakemake redoes that day-channel's sort (only)
     (out.joinpath(*DAY, "session01", f"array{FAILED[0]}", f"channel{FAILED[1]}", HP)).touch()
-    config = {**cfg, "output_root": out}
 
     proc = run_snakemake(
         tmp_path / "work2",
@@ -76,7 +96,10 @@ def test_failed_sort_leaves_its_units_out_of_the_nwb_files_and_is_redone(small_d
     summary = (out / "hippoflow_summary.txt").read_text()
     failed = summary.split("failed: ", 1)[1].split("not run")[0]
     assert failed.startswith("1 job(s)\n  sort_outcome (logs/sort_outcome/picasso/20181105.log): ")
-    assert f"sort failed: {label}: {CAUSE}" in failed
+    assert (
+        f"sort failed: 1 of 4 day-channel sort(s) of picasso 20181105: {label}: {CAUSE}" in failed
+    )
+    assert "not run (an input failed or the run stopped): 0 job(s)" in summary  # none blocked
     produced = summary.split("failed: ", 1)[0]
     assert "  sort: 1 job(s)" in produced and "  nwb: 3 job(s)" in produced
     assert not (out.joinpath(*DAY, "sort", SORT_OUTCOME_NAME)).exists()
@@ -84,7 +107,11 @@ def test_failed_sort_leaves_its_units_out_of_the_nwb_files_and_is_redone(small_d
     assert (sdir / curation.curated_name(sorting.DEFAULTS)).exists()
     for s in SESSIONS:
         ids, notes, left = nwb_of(out, s)
-        assert ids == {i for i in full[s] if i // 1000 != int(FAILED[1])}, s
+        assert (
+            ids
+            == unit_ids(out, s, but=FAILED[1])
+            == {i for i in full[s] if i // 1000 != int(FAILED[1])}
+        ), s
         assert notes.startswith(
             f"PARTIAL FILE: no units of 1 channel(s) whose sort failed ({label}: {CAUSE}"
         ), notes
@@ -107,9 +134,7 @@ def test_failed_sort_leaves_its_units_out_of_the_nwb_files_and_is_redone(small_d
     assert all(row.endswith("\tsorted") for row in table[1:])
     for s in SESSIONS:
         ids, notes, left = nwb_of(out, s)
+        assert ids == unit_ids(out, s), s
         assert any(i // 1000 == int(FAILED[1]) for i in ids), s
-        assert {i for i in ids if i // 1000 != int(FAILED[1])} == {
-            i for i in full[s] if i // 1000 != int(FAILED[1])
-        }
         assert "PARTIAL" not in notes and not left
     assert digests(cfg["data_root"]) == before
