@@ -273,16 +273,23 @@ def provenance_inputs(wc):
 
 # ---- input functions (rules/fields.smk)
 def field_inputs(wc):
-    """The curated sort and, per navigation session of the day-channel, its aligned Unity
-    object and (where the raycast runs) binData.hdf and aligned EyeLink object."""
+    """The curated sort and, per navigation session of the day-channel, its samples file
+    (rule fields_samples)."""
     sessions = PLAN.field_sessions(_day(wc), wc.array, wc.channel)
     files = {"curated": out(f"{SORT_DIR}/{CURATED_NAME}".format(**wc))}
-    for s, gaze in sessions.items():
-        base = f"{wc.subject}/{wc.day}/{s}"
-        files[f"unity_{s}"] = out(f"{base}/{UNITY_NAME}")
-        if gaze:
-            files[f"bindata_{s}"] = out(f"{base}/{BINDATA_NAME}")
-            files[f"eyelink_{s}"] = out(f"{base}/{EYELINK_NAME}")
+    for s in sessions:
+        files[f"samples_{s}"] = out(f"{wc.subject}/{wc.day}/fields/samples/{s}.h5")
+    return files
+
+
+def field_samples_inputs(wc):
+    """A navigation session's aligned Unity object and (where the raycast runs) its
+    binData.hdf and aligned EyeLink object."""
+    base = f"{wc.subject}/{wc.day}/{wc.session}"
+    files = {"unity": out(f"{base}/{UNITY_NAME}")}
+    if PLAN.session_has_gaze(_day(wc), wc.session):
+        files["bindata"] = out(f"{base}/{BINDATA_NAME}")
+        files["eyelink"] = out(f"{base}/{EYELINK_NAME}")
     return files
 
 

@@ -8,14 +8,7 @@ from hippoflow.logs import run_job
 
 def main(sm, log):
     wc, inp = sm.wildcards, sm.input
-    sessions = {
-        s: {
-            "unity": inp[f"unity_{s}"],
-            "bindata": inp[f"bindata_{s}"] if gaze else None,
-            "eyelink": inp[f"eyelink_{s}"] if gaze else None,
-        }
-        for s, gaze in sm.params.sessions.items()
-    }
+    sessions = {s: inp[f"samples_{s}"] for s in sm.params.sessions}
     fields(
         inp.curated,
         sessions,
@@ -26,7 +19,9 @@ def main(sm, log):
         day=wc.day,
         array=wc.array,
         channel=wc.channel,
+        figures_dir=sm.output.figures,
         log=log,
+        subject=wc.subject,
     )
 
 

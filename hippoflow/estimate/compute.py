@@ -20,12 +20,20 @@ DAY_STAGES = (
 def rule_seconds(plan, lengths, day, day_jobs: dict[str, int], rates: dict) -> dict[str, float]:
     """rule -> CPU seconds of its jobs on ``day`` (one core each; rates from config/rates.yaml:
     ``job_start_s`` per job, ``seconds_per_job`` or ``default_job_s`` per job,
-    ``seconds_per_channel_hour`` x the channel-hours of the day's neural sessions)."""
-    hours = 0.0
+    ``seconds_per_channel_hour`` x the channel-hours of the day's neural sessions,
+    ``seconds_per_navigation_channel_hour`` x those of its navigation sessions (the fields,
+    per day-channel), ``seconds_per_navigation_hour`` x the hours of its navigation sessions
+    (fields_samples, per session))."""
+    from hippoflow.naming import is_fixation
+
+    hours = nav_hours = nav_ch_hours = 0.0
     for s in plan.neural_sessions():
         if (s.subject, s.day) == day:
             n, fs, _ = lengths[s.key]
             hours += len(s.channels) * n / fs / 3600
+            if not is_fixation(s.name):
+                nav_hours += n / fs / 3600
+                nav_ch_hours += len(s.channels) * n / fs / 3600
     per_ch_h = rates["seconds_per_channel_hour"]
     fixed = rates.get("seconds_per_job", {})
     out: dict[str, float] = defaultdict(float)
@@ -37,6 +45,13 @@ def rule_seconds(plan, lengths, day, day_jobs: dict[str, int], rates: dict) -> d
         )
     for rule in CHANNEL_RULES:  # listed even at 0 h: their queue carries the channel work
         out[rule] += hours * float(per_ch_h.get(rule, 0.0))
+    for key, h in (
+        ("seconds_per_navigation_channel_hour", nav_ch_hours),
+        ("seconds_per_navigation_hour", nav_hours),
+    ):
+        for rule, rate in rates.get(key, {}).items():
+            if day_jobs.get(rule):  # a day without navigation or gaze has no such job
+                out[rule] += h * float(rate)
     return dict(out)
 
 

@@ -40,10 +40,11 @@ def skaggs_information(rate: np.ndarray, occupancy: np.ndarray) -> np.ndarray:
         return np.zeros(rate.shape[:-1])
     p = occ / occ.sum()
     mean = rate @ p
+    # sum_i p_i (r_i / r) log2(r_i / r) = (sum_i p_i r_i log2 r_i) / r - log2 r: one log per bin
+    xlogx = np.log2(rate, out=np.zeros_like(rate), where=rate > 0)
+    xlogx *= rate
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = rate / mean[..., None]
-        xlogx = ratio * np.log2(np.where(ratio > 0, ratio, 1.0))
-        info = xlogx @ p
+        info = (xlogx @ p) / mean - np.log2(mean)
     return np.where(mean > 0, info, 0.0)
 
 

@@ -5,13 +5,22 @@ its ``binData.hdf`` rows (time, gaze bin ids, zero padded) and a cell's spike ti
 same Ripple clock). Outputs: :class:`Samples` (time intervals, each spread over one or more
 bins with weights), counts per bin, rate maps.
 
-Place samples (the intervals of PyHipp's ``Umaze.sessionTime``): in each trial, from cue
-offset to the end marker, Unity frame ``r`` (row ``r``, at ``unityTime[r + 1]``) holds its
-place bin from its own time to the next frame's; the first frame after the cue-offset frame
-holds from the cue-offset frame's time, and the last interval ends at the end marker's frame.
-The place bin is ``gridPosition``: ``ix + 40 * (iz - 1)``, 1-based, x fastest, on the 40 x 40
-grid of ``hippoflow.behaviour.maze`` (``GridSteps`` 40 over ``OverallGridSize`` 25). Speed
-of an interval: the distance to the next frame over its duration (maze units/s).
+Place samples: in each trial with navigation time (:func:`navigated`), from cue offset to
+the end marker, Unity frame ``r`` (row ``r``, at ``unityTime[r + 1]``) holds its place bin
+from its own time to the next frame's; the first frame after the cue-offset frame holds from
+the cue-offset frame's time, and the last interval ends at the end marker's frame. The place
+bin is ``gridPosition``: ``ix + 40 * (iz - 1)``, 1-based, x fastest, on the 40 x 40 grid of
+``hippoflow.behaviour.maze`` (``GridSteps`` 40 over ``OverallGridSize`` 25). Speed of an
+interval: the distance to the next frame over its duration (maze units/s).
+
+PyHipp's ``VMPlaceCell.placebins`` (:func:`placebins`) are counted on the rows of PyHipp's
+``Umaze.sessionTime`` (:func:`umaze_session_time`), whose place-change times come from the
+object's ``unityTrialTime``; they equal the place samples' intervals except for trials
+without navigation time, which count nothing in both.
+
+The null (:func:`joint_grid`, :func:`shifted_counts`): a table over the session's 1 ms grid
+(the place bin and the view sample holding each millisecond's start) through which every
+spike of every circularly shifted train is counted.
 
 View samples: each ``binData.hdf`` row is one EyeLink sample lasting one sample period; a
 sample that hit ``k`` distinct bins counts ``1/k`` towards each (time and spikes alike); a
@@ -33,7 +42,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 from scipy import ndimage
 
 from hippoflow.behaviour import maze
@@ -94,29 +106,19 @@ class Samples:
         return self.counts_many(np.asarray(t, dtype=np.float64)[None, :])[0]
 
     def time_grid(self, t0: float, t1: float, step: float = GRID_STEP_S) -> np.ndarray:
-        """The sample holding the left edge of each ``step`` of ``[t0, t1)`` (-1: none);
-        kept for the next cell of the session."""
-        cache = self.__dict__.setdefault("_grids", {})
-        if (t0, t1, step) not in cache:
-            n = int(np.ceil((t1 - t0) / step))
-            cache[(t0, t1, step)] = self.sample_of(t0 + step * np.arange(n)).astype(np.int32)
-        return cache[(t0, t1, step)]
-
-    def counts_shifted(self, cells: np.ndarray, shifts: np.ndarray, grid: np.ndarray):
-        """(S, n_bins) counts of a spike train given as grid cells (``cells``, from
-        :meth:`time_grid`'s start) shifted circularly by each of ``shifts`` (grid cells)."""
-        out = np.zeros((len(shifts), self.n_bins))
-        n = grid.size
-        _shifted_counts(
-            np.sort(np.remainder(np.asarray(cells, dtype=np.int64), n)),
-            np.remainder(np.asarray(shifts, dtype=np.int64), n),
-            np.asarray(grid, dtype=np.int32),
-            self.ptr.astype(np.int64),
-            self.bins.astype(np.int32),
-            self.weights.astype(np.float64),
-            out,
+        """The sample holding the left edge of each ``step`` of ``[t0, t1)`` (-1: none)."""
+        n = int(np.ceil((t1 - t0) / step))
+        g = t0 + step * np.arange(n)
+        # sample i holds the cells [a_i, b_i) up to the next sample's first (the later of two
+        # overlapping samples holds their common cells, as in sample_of)
+        a = np.searchsorted(g, self.start, side="left")
+        b = np.minimum(np.searchsorted(g, self.end, side="left"), np.append(a[1:], n))
+        lengths = np.maximum(b - a, 0)
+        grid = np.full(n, -1, dtype=np.int32)
+        grid[np.repeat(a, lengths) + _ranges(lengths)] = np.repeat(
+            np.arange(a.size, dtype=np.int32), lengths
         )
-        return out
+        return grid
 
     def counts_many(self, t: np.ndarray) -> np.ndarray:
         """(S, n_bins) spikes per bin of S spike trains given as an (S, N) array."""
@@ -134,21 +136,107 @@ class Samples:
         return out.reshape(s_n, self.n_bins)
 
 
+def joint_grid(place: Samples, view: Samples | None, t0: float, t1: float):
+    """The shifts' lookup over the ``GRID_STEP_S`` cells of ``[t0, t1)``: an (n, 2) int32
+    array (per cell: the 0-based place bin of the place sample holding its left edge, and
+    where the view sample holding it starts in ``packed``; -1: none) and ``packed`` (int16:
+    per view sample its number of bins ``k`` then its bins, each of weight ``1/k``). Place
+    samples have one bin of weight 1 each; view samples ``k`` bins of weight ``1/k``."""
+    if not np.all(np.diff(place.ptr) == 1) or not np.all(place.weights == 1):
+        raise ValueError("place samples must have one bin of weight 1 each")
+    gp = place.time_grid(t0, t1)
+    out = np.full((gp.size, 2), -1, dtype=np.int32)
+    out[:, 0] = np.where(gp >= 0, place.bins[np.maximum(gp, 0)], -1)
+    packed = np.zeros(0, dtype=np.int16)
+    if view is not None:
+        k = np.diff(view.ptr)
+        if not np.array_equal(view.weights, np.repeat(1.0 / np.maximum(k, 1), k)):
+            raise ValueError("view samples must have k bins of weight 1/k each")
+        starts = view.ptr[:-1] + np.arange(k.size)  # each sample's k, then its bins
+        packed = np.zeros(view.bins.size + k.size, dtype=np.int16)
+        packed[starts] = k
+        packed[np.repeat(starts + 1, k) + _ranges(k)] = view.bins
+        gv = view.time_grid(t0, t1)
+        out[:, 1] = np.where(gv >= 0, starts[np.maximum(gv, 0)], -1)
+    return out, packed
+
+
+PREFETCH_AHEAD = 16  # spikes ahead whose lookup row is fetched early (packed bins: half that)
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):  # pragma: no cover (compiled by numba)
+    """Ask the CPU to fetch ``arr[idx]`` (1-D) into its caches (LLVM's prefetch: read,
+    high locality); no effect on the results."""
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        arrty, _ = signature.args
+        ary = context.make_array(arrty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        consts = [ir.Constant(i32, v) for v in (0, 3, 1)]
+        builder.call(fn, [builder.bitcast(ptr, i8p), *consts])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def shifted_counts(grid, view: bool, cells, shifts):
+    """Place and view counts of a spike train shifted circularly by each of ``shifts``
+    (grid cells), the train given as grid cells (``cells``) of :func:`joint_grid`'s
+    ``grid`` (its pair): ((S, 1600), (S, 5122) or None)."""
+    lookup, packed = grid
+    n = lookup.shape[0]
+    cells = np.sort(np.remainder(np.asarray(cells, dtype=np.int64), n))
+    shifts = np.remainder(np.asarray(shifts, dtype=np.int64), n)
+    out_p = np.zeros((shifts.size, N_PLACE))
+    out_v = np.zeros((shifts.size, N_VIEW if view else 0))
+    packed = packed if packed.size else np.zeros(1, dtype=np.int16)
+    lookup = np.ascontiguousarray(lookup, dtype=np.int32)
+    _shifted_counts(cells, shifts, lookup, lookup.reshape(-1), bool(view), packed, out_p, out_v)
+    return out_p, (out_v if view else None)
+
+
 @njit(cache=True, nogil=True)
-def _shifted_counts(cells, shifts, grid, ptr, bins, weights, out):  # pragma: no cover (numba)
-    """out[s, b] += the weights of bin b of the sample holding each spike shifted by
-    shifts[s] grid cells (circularly); spikes sorted, so the grid is read in order."""
-    n = grid.size
+def _shifted_counts(
+    cells, shifts, lookup, flat, has_view, packed, out_p, out_v
+):  # pragma: no cover
+    """out_p[s, b] += 1 for the place bin b, out_v[s, b] += 1/k for each of the k view bins
+    b, of the grid cell holding each spike shifted by shifts[s] (circularly). Per spike and
+    shift one row of the lookup (``flat``: the same, 1-D) and one run of ``packed``; spikes
+    sorted, so the lookup is read in order, and the rows and runs of the spikes ahead are
+    prefetched (the lookup is too large for the caches: waiting for memory is the cost)."""
+    n = lookup.shape[0]
+    m = cells.size
     for s in range(shifts.size):
-        for i in range(cells.size):
+        for i in range(m):
+            if i + PREFETCH_AHEAD < m:
+                a = cells[i + PREFETCH_AHEAD] + shifts[s]
+                if a >= n:
+                    a -= n
+                _prefetch(flat, 2 * a)
+            if has_view and i + PREFETCH_AHEAD // 2 < m:
+                a = cells[i + PREFETCH_AHEAD // 2] + shifts[s]
+                if a >= n:
+                    a -= n
+                if lookup[a, 1] >= 0:
+                    _prefetch(packed, lookup[a, 1])
             j = cells[i] + shifts[s]  # both in [0, n): one wrap at most
             if j >= n:
                 j -= n
-            k = grid[j]
-            if k < 0:
-                continue
-            for p in range(ptr[k], ptr[k + 1]):
-                out[s, bins[p]] += weights[p]
+            b = lookup[j, 0]
+            if b >= 0:
+                out_p[s, b] += 1.0
+            q = lookup[j, 1]
+            if has_view and q >= 0:
+                k = packed[q]
+                w = 1.0 / k
+                for p in range(q + 1, q + 1 + k):
+                    out_v[s, packed[p]] += w
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:
@@ -160,16 +248,30 @@ def _ranges(lengths: np.ndarray) -> np.ndarray:
     return np.arange(total) - np.repeat(starts, lengths)
 
 
+def navigated(unity: dict) -> np.ndarray:
+    """Per trial, whether it has navigation time: PyHipp's Umaze keeps a trial's places only
+    when Unity's frame durations (``unityData`` column 1) of the frames after the cue-offset
+    frame and before the end-marker frame add up to more than zero. A dubious trial, whose
+    frames the alignment flattened onto its markers, has none."""
+    dt = np.asarray(unity["unityData"][0], dtype=np.float64)[:, 1]
+    trig = np.asarray(unity["unityTriggers"][0], dtype=np.int64).reshape(-1, 3)
+    return np.array(
+        [dt[c + 1 : e].size > 0 and np.cumsum(dt[c + 1 : e])[-1] != 0 for _, c, e in trig],
+        dtype=bool,
+    )
+
+
 def place_intervals(unity: dict) -> dict:
-    """The navigation intervals of a session: start, end, place bin (1-based), speed."""
+    """The navigation intervals of a session: start, end, place bin (1-based), speed; one
+    per frame of the trials with navigation time (:func:`navigated`)."""
     data = np.asarray(unity["unityData"][0], dtype=np.float64)
     utime = np.asarray(unity["unityTime"][0], dtype=np.float64)
     trig = np.asarray(unity["unityTriggers"][0], dtype=np.int64).reshape(-1, 3)
     gp = np.asarray(unity["gridPosition"][0], dtype=np.int64)
     starts, ends, bins, speeds = [], [], [], []
-    for _, cue, end in trig:
+    for (_, cue, end), ok in zip(trig, navigated(unity), strict=True):
         rows = np.arange(cue + 1, end)  # frames holding a place until the next frame
-        if rows.size == 0:
+        if rows.size == 0 or not ok:
             continue
         s = utime[rows + 1].copy()
         s[0] = utime[cue + 1]
@@ -205,11 +307,81 @@ def place_samples(unity: dict, min_speed: float = 0.0) -> Samples:
     return samples.select((iv["speed"] >= min_speed) & (iv["end"] > iv["start"]))
 
 
+def umaze_grid_position(x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Umaze's place bin of each position: ``ix + 40 * (iz - 1)`` with ``ix``, ``iz`` the
+    1-based intervals of the edges ``-12.5, -11.875, ..., 12.5`` holding the coordinate (a
+    coordinate on the last edge in the last interval; 0 below the first edge, 41 above the
+    last). Equal to ``gridPosition`` except, at most, for a coordinate within rounding of an
+    edge or outside the floor."""
+    n = maze.GRID_N
+    edges = np.arange(-maze.HALF, maze.HALF + maze.GRID_BIN, maze.GRID_BIN)
+
+    def interval(v):
+        v = np.asarray(v, dtype=np.float64)
+        i = np.searchsorted(edges, v, side="right")
+        return np.where(v == edges[-1], n, i)
+
+    return (interval(x) + n * (interval(z) - 1)).astype(np.int64)
+
+
+def umaze_session_time(unity: dict) -> tuple[np.ndarray, np.ndarray]:
+    """PyHipp's ``Umaze.sessionTime`` (its time and place columns) from a Unity object.
+
+    A first row (0, 0); per trial, with ``tstart`` the cue-offset frame's time and the
+    trial's places those of the frames from the one after the cue-offset frame to the
+    end-marker frame: when the trial has navigation time (:func:`navigated`), a row
+    (``tstart``, first place) and a row at each change of place (``tstart`` plus the trial
+    time ``unityTrialTime`` of the frame after the change's, at most the end-marker frame's
+    time, and the new place); otherwise
+    one row (``tstart``, 0); then a row (end-marker frame's time, 0). Places are
+    :func:`umaze_grid_position` of ``unityData``'s x and z."""
+    data = np.asarray(unity["unityData"][0], dtype=np.float64)
+    utime = np.asarray(unity["unityTime"][0], dtype=np.float64)
+    trig = np.asarray(unity["unityTriggers"][0], dtype=np.int64).reshape(-1, 3)
+    if "unityTrialTime" in unity:
+        trial_time = np.asarray(unity["unityTrialTime"][0], dtype=np.float64)
+    else:
+        from hippoflow.behaviour.unity import trial_time as _trial_time
+
+        trial_time = _trial_time(utime, trig)
+    gp = umaze_grid_position(data[:, 2], data[:, 3])
+    times, places = [np.zeros(1)], [np.zeros(1, np.int64)]
+    for a, ((_, cue, end), ok) in enumerate(zip(trig, navigated(unity), strict=True)):
+        tstart, tend = utime[cue + 1], utime[end + 1]
+        if ok:
+            tgp = gp[cue + 1 : end + 1]
+            change = np.flatnonzero(tgp[1:] != tgp[:-1])  # tgp[i + 1] differs from tgp[i]
+            # clipped to the trial: where rounding puts ``tstart`` plus the trial time of
+            # the end-marker frame past that frame's own time (PyHipp's digitize stops there)
+            times += [[tstart], np.clip(trial_time[change + 2, a] + tstart, tstart, tend)]
+            places += [tgp[:1], tgp[change + 1]]
+        else:
+            times.append([tstart])
+            places.append([0])
+        times.append([tend])
+        places.append([0])
+    return np.concatenate(times).astype(np.float64), np.concatenate(places).astype(np.int64)
+
+
 def vmplacecell_placebins(unity: dict, spike_s: np.ndarray) -> np.ndarray:
-    """PyHipp's ``VMPlaceCell.placebins``: spikes per place bin during navigation, no speed
-    or occupancy rule, as a (1600, 1) int64 column."""
-    counts = place_samples(unity).counts(spike_s)
-    return np.rint(counts).astype(np.int64).reshape(-1, 1)
+    """PyHipp's ``VMPlaceCell.placebins`` of a Unity object (see :func:`placebins`)."""
+    return placebins(*umaze_session_time(unity), spike_s)
+
+
+def placebins(times: np.ndarray, places: np.ndarray, spike_s: np.ndarray) -> np.ndarray:
+    """PyHipp's ``VMPlaceCell.placebins`` as a (1600, 1) int64 column: the spikes after the
+    second row of :func:`umaze_session_time` (``times``, ``places``) and before its last,
+    each given the place of the last row at or before it; places 1..1600 counted (no speed
+    or occupancy rule)."""
+    t = np.asarray(times, dtype=np.float64)
+    s = np.asarray(spike_s, dtype=np.float64)
+    if t.size < 2:
+        return np.zeros((N_PLACE, 1), dtype=np.int64)
+    s = s[(s > t[1]) & (s < t[-1])]
+    p = np.asarray(places, dtype=np.int64)[np.searchsorted(t, s, side="right") - 1]
+    p = p[(p >= 1) & (p <= N_PLACE + 1)] - 1
+    p[p == N_PLACE] = N_PLACE - 1  # a histogram's last bin holds its right edge too
+    return np.bincount(p, minlength=N_PLACE)[:N_PLACE].astype(np.int64).reshape(-1, 1)
 
 
 def view_samples(
@@ -293,9 +465,10 @@ def view_surfaces() -> list[tuple[int, tuple[int, int], bool]]:
 def smooth_view(maps: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing of (..., 5122) view maps within each surface (see the module)."""
     maps = np.asarray(maps, dtype=np.float64)
-    out = maps.copy()
     if sigma <= 0:
-        return out
+        return maps.copy()
+    out = np.empty_like(maps)  # every bin is set below: the cue and hint as they are
+    out[..., : maze.FLOOR0 - 1] = maps[..., : maze.FLOOR0 - 1]
     lead = maps.shape[:-1]
     for first, shape, wraps in view_surfaces():
         size = shape[0] * shape[1]

@@ -22,6 +22,7 @@ from pynwb import NWBHDF5IO
 
 from hippoflow import dpt
 from hippoflow.atomic import atomic_output
+from hippoflow.fields.outcome import MISSING, missing_note
 from hippoflow.nwb import behaviour, ecephys, metadata, provenance, trials, units
 
 log_ = logging.getLogger("hippoflow")
@@ -108,7 +109,12 @@ def nwb(
                 stacks.append(ecephys.add_acquisition(f, kind, paths, region, level))
         counts["channels"] = len(channels)
         failed: dict[tuple[str, str], str] = {}
-        counts["units"] = units.add_units(f, session, sorts, rows, fields, failed)
+        fields_failed: dict[tuple[str, str], str] = {}
+        counts["units"] = units.add_units(f, session, sorts, rows, fields, failed, fields_failed)
+        if fields_failed:
+            missing = missing_note(fields_failed)
+            notes.append(missing)
+            log.warning("%s: %s", out_path, missing)
         if failed:
             partial = partial_note(failed)
             notes.append(partial)
@@ -153,8 +159,8 @@ def nwb(
     ]
     for note in notes[2:]:
         log.info("%s", note)
-    # a partial file says so first
-    f.notes = "; ".join(sorted(notes, key=lambda n: not n.startswith(PARTIAL)))
+    # a partial file (units or field values left out) says so first
+    f.notes = "; ".join(sorted(notes, key=lambda n: not n.startswith((PARTIAL, MISSING))))
     f.was_generated_by = [[k, v] for k, v in rec["versions"].items()]
     out = Path(out_path)
     try:

@@ -23,6 +23,7 @@ from pynwb.misc import Units
 
 from hippoflow import dpt
 from hippoflow.errors import InputError
+from hippoflow.fields.outcome import table_failure
 from hippoflow.sorting.outcome import FAILED
 
 ID_STRIDE = 1000  # unit id = electrode id x ID_STRIDE + cell number
@@ -35,7 +36,8 @@ METRICS = {
     "amplitude_cutoff": "estimated fraction of spikes missed below threshold, over the day",
 }
 # columns from the rule fields' table (hippoflow.fields.steps), pooled over the day's
-# navigation sessions; NaN for a channel without fields (no navigation session) or no gaze
+# navigation sessions; NaN for a channel without fields (no navigation session), no gaze (the
+# view columns) or whose fields failed
 FIELD_COLUMNS = {
     "place_information": "Skaggs spatial information of the place map, bits/spike",
     "place_p": "p-value of place_information against circular shifts of the spike train",
@@ -72,7 +74,8 @@ def field_values(table) -> dict[int, dict[str, float]]:
         return {}
     out = {}
     with open(table, newline="") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
+        lines = (x for x in f if not x.startswith("#"))  # a failed table: no row
+        for row in csv.DictReader(lines, delimiter="\t"):
             out[int(row["cell"].removeprefix("cell"))] = {
                 k: float(row[k]) if row[k] not in ("", "nan") else np.nan for k in FIELD_COLUMNS
             }
@@ -86,14 +89,18 @@ def add_units(
     electrode_rows: dict[tuple[str, str], int],
     fields: dict[tuple[str, str], str] | None = None,
     failed: dict[tuple[str, str], str] | None = None,
+    fields_failed: dict[tuple[str, str], str] | None = None,
 ) -> int:
     """``sorts``: (array, channel, curated file, cells.tsv) per day-channel; ``fields``:
     (array, channel) -> the rule fields' ``fields.tsv``; returns the number of units written.
 
     A day-channel whose sorting failed (its curated object has ``failed``:
     :mod:`hippoflow.sorting.outcome`) has no unit; it is added to ``failed`` as
-    (array, channel) -> the cause."""
+    (array, channel) -> the cause. A day-channel whose fields failed (its ``fields.tsv``
+    says so: :mod:`hippoflow.fields.outcome`) has NaN field columns; it is added to
+    ``fields_failed`` alike."""
     fields = fields or {}
+    fields_failed = fields_failed if fields_failed is not None else {}
     failed = failed if failed is not None else {}
     units = Units(
         name="units",
@@ -121,7 +128,11 @@ def add_units(
             continue
         dirs = session_cells(cells_tsv, session)
         cells = [int(c) for c in sort["cells"]]
-        field_rows = field_values(fields.get((array, channel)))
+        table = fields.get((array, channel))
+        why = table_failure(table) if table else None
+        if why:
+            fields_failed[(array, channel)] = why
+        field_rows = field_values(table)
         if set(dirs) != set(cells):
             raise InputError(
                 f"{cells_tsv}: {session} lists cells {sorted(dirs)}, {curated} has {cells}"

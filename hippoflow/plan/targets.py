@@ -254,6 +254,10 @@ class Plan:
             if not is_fixation(name) and name in unity
         }
 
+    def session_has_gaze(self, day: DayKey, session: str) -> bool:
+        """Whether a session's gaze bins (``binData.hdf``) are made (rule ``fields_samples``)."""
+        return any(s.name == session and (s.subject, s.day) == day for s in self.eyelink_sessions())
+
     def fields_targets(self) -> list[str]:
         """Per day-channel with a navigation session: ``fields/arrayNN/channelNNN/fields.tsv``;
         per such day: ``fields/cells.tsv`` and ``fields/fields.html`` (rules/fields.smk)."""

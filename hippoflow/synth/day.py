@@ -71,6 +71,7 @@ class Options:
     rate_hz: tuple[float, float] = (3.0, 12.0)
     unity_header: str = "text"  # Unity log header style: text (14 lines), text11, json
     blackrock_style: bool = False  # 1-based connectors, no analog inputs, markers-only .nev
+    place_units: int = 0  # the first N channels' unit 0 fires in a place field (navigation)
 
 
 def electrode_ids(n: int) -> list[int]:
@@ -306,7 +307,7 @@ def generate(opts: Options, log=print) -> list[Path]:
         sessions = [f"session{i + 1:02d}" for i in range(opts.sessions)]
         if opts.eye:
             sessions.append("sessioneye")
-        plans = {}
+        plans, logs = {}, {}
         for session in sessions:
             navigation = session != "sessioneye"
             sdir = day_dir / session
@@ -322,14 +323,31 @@ def generate(opts: Options, log=print) -> list[Path]:
                 write_header_only_ns5(sdir / f"{base}.ns5", ids, opts.blackrock_style)
                 continue
             trains = {e: spike_trains(rng, opts.units, n_samples, opts.rate_hz) for e in ids}
+            planted = {}
+            if opts.place_units and navigation:
+                # the Unity path first (its own random numbers), then the place units from it
+                from hippoflow.synth import fields as synth_fields
+                from hippoflow.synth import unity as synth_unity
+
+                number = int(session.removeprefix("session"))
+                logs[session] = synth_unity.session_log(
+                    np.random.default_rng([opts.seed, int(day), number]), plan, seconds, opts
+                )
+                prng = np.random.default_rng([opts.seed, int(day), number, 1])
+                for e in ids[: opts.place_units]:
+                    trains[e], planted[e] = synth_fields.plant_place_unit(
+                        prng, trains[e], logs[session], n_samples, FS, TEMPLATE_PEAK, TEMPLATE_LEN
+                    )
             write_ns5(sdir / f"{base}.ns5", ids, n_samples, rng, templates, trains, opts, plan)
             gt = {"channels": np.array(ids), "sampling_rate": FS, "n_samples": n_samples}
+            for e, centre in planted.items():  # unit 0 of these channels: a place unit
+                gt[f"place_centre_{e}"] = np.asarray(centre)
             for e in ids:
                 gt[f"times_{e}"], gt[f"units_{e}"] = trains[e]
                 gt[f"templates_{e}"] = templates[e]
             np.savez(sdir / "groundtruth_spikes.npz", **gt)
             log(f"wrote {sdir} ({len(ids)} channels, {seconds:g} s, {len(plan['codes'])} trials)")
-        write_behaviour(day_dir, plans, rng, opts)
+        write_behaviour(day_dir, plans, rng, opts, logs)
         (day_dir / "groundtruth_trials.json").write_text(
             json.dumps(
                 {
@@ -347,13 +365,14 @@ def generate(opts: Options, log=print) -> list[Path]:
     return day_dirs
 
 
-def write_behaviour(day_dir: Path, plans: dict, rng, opts: Options) -> None:
-    """Unity logs and EyeLink recordings for the day (filled in by the behaviour chain)."""
+def write_behaviour(day_dir: Path, plans: dict, rng, opts: Options, logs=None) -> None:
+    """Unity logs and EyeLink recordings for the day (filled in by the behaviour chain);
+    ``logs``: Unity logs already made (the place units' sessions)."""
     try:
         from hippoflow.synth import unity as synth_behaviour
     except ImportError:
         return
-    synth_behaviour.write_day(day_dir, plans, rng, opts)
+    synth_behaviour.write_day(day_dir, plans, rng, opts, logs)
 
 
 def parse_args(argv=None) -> Options:
@@ -391,6 +410,13 @@ def parse_args(argv=None) -> Options:
         "a .nev of markers only (default: Ripple/Trellis style: 0-based connectors, analog "
         "inputs ainp1-2, .nev extended headers and comments)",
     )
+    p.add_argument(
+        "--place-units",
+        type=int,
+        default=0,
+        help="the first N channels' unit 0 fires in a place field of the navigation sessions "
+        "(its centre in groundtruth_spikes.npz, place_centre_<channel>)",
+    )
     a = p.parse_args(argv)
     days = tuple(a.days)
     if a.n_days:
@@ -410,6 +436,7 @@ def parse_args(argv=None) -> Options:
         header_only=a.header_only,
         unity_header=a.unity_header,
         blackrock_style=a.blackrock_style,
+        place_units=a.place_units,
     )
 
 

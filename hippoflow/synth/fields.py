@@ -3,7 +3,7 @@ and units that fire in a known place field, when gaze falls on a known bin, or a
 
 Inputs: a seed and a duration. Outputs (:func:`session`): a Unity object dict as the aligned
 ``unity_<hash>.hkl`` holds it (``unityData``, ``unityTime``, ``unityTriggers``,
-``gridPosition``; times on the Ripple clock, s), the raycast's ``binData.hdf`` rows (time,
+``gridPosition``, ``unityTrialTime``; times on the Ripple clock, s), the raycast's ``binData.hdf`` rows (time,
 distinct gaze bins; the real raycaster of :mod:`hippoflow.behaviour.raycast` on the
 generator's gaze and the Unity pose), and the true path: position and gaze bins at every
 1 ms step. The monkey's route and the trial plan are those of the day generator
@@ -52,6 +52,7 @@ def session(seed: int, seconds: float = 120.0, radius_px: float = 20.0) -> dict:
         "unityTime": [ft.copy()],
         "unityTriggers": [triggers],
         "gridPosition": [unity_mod.grid_position(data[:, 2], data[:, 3])],
+        "unityTrialTime": [unity_mod.trial_time(ft, triggers)],
     }
     # the truth on the 1 ms grid: the pose of the last frame shown
     t = np.arange(ft[0], ft[-1], STEP_S)
@@ -151,3 +152,32 @@ def common_bin(sess: dict, lo: int = maze.WALL0, hi: int = maze.N_BINS, min_spee
     b = tr["bins"][tr["speed"] >= min_speed].ravel()
     b = b[(b >= lo) & (b <= hi)]
     return int(np.bincount(b).argmax())
+
+
+def plant_place_unit(
+    rng, train, log: dict, n_samples: int, fs: float, peak_at: int, length: int, **field
+):
+    """Unit 0 of a channel's ``train`` ((sample, unit) arrays) replaced by a place unit of
+    the day generator's Unity ``log`` (frame times in s of the recording, x, z): firing as
+    :func:`place_unit` (``field``: width, peak, base) around the lattice vertex the animal
+    passes most often while moving; returns the new train and the field's centre."""
+    ft = np.asarray(log["frame_times"], dtype=np.float64)
+    x, z = np.asarray(log["x"]), np.asarray(log["z"])
+    speed = np.append(np.hypot(np.diff(x), np.diff(z)) / np.maximum(np.diff(ft), 1e-9), 0.0)
+    t = np.arange(peak_at / fs, (n_samples - length) / fs, STEP_S)
+    row = np.clip(np.searchsorted(ft, t, side="right") - 1, 0, ft.size - 1)
+    truth = {"t": t, "x": x[row], "z": z[row], "speed": speed[row]}
+    moving = truth["speed"] >= 1.0
+    best, score = None, -1
+    for vx, vz in maze.VERTICES:
+        n = np.count_nonzero(moving & ((truth["x"] - vx) ** 2 + (truth["z"] - vz) ** 2 < 1.0))
+        if n > score:
+            best, score = (float(vx), float(vz)), n
+    spikes_s = place_unit(rng, {"truth": truth}, best, **field)
+    samples = np.clip(np.round(spikes_s * fs).astype(np.int64), peak_at + 1, n_samples - length - 1)
+    times, units = train
+    keep = units != 0
+    times = np.concatenate([times[keep], np.unique(samples)])
+    units = np.concatenate([units[keep], np.zeros(np.unique(samples).size, dtype=units.dtype)])
+    order = np.argsort(times, kind="stable")
+    return (times[order], units[order]), best

@@ -280,8 +280,10 @@ def write_log(path: Path, header: list[str], log: dict) -> None:
     tmp.replace(path)
 
 
-def write_day(day_dir, plans: dict, rng, opts) -> dict:
-    """Unity logs for each navigation session of the day, then EyeLink files."""
+def write_day(day_dir, plans: dict, rng, opts, logs=None) -> dict:
+    """Unity logs for each navigation session of the day (those in ``logs`` as given), then
+    EyeLink files."""
+    logs = logs or {}
     day_dir = Path(day_dir)
     style = getattr(opts, "unity_header", "text") or "text"
     if style not in ("text", "text11", "json"):
@@ -293,7 +295,7 @@ def write_day(day_dir, plans: dict, rng, opts) -> dict:
     for session, plan in plans.items():
         if plan.get("session_start") is None:
             continue  # fixation session: no Unity
-        log = session_log(rng, plan, seconds, opts)
+        log = logs[session] if session in logs else session_log(rng, plan, seconds, opts)
         number = int("".join(c for c in session if c.isdigit()) or 1)
         stamp = f"{day[6:8]}{day[4:6]}{day[:4]}{10 + number:02d}0000"
         rel = Path(session) / "RawData_T1-400" / f"session_1_{stamp}.txt"

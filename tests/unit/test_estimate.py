@@ -250,3 +250,19 @@ def test_nodelocal_day_runs_its_stages_on_the_profiles_cores(tree):
     assert serial["total"]["longest_submission_s"] == pytest.approx(
         7 + 8 + 14 + 6 + 9 + 6 + 6 + 3 + 10
     )
+
+
+def test_fields_are_priced_per_navigation_hour(tree, tmp_path):
+    """The fields' rates apply to the navigation sessions' hours only (session01 here, not
+    sessioneye): per channel-hour for the fields jobs, per session-hour for fields_samples."""
+    root, rates, cluster = tree
+    base = estimate(root / "data", REPO / "profiles" / "pcluster", "default", cluster, rates=rates)
+    more = json.loads(rates.read_text())
+    more["seconds_per_navigation_channel_hour"] = {"fields": 3600.0}
+    more["seconds_per_navigation_hour"] = {"fields_samples": 7200.0}
+    priced = tmp_path / "rates.json"
+    priced.write_text(json.dumps(more))
+    r = estimate(root / "data", REPO / "profiles" / "pcluster", "default", cluster, rates=priced)
+    nav_hours = N1 / FS / 3600
+    added = 3600.0 * CH * nav_hours + 7200.0 * nav_hours
+    assert r["total"]["core_hours"] - base["total"]["core_hours"] == pytest.approx(added / 3600)

@@ -67,19 +67,30 @@ def test_counts_match_a_loop(sess):
 
 
 def test_shifted_counts_are_the_counts_of_shifted_trains(sess):
-    """The null's kernel (whole-ms shifts on a grid) against counting the shifted times."""
+    """The null's kernel (whole-ms shifts on the joint grid) against counting the shifted
+    times, and the grid against looking each millisecond up."""
     s = _session(sess)
     rng = np.random.default_rng(2)
     t = np.sort(rng.uniform(*s.span, size=300))
     step = maps.GRID_STEP_S
-    for samples in (s.place, s.view):
-        grid = samples.time_grid(*s.span)
-        cells = np.floor((t - s.span[0]) / step).astype(np.int64)
-        shifts = rng.integers(0, grid.size, size=4)
-        got = samples.counts_shifted(cells, shifts, grid)
-        for row, m in zip(got, shifts, strict=True):
-            moved = s.span[0] + np.remainder(cells + m, grid.size) * step
-            np.testing.assert_allclose(row, samples.counts(moved), atol=1e-9)
+    grid = s.grid()
+    n = grid[0].shape[0]
+    edges = s.span[0] + step * np.arange(n)
+    i = s.place.sample_of(edges)
+    np.testing.assert_array_equal(grid[0][:, 0], np.where(i >= 0, s.place.bins[i], -1))
+    i = s.view.sample_of(edges)
+    for j in np.flatnonzero(i >= 0)[::997]:  # the packed bins of the view sample
+        q = grid[1][grid[0][j, 1] :]
+        a, b = s.view.ptr[i[j]], s.view.ptr[i[j] + 1]
+        np.testing.assert_array_equal(q[1 : 1 + q[0]], s.view.bins[a:b])
+    assert np.all((grid[0][:, 1] >= 0) == (i >= 0))
+    cells = np.floor((t - s.span[0]) / step).astype(np.int64)
+    shifts = rng.integers(0, n, size=4)
+    got_p, got_v = maps.shifted_counts(grid, True, cells, shifts)
+    for k, m in enumerate(shifts):
+        moved = s.span[0] + np.remainder(cells + m, n) * step
+        np.testing.assert_allclose(got_p[k], s.place.counts(moved), atol=1e-9)
+        np.testing.assert_allclose(got_v[k], s.view.counts(moved), atol=1e-9)
 
 
 def test_occupancy_is_the_time_moving_with_gaze(sess):
@@ -173,6 +184,24 @@ def test_random_units_are_significant_at_the_level():
 # ---- PyHipp's VMPlaceCell ---------------------------------------------------------------------
 
 
+def _with_dubious_trial(unity: dict, trial: int) -> dict:
+    """The Unity object with one trial flattened as the alignment flattens a dubious trial:
+    its frames between markers on the preceding marker's time, the frame durations and the
+    trial times recomputed from the times."""
+    ut = np.array(unity["unityTime"][0], dtype=np.float64)
+    trig = np.asarray(unity["unityTriggers"][0])
+    s, c, e = (int(v) for v in trig[trial])
+    ut[s + 2 : c + 1] = ut[s + 1]
+    ut[c + 2 : e + 1] = ut[c + 1]
+    data = np.array(unity["unityData"][0], dtype=np.float64)
+    data[:, 1] = ut[1:] - ut[:-1]
+    ttime = np.full_like(unity["unityTrialTime"][0], np.nan)
+    for a, (_, cue, end) in enumerate(trig):
+        for j in range(end - cue + 1):
+            ttime[j, a] = ut[cue + 1 + j] - ut[cue + 1]
+    return dict(unity, unityTime=[ut], unityData=[data], unityTrialTime=[ttime])
+
+
 def test_vmplacecell_placebins_are_pyhipps_rule(sess, tmp_path):
     rng = np.random.default_rng(5)
     spikes = synth.random_unit(rng, sess, rate=20.0)
@@ -180,6 +209,17 @@ def test_vmplacecell_placebins_are_pyhipps_rule(sess, tmp_path):
     want = pyhipp_placebins(sess["unity"], spikes)
     assert ours.shape == (1600, 1) and ours.sum() > 100
     np.testing.assert_array_equal(ours, want)
+    # a dubious trial (flattened by the alignment) counts no spike, as in PyHipp's Umaze
+    dubious = _with_dubious_trial(sess["unity"], 1)
+    got = maps.vmplacecell_placebins(dubious, spikes)
+    np.testing.assert_array_equal(got, pyhipp_placebins(dubious, spikes))
+    _, cue, end = np.asarray(sess["unity"]["unityTriggers"][0])[1]
+    ut = sess["unity"]["unityTime"][0]
+    inside = np.count_nonzero((spikes > ut[cue + 1]) & (spikes < ut[end + 1]))
+    assert inside > 0 and got.sum() <= ours.sum() - inside + 1
+    # and the maps leave the trial out as well
+    iv = maps.place_intervals(dubious)
+    assert not np.any((iv["start"] >= ut[cue + 1]) & (iv["start"] < ut[end + 1]))
     # the file: PyHipp's name and keys, readable as DPT reads it
     path = tmp_path / steps.VMPLACECELL_NAME
     steps.write_vmplacecell(path, ours)
@@ -209,8 +249,94 @@ def test_without_gaze_the_place_map_only(sess, tmp_path):
     row = steps.table_row("01", "001", 1, spikes["session01"].size, res)
     assert row["view_p"] == "" and row["place_significant"]
     steps.write_table(tmp_path / "fields.tsv", [row])
-    figures.cell_figure(res, figures.trial_rasters([s], spikes), tmp_path / "cell01.png")
+    (tmp_path / "figures").mkdir()
+    png = tmp_path / "figures" / "cell01.png"
+    figures.cell_figure(res, figures.trial_rasters([s], spikes), png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     figures.day_page([tmp_path / "fields.tsv"], tmp_path / "fields.html", "day")
     page = (tmp_path / "fields.html").read_text()
     assert "Significant place cells: 1 of 1" in page and "data:image/png;base64," in page
     assert "Significant view cells: 0 of 1" in page
+
+
+# ---- a failure on the data ------------------------------------------------------------------
+
+
+def _curated(path, span, rng, n_cells=2, rate=5.0, fs=30000.0):
+    """A curated sort object of one session: cells firing at random within ``span``."""
+    from hippoflow import dpt
+
+    n = int(span[1] * fs) + 1
+    times, cells = [], []
+    for c in range(1, n_cells + 1):
+        st = np.sort(rng.integers(int(span[0] * fs), n, rng.poisson(rate * (span[1] - span[0]))))
+        times.append(st)
+        cells.append(np.full(st.size, c))
+    order = np.argsort(np.concatenate(times), kind="stable")
+    sort = {
+        "cells": list(range(1, n_cells + 1)),
+        "spike_times": np.concatenate(times)[order],
+        "spike_cells": np.concatenate(cells)[order],
+        "session_starts": [0],
+        "session_samples": [n],
+        "sessions": ["session01"],
+    }
+    dpt.save_object(path, sort, {}, [path.parent])
+
+
+def test_failed_samples_fail_the_fields_softly(sess, tmp_path):
+    """binData rows out of time order: fields_samples writes a failed samples file, the
+    fields job a failed table (no row, no cell file left, the cause naming the day-channel),
+    the NWB reads NaN field values and fields_day fails naming it, dating the table 1970."""
+    import logging
+
+    from hippoflow import dpt
+    from hippoflow.behaviour.raycast.outputs import write_bindata
+    from hippoflow.fields import outcome
+    from hippoflow.nwb.units import field_values
+
+    unity = dict(sess["unity"], numSets=1, setidx=[0])
+    dpt.save_object(tmp_path / "unity.hkl", unity, {}, [tmp_path])
+    v = sess["bindata"][::-1].copy()  # out of time order
+    write_bindata(tmp_path / "binData.hdf", v[:, 0], v[:, 1:].astype(np.int32))
+    dpt.save_object(tmp_path / "eyelink.hkl", {"samplingRate": 1000.0}, {}, [tmp_path])
+    samples = tmp_path / "samples.h5"
+    steps.fields_samples(
+        tmp_path / "unity.hkl",
+        tmp_path / "binData.hdf",
+        tmp_path / "eyelink.hkl",
+        samples,
+        "session01",
+        1.0,
+    )
+    _curated(tmp_path / "curated.hkl", sess["span"], np.random.default_rng(0))
+    chan = tmp_path / "session01" / "channel001"
+    stale = tmp_path / "fields" / "cell01.h5"  # from an earlier run: must not stay
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    table = tmp_path / "fields" / "fields.tsv"
+    steps.fields(
+        tmp_path / "curated.hkl",
+        {"session01": samples},
+        {"session01": chan},
+        tmp_path / "fields",
+        table,
+        FEW,
+        day="20181105",
+        array="01",
+        channel="001",
+        subject="picasso",
+        figures_dir=tmp_path / "fields" / "figures",
+    )
+    cause = outcome.table_failure(table)
+    assert cause.startswith("picasso 20181105 array01 channel001: ") and "binData" in cause
+    assert "not in increasing order" in cause
+    assert steps.read_table(table) == [] and not stale.exists()
+    assert not list(tmp_path.rglob(steps.VMPLACECELL_NAME))
+    assert samples.stat().st_mtime_ns == 0  # the samples are redone at the next run
+    assert field_values(table) == {}
+    with pytest.raises(SystemExit, match="fields failed: 1 of 1 day-channel"):
+        steps.fields_day(
+            [table], tmp_path / "cells.tsv", None, "", "picasso", "20181105", logging.getLogger()
+        )
+    assert table.stat().st_mtime_ns == 0 and not (tmp_path / "cells.tsv").exists()

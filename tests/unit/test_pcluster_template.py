@@ -135,17 +135,18 @@ def test_template_sizes_fsx_and_nvme_for_a_day():
     assert fsx["StorageCapacity"] / 1024 * fsx["PerUnitStorageThroughput"] > 5 * 97.6  # MB/s
 
 
-def test_every_cluster_rule_has_a_partition_and_groups_name_real_rules():
-    """Every rule that runs on a node names its queue in the profile (a new rule without one
-    lands on the default queue), and every grouped rule exists. Rule names are read from the
-    rule files' text, not from the workflow."""
+@pytest.mark.parametrize("profile", ["pcluster", "pcluster-nodelocal"])
+def test_every_cluster_rule_has_a_partition_and_groups_name_real_rules(profile):
+    """Every rule that runs on a node names its queue in each cluster profile (a new rule
+    without one lands on the default queue), and every grouped rule exists. Rule names are
+    read from the rule files' text, not from the workflow."""
     import re
 
     text = "\n".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
     rules = set(re.findall(r"^rule (\w+):", text, flags=re.M))
-    rules.add("rplsplit")  # made in a loop: `name: "rplsplit"`
+    rules |= {"rplsplit", "rpllfp"}  # made in a loop: `name: "rplsplit"`
     local = set(re.findall(r"^rule (\w+):(?:(?!^rule ).)*?localrule: True", text, re.M | re.S))
-    prof = yaml.safe_load((PROFILE / "config.yaml").read_text())
+    prof = yaml.safe_load((REPO / "profiles" / profile / "config.yaml").read_text())
     with_partition = {r for r, v in prof["set-resources"].items() if "slurm_partition" in v}
     assert rules - local - with_partition == set()
     assert set(prof["groups"]) <= rules

@@ -41,7 +41,18 @@ def test_every_cell_has_fields_and_pyhipps_vmplacecell(small_day_run):
                 assert 0 < res["p_value"] <= 1
                 assert float(row[f"{kind}_p"]) == pytest.approx(res["p_value"], rel=1e-5)
             assert f["params"]["shuffles"] == 1000
-            assert (day / "fields" / rel / f"{row['cell']}.png").stat().st_size > 0
+            # each session's own p-value, in the table and the cell's file
+            per = steps.session_p_values(row["place_p_sessions"])
+            assert set(per) == {"session01", "session02"}
+            import h5py
+
+            with h5py.File(day / "fields" / rel / f"{row['cell']}.h5") as h5:
+                for name, p in per.items():
+                    got = h5[f"sessions/{name}/place"].attrs["p_value"]
+                    assert got == pytest.approx(p, rel=1e-5) and 0 < got <= 1
+            # every cell's picture, in the directory the report takes its items from
+            png = day / "fields" / rel / "figures" / f"{row['cell']}.png"
+            assert png.read_bytes()[:4] == b"\x89PNG"
             # PyHipp's object in each navigation session's cell directory
             objs = []
             for session in ("session01", "session02"):
@@ -106,3 +117,29 @@ def test_docs_python_example_runs(small_day_run, repo, tmp_path):
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip()
+
+
+def test_report_has_every_cells_picture(small_day_run, tmp_path):
+    """`snakemake --report` of the run: every cell's picture is an item of its own, with its
+    array, channel and cell as labels, and the day page is there."""
+    import base64
+    import re
+
+    from conftest import run_snakemake
+
+    work, outroot, cfg, _ = small_day_run
+    report = tmp_path / "report.html"
+    run_snakemake(work, "--report", str(report), config=cfg)
+    text = report.read_text()
+    embedded = {
+        base64.b64decode(m.group(2))
+        for m in re.finditer(r"filename=([^;]+);base64,([A-Za-z0-9+/=]+)", text)
+    }
+    pngs = sorted(outroot.joinpath(*DAY, "fields").glob("array*/channel*/figures/cell*.png"))
+    assert pngs
+    for png in pngs:
+        assert png.read_bytes() in embedded, png
+        array, channel = png.parts[-4].removeprefix("array"), png.parts[-3].removeprefix("channel")
+        labels = f'"labels": {{"array": "{array}", "channel": "{channel}", "cell": "{png.stem}"}}'
+        assert labels in text, png
+    assert (outroot.joinpath(*DAY, "fields", "fields.html")).read_bytes() in embedded
