@@ -402,6 +402,7 @@ def run() -> list[dict]:
                 )
             )
     text = "\n\n".join(md) + "\n"
+    WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "sorting_random_tables.md").write_text(text)
     (WORK / "sorting_random_raw.json").write_text(json.dumps({"units": units, "members": members}))
     print(text)

@@ -37,6 +37,7 @@ from hippoflow.config import defaults
 from hippoflow.scratch import scratch_root
 from hippoflow.sorting.cells import FS
 from hippoflow.sorting.concat import Concatenation, concatenate, recording, write_scaled
+from hippoflow.sorting.match import match_spikes
 from hippoflow.sorting.outcome import FAILED
 from hippoflow.sorting.runner import DEFAULT_SORTER, SorterError, run_sorter
 
@@ -55,6 +56,9 @@ SORTER_KEYS = (
     "npca_per_subdivision",
     "training_duration_sec",
     "block_duration_sec",
+    "template_matching",
+    "match_min_amplitude",
+    "split_npc",
 )
 # The sorter's time limit: time_limit_factor x the data's duration + time_limit_min_s (s).
 LIMIT_KEYS = ("time_limit_factor", "time_limit_min_s")
@@ -141,7 +145,7 @@ def run_mountainsort5(cat: Concatenation, params: dict, workdir: Path, log=None)
             whitening_seed=0,
         )
     for line in chatter.getvalue().splitlines():
-        if line.startswith(("Detected", "Found", "Scheme")):
+        if line.startswith(("Detected", "Found", "Scheme", "Template")):
             print(line.strip(), flush=True)
     print(f"Scheme {p['scheme']}: {time.monotonic() - t0:.1f} s", flush=True)
     times, labels = [], []
@@ -152,7 +156,25 @@ def run_mountainsort5(cat: Concatenation, params: dict, workdir: Path, log=None)
     times = np.concatenate(times) if times else np.zeros(0, np.int64)
     labels = np.concatenate(labels) if labels else np.zeros(0, np.int64)
     order = np.argsort(times, kind="stable")
-    return times[order], labels[order]
+    times, labels = times[order], labels[order]
+    if p["template_matching"] and times.size:
+        t0 = time.monotonic()
+        before, after = (int(round(ms / 1000 * cat.sampling_rate)) for ms in TEMPLATE_MS)
+        mrec = rec
+        if whiten:  # the matcher works in noise units, as the MAD-scaled recording is
+            import spikeinterface.preprocessing as spre
+
+            mrec = spre.scale(recording(cat, scaled=False), gain=1.0 / cat.noise_uv)
+        n = times.size
+        times, labels = match_spikes(
+            mrec, times, labels, float(p["match_min_amplitude"]), before, after, int(p["split_npc"])
+        )
+        print(
+            f"Template matching: {n} clustered spikes -> {times.size} matched "
+            f"({time.monotonic() - t0:.1f} s)",
+            flush=True,
+        )
+    return times, labels
 
 
 def analyse(cat: Concatenation, times, labels, log=None) -> dict:

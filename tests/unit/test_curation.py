@@ -41,6 +41,9 @@ SORTER_KEYS = [
     "npca_per_subdivision",
     "training_duration_sec",
     "block_duration_sec",
+    "template_matching",
+    "match_min_amplitude",
+    "split_npc",
 ]
 
 

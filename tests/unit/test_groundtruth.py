@@ -124,15 +124,7 @@ def sorted_members(tmp_path_factory):
     [
         "pair",
         "bursty",
-        pytest.param(
-            "positive",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="not solved: MountainSort5 detects troughs (detect_sign -1), so a "
-                "positive-going unit's troughs before and after its peak form two clusters "
-                "at different alignments (docs/sorting.md)",
-            ),
-        ),
+        "positive",
     ],
 )
 def test_members_sorted_one_cell_per_unit(sorted_members, name):

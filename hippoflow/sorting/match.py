@@ -1,0 +1,136 @@
+"""Template matching after clustering: every unit's spikes found again with its mean waveform.
+
+Input: a day-channel's concatenation scaled to noise units (a one-channel SpikeInterface
+recording, e.g. the sort's MAD-scaled binary file, read in chunks), the clustering's spike
+times and unit labels (MountainSort5's, at each spike's peak) and the template window
+(samples before and after the peak).  Output: (spike sample indices, unit labels) sorted by
+time, from SpikeInterface's ``circus-omp`` matcher given each unit's mean waveform.
+
+Why: a threshold detector misses a unit's smaller spikes (jittered, late in a burst, a unit
+near the threshold), loses one of two spikes closer than its detection radius, and sees two
+overlapping spikes as one event of odd shape.  Template matching finds each unit's spikes by
+their whole waveform, subtracts every spike it accepts and looks again in the residual, so a
+larger unit's spike is removed before a smaller unit's is sought (Franke et al. 2015, J Comput
+Neurosci 38:439).  The matcher (orthogonal matching pursuit) fits every template's amplitude by
+least squares, so a unit's smaller spikes (amplitude jitter, a burst's later spikes) are that
+unit's, and accepts a spike when its amplitude is at least ``min_amplitude`` x the template.
+
+SpikeInterface's ``wobble`` matcher was tried first and left: it seeks the next spike in an
+objective that assumes amplitude 1 (2 x convolution - squared norm) and subtracts accepted
+spikes from it at amplitude 1, so a larger unit's spike at 0.5 or 1.2 x its template is given,
+or its residual added, to a smaller unit at the same time (false spikes of one unit beside a
+bursting or jittered unit's, ``tests/unit/test_match.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_TEMPLATE_SPIKES = 500  # spikes averaged per unit template (evenly spaced over the day)
+MAX_SPLIT_SPIKES = 2000  # spikes of a cluster re-clustered by the split pass (evenly spaced)
+SPLIT_DEPTH = 4  # times a cluster's parts are split again
+
+
+def _snippets(x, t, before, after):
+    return np.asarray(x[t[:, None] + np.arange(-before, after)[None, :]], np.float64)
+
+
+def split_cluster(w, npc: int, depth: int = SPLIT_DEPTH) -> np.ndarray:
+    """Labels (0..k-1) of the waveforms ``w`` (spikes x samples) after splitting them where
+    isosplit6 finds more than one population on their first ``npc`` principal components,
+    computed on these waveforms alone (a cluster's own directions of variance, where two
+    units of similar shape differ), and again on each part, ``depth`` times at most."""
+    from isosplit6 import isosplit6
+
+    labels = np.zeros(len(w), np.int64)
+    if depth <= 0 or len(w) < 2 * npc + 2:
+        return labels
+    c = w - w.mean(axis=0)
+    _, _, vt = np.linalg.svd(c, full_matrices=False)
+    parts = np.asarray(isosplit6(c @ vt[:npc].T), np.int64)
+    if np.unique(parts).size < 2:
+        return labels
+    nxt = 0
+    for k in np.unique(parts):
+        sel = parts == k
+        sub = split_cluster(w[sel], npc, depth - 1)
+        labels[sel] = sub + nxt
+        nxt += int(sub.max()) + 1
+    return labels
+
+
+def unit_templates(x, times, labels, before: int, after: int, max_spikes=MAX_TEMPLATE_SPIKES):
+    """(unit ids, templates: units x (before + after)): each unit's mean waveform on ``x``
+    (1-D array or memory map) over up to ``max_spikes`` of its spikes spread evenly over the
+    day (spikes too near either end of ``x`` left out)."""
+    times, labels = np.asarray(times, np.int64), np.asarray(labels, np.int64)
+    inside = (times >= before) & (times + after <= x.size)
+    times, labels = times[inside], labels[inside]
+    units = np.unique(labels)
+    out = np.zeros((units.size, before + after), np.float64)
+    for i, u in enumerate(units):
+        t = times[labels == u]
+        if t.size > max_spikes:
+            t = t[np.linspace(0, t.size - 1, max_spikes).round().astype(np.int64)]
+        idx = t[:, None] + np.arange(-before, after)[None, :]
+        out[i] = x[idx].mean(axis=0)
+    return units, out
+
+
+def split_templates(x, times, labels, before: int, after: int, npc: int):
+    """Templates of the clusters' parts: each cluster's spikes (up to
+    :data:`MAX_SPLIT_SPIKES`, evenly spaced over the day) split by :func:`split_cluster`, and
+    each part's mean waveform (parts of fewer than ``2 * npc + 2`` spikes left out)."""
+    times, labels = np.asarray(times, np.int64), np.asarray(labels, np.int64)
+    inside = (times >= before) & (times + after <= len(x))
+    times, labels = times[inside], labels[inside]
+    out = []
+    for u in np.unique(labels):
+        t = times[labels == u]
+        if t.size > MAX_SPLIT_SPIKES:
+            t = t[np.linspace(0, t.size - 1, MAX_SPLIT_SPIKES).round().astype(np.int64)]
+        w = _snippets(x, t, before, after)
+        parts = split_cluster(w, npc)
+        for k in np.unique(parts):
+            if (parts == k).sum() >= 2 * npc + 2 or np.unique(parts).size == 1:
+                out.append(w[parts == k].mean(axis=0))
+    return np.array(out).reshape(-1, before + after)
+
+
+def match_spikes(rec, times, labels, min_amplitude: float, before: int, after: int, split_npc=0):
+    """Every unit's spikes found on ``rec`` (one-channel recording, noise units) by template
+    matching with its mean waveform (:func:`unit_templates`; with ``split_npc``, the mean
+    waveforms of each cluster's parts, :func:`split_templates`); returns (sample indices, unit
+    labels) by time.  A spike counts when its least-squares amplitude is at least
+    ``min_amplitude`` x its template.  No clustered spikes: nothing to match."""
+    from spikeinterface.core import Templates
+    from spikeinterface.sortingcomponents.matching import find_spikes_from_templates
+
+    x = rec.get_traces(segment_index=0, return_in_uV=False)[:, 0]
+    if split_npc:
+        templates = split_templates(x, times, labels, before, after, int(split_npc))
+        units = np.arange(1, len(templates) + 1, dtype=np.int64)
+    else:
+        units, templates = unit_templates(x, times, labels, before, after)
+    if units.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if not rec.has_probe():  # the matcher reads channel positions: one channel at (0, 0)
+        rec.set_dummy_probe_from_locations(np.zeros((1, 2)))
+    tmpl = Templates(
+        templates_array=templates[:, :, None].astype(np.float32),
+        sampling_frequency=rec.sampling_frequency,
+        nbefore=before,
+        probe=rec.get_probe(),
+        is_in_uV=True,
+    )
+    spikes = find_spikes_from_templates(
+        rec,
+        tmpl,
+        method="circus-omp",
+        method_kwargs={"amplitudes": [float(min_amplitude), np.inf]},
+        job_kwargs={"n_jobs": 1, "progress_bar": False},
+    )
+    t = spikes["sample_index"].astype(np.int64)
+    u = units[spikes["cluster_index"]].astype(np.int64)
+    order = np.argsort(t, kind="stable")
+    return t[order], u[order]
