@@ -9,8 +9,9 @@ reports as a target is the report half's; the tuning half's are printed for choo
 
 Per member: our sort (the ``sort`` and ``curate`` steps, :mod:`hippoflow.sorting.steps`, with the
 config's defaults), the oracle (SpikeInterface's ``wobble`` template matcher given the true
-templates, :func:`hippoflow.synth.groundtruth.oracle`), MountainSort5 without curation (the
-same sort's units) and, on the report half, the peers of ``HIPPOFLOW_RANDOM_PEERS`` (default
+templates, :func:`hippoflow.synth.groundtruth.oracle`), our sort without curation (the sort
+step's units, template matching included), MountainSort5 alone (the sort step with
+``template_matching`` off, no curation) and, on the report half, the peers of ``HIPPOFLOW_RANDOM_PEERS`` (default
 ``tdc2,sc2``: Tridesclous2 and SpykingCircus2 of the pinned SpikeInterface, run in this process
 after one warm-up call so numba's one-off compilation is not counted).  Per true unit:
 accuracy over the day (SpikeInterface's ground-truth comparison; one cell for the whole day),
@@ -224,8 +225,15 @@ def run_members(seeds, folder: Path, seconds: float, params: dict, curation: dic
         times, cells, cur_cpu = curate_sort(sort_path, curation)
         ours = score(meta, times, cells)
         oracle = score(meta, ot, ou)
-        raw = score(meta, *raw_sort(sort_path))
-        res = {"ours": ours, "oracle": oracle, "ms5 uncurated": raw}
+        # MountainSort5 alone (no matching, no curation): the same sorter parameters with
+        # template matching off, a sort file of its own
+        ms5_path, _ = sort_cached(meta, d, {**params, "template_matching": False})
+        res = {
+            "ours": ours,
+            "oracle": oracle,
+            "ms5 uncurated": score(meta, *raw_sort(ms5_path)),
+            "ours uncurated": score(meta, *raw_sort(sort_path)),
+        }
         cpu = {"ours": sort_cpu + cur_cpu}
         if m.half == "report":
             for p in peers:
@@ -372,12 +380,12 @@ def run() -> list[dict]:
     t0 = time.perf_counter()
     seeds = [s for s in range(n) if gt.half(s) in halves]
     units, members = run_members(seeds, folder, seconds, {}, {}, peers)
-    cols = ["ours", "oracle", "ms5 uncurated", *peers]
+    cols = ["ours", "oracle", "ours uncurated", "ms5 uncurated", *peers]
     md = []
     for h in [h for h in gt.HALVES if h in halves]:
         hu = [u for u in units if u["half"] == h]
         hm = [m for m in members if m["half"] == h]
-        c = cols if h == "report" else cols[:3]
+        c = cols if h == "report" else cols[:4]
         md.append(f"### {h} half: {len(hm)} members, {len(hu)} units\n\n" + band_table(hu, c))
         md.append(
             "| target | value |\n|---|---|\n"
