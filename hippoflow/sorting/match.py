@@ -59,6 +59,13 @@ def split_cluster(w, npc: int, depth: int = SPLIT_DEPTH) -> np.ndarray:
     return labels
 
 
+def noise_floor(n: int) -> float:
+    """About the largest decrease of the squared residual (in noise variances) that fitting
+    one template anywhere in ``n`` samples of pure noise gives: the maximum of n chi-square(1)
+    values, 2 ln n."""
+    return 2.0 * np.log(max(int(n), 2))
+
+
 def unit_templates(x, times, labels, before: int, after: int, max_spikes=MAX_TEMPLATE_SPIKES):
     """(unit ids, templates: units x (before + after)): each unit's mean waveform on ``x``
     (1-D array or memory map) over up to ``max_spikes`` of its spikes spread evenly over the
@@ -102,7 +109,9 @@ def match_spikes(rec, times, labels, min_amplitude: float, before: int, after: i
     matching with its mean waveform (:func:`unit_templates`; with ``split_npc``, the mean
     waveforms of each cluster's parts, :func:`split_templates`); returns (sample indices, unit
     labels) by time.  A spike counts when its least-squares amplitude is at least
-    ``min_amplitude`` x its template.  No clustered spikes: nothing to match."""
+    ``min_amplitude`` x its template.  A unit whose template is too faint to stand out of the
+    noise at that amplitude (:func:`noise_floor`) is left out.  No clustered spikes: nothing
+    to match."""
     from spikeinterface.core import Templates
     from spikeinterface.sortingcomponents.matching import find_spikes_from_templates
 
@@ -112,6 +121,17 @@ def match_spikes(rec, times, labels, min_amplitude: float, before: int, after: i
         units = np.arange(1, len(templates) + 1, dtype=np.int64)
     else:
         units, templates = unit_templates(x, times, labels, before, after)
+    if units.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # a unit is matched only where its weakest accepted spike stands out of the noise: a
+    # spike at min_amplitude x its template lowers the squared residual by min_amplitude^2 x
+    # the template's energy, and the largest such decrease pure noise gives over n positions
+    # is about 2 ln(n) (the maximum of n chi-square(1) values); a fainter template would
+    # match the noise itself, thousands of times, and cannot be told from it: such units
+    # are left out.
+    n = rec.get_num_samples(segment_index=0)
+    strong = min_amplitude**2 * np.sum(templates**2, axis=1) >= noise_floor(n)
+    units, templates = units[strong], templates[strong]
     if units.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     if not rec.has_probe():  # the matcher reads channel positions: one channel at (0, 0)

@@ -109,7 +109,10 @@ def test_one_slurm_job_and_intermediates_stay_on_the_node(nodelocal_run):
     logs = list(slurm_logs.glob("group_daylocal_*/*.log"))
     assert len(logs) == 1, logs
     assert not [p for p in slurm_logs.rglob("*.log") if p.parent.name.startswith("rule_rpl")]
-    assert not list(slurm_logs.glob("rule_sort*")) and not list(slurm_logs.glob("group_[!d]*"))
+    # (sort_outcome, the day's one check that every sort succeeded, runs after the day group
+    # on purpose: docs/design/failed-sorts.md)
+    outside = [p for p in slurm_logs.glob("rule_sort*") if p.name != "rule_sort_outcome"]
+    assert not outside and not list(slurm_logs.glob("group_[!d]*"))
     assert len(submissions(r["log"])) == len(list(slurm_logs.rglob("*.log")))
     text = logs[0].read_text()
     # the split and high-pass files were written there, in the node-local directory ...

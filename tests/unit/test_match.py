@@ -109,3 +109,31 @@ def test_split_pass_keeps_a_jittered_unit_whole():
     w = _waveforms(_unit(15.0, NARROW), 600, rng, jitter=0.15)
     labels = split_cluster(w, 3)
     assert np.unique(labels).size == 1
+
+
+def test_a_template_too_faint_to_stand_out_of_the_noise_is_left_out():
+    """A cluster of noise events (its mean waveform a few noise SDs): matched, it would take
+    thousands of noise crossings; it is left out, and the real unit is matched as usual."""
+    rng = np.random.default_rng(4)
+    n = int(60 * FS)
+    big = _unit(15.0, NARROW)
+    t_big = np.sort(rng.choice(np.arange(200, n - 200, 150), 600, replace=False))
+    x = _data([big], [t_big], n, seed=5)
+    # the noise cluster: the 80 deepest noise troughs away from the unit's spikes
+    far = np.ones(n, bool)
+    for t in t_big:
+        far[t - 100 : t + 100] = False
+    far[:200] = far[-200:] = False
+    cand = np.flatnonzero(far)
+    noise_t = np.sort(cand[np.argsort(x[cand])[:80]])
+    assert np.sum(x[noise_t[:, None] + np.arange(-BEFORE, AFTER)].mean(0) ** 2) * 0.36 < 2 * np.log(
+        n
+    )
+    t_in = np.r_[t_big[::4], noise_t]
+    u_in = np.r_[np.full(t_big[::4].size, 1), np.full(noise_t.size, 2)]
+    o = np.argsort(t_in)
+    rec = si.NumpyRecording([x[:, None]], FS)
+    times, labels = match_spikes(rec, t_in[o], u_in[o], 0.6, BEFORE, AFTER)
+    assert set(np.unique(labels)) == {1}
+    recall, precision = _recall_precision(t_big, times[labels == 1])
+    assert recall > 0.98 and precision > 0.98, (recall, precision)
