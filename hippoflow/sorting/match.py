@@ -104,6 +104,31 @@ def split_templates(x, times, labels, before: int, after: int, npc: int):
     return np.array(out).reshape(-1, before + after)
 
 
+def find_spikes(rec, templates, nbefore: int, method: str, method_kwargs: dict):
+    """SpikeInterface's template matcher ``method`` on the one-channel recording ``rec`` (noise
+    units) with ``templates`` (units x samples, noise units, the spike at ``nbefore``): its
+    spikes array (``sample_index``, ``cluster_index`` = row of ``templates``)."""
+    from spikeinterface.core import Templates
+    from spikeinterface.sortingcomponents.matching import find_spikes_from_templates
+
+    if not rec.has_probe():  # the matcher reads channel positions: one channel at (0, 0)
+        rec.set_dummy_probe_from_locations(np.zeros((1, 2)))
+    tmpl = Templates(
+        templates_array=np.asarray(templates)[:, :, None].astype(np.float32),
+        sampling_frequency=rec.sampling_frequency,
+        nbefore=nbefore,
+        probe=rec.get_probe(),
+        is_in_uV=True,
+    )
+    return find_spikes_from_templates(
+        rec,
+        tmpl,
+        method=method,
+        method_kwargs=method_kwargs,
+        job_kwargs={"n_jobs": 1, "progress_bar": False},
+    )
+
+
 def match_spikes(rec, times, labels, min_amplitude: float, before: int, after: int, split_npc=0):
     """Every unit's spikes found on ``rec`` (one-channel recording, noise units) by template
     matching with its mean waveform (:func:`unit_templates`; with ``split_npc``, the mean
@@ -112,9 +137,6 @@ def match_spikes(rec, times, labels, min_amplitude: float, before: int, after: i
     ``min_amplitude`` x its template.  A unit whose template is too faint to stand out of the
     noise at that amplitude (:func:`noise_floor`) is left out.  No clustered spikes: nothing
     to match."""
-    from spikeinterface.core import Templates
-    from spikeinterface.sortingcomponents.matching import find_spikes_from_templates
-
     x = rec.get_traces(segment_index=0, return_in_uV=False)[:, 0]
     if split_npc:
         templates = split_templates(x, times, labels, before, after, int(split_npc))
@@ -134,21 +156,8 @@ def match_spikes(rec, times, labels, min_amplitude: float, before: int, after: i
     units, templates = units[strong], templates[strong]
     if units.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if not rec.has_probe():  # the matcher reads channel positions: one channel at (0, 0)
-        rec.set_dummy_probe_from_locations(np.zeros((1, 2)))
-    tmpl = Templates(
-        templates_array=templates[:, :, None].astype(np.float32),
-        sampling_frequency=rec.sampling_frequency,
-        nbefore=before,
-        probe=rec.get_probe(),
-        is_in_uV=True,
-    )
-    spikes = find_spikes_from_templates(
-        rec,
-        tmpl,
-        method="circus-omp",
-        method_kwargs={"amplitudes": [float(min_amplitude), np.inf]},
-        job_kwargs={"n_jobs": 1, "progress_bar": False},
+    spikes = find_spikes(
+        rec, templates, before, "circus-omp", {"amplitudes": [float(min_amplitude), np.inf]}
     )
     t = spikes["sample_index"].astype(np.int64)
     u = units[spikes["cluster_index"]].astype(np.int64)

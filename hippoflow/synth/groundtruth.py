@@ -317,8 +317,8 @@ def oracle(data: np.ndarray, templates: np.ndarray, noise: float) -> tuple[np.nd
     (``find_spikes_from_templates``) on ``data`` (1-D, µV) given each unit's high-passed template
     (amplitude 1) and the noise SD.  Returns (sample indices of the trough, unit indices)."""
     import spikeinterface.core as si
-    from spikeinterface.core import Templates
-    from spikeinterface.sortingcomponents.matching import find_spikes_from_templates
+
+    from hippoflow.sorting.match import find_spikes
 
     si.set_global_job_kwargs(progress_bar=False, n_jobs=1)
     before = int(round(WAVE_MS[0] * FS / 1000))
@@ -329,21 +329,7 @@ def oracle(data: np.ndarray, templates: np.ndarray, noise: float) -> tuple[np.nd
     rec = si.NumpyRecording(
         [(np.asarray(data, np.float64) / noise).astype(np.float32)[:, None]], FS
     )
-    rec.set_dummy_probe_from_locations(np.zeros((1, 2)))
-    tmpl = Templates(
-        templates_array=(win / noise)[:, :, None].astype(np.float32),
-        sampling_frequency=FS,
-        nbefore=before,
-        probe=rec.get_probe(),
-        is_in_uV=True,
-    )
-    spikes = find_spikes_from_templates(
-        rec,
-        tmpl,
-        method="wobble",
-        method_kwargs={},
-        job_kwargs={"n_jobs": 1, "progress_bar": False},
-    )
+    spikes = find_spikes(rec, win / noise, before, "wobble", {})
     return spikes["sample_index"].astype(np.int64), spikes["cluster_index"].astype(np.int64)
 
 
