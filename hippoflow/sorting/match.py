@@ -35,6 +35,19 @@ def _snippets(x, t, before, after):
     return np.asarray(x[t[:, None] + np.arange(-before, after)[None, :]], np.float64)
 
 
+def _clusters(x, times, labels, before: int, after: int, most: int):
+    """(unit, its spike times) per cluster, up to ``most`` spikes each spread evenly over the
+    day; spikes too near either end of ``x`` left out."""
+    times, labels = np.asarray(times, np.int64), np.asarray(labels, np.int64)
+    inside = (times >= before) & (times + after <= len(x))
+    times, labels = times[inside], labels[inside]
+    for u in np.unique(labels):
+        t = times[labels == u]
+        if t.size > most:
+            t = t[np.linspace(0, t.size - 1, most).round().astype(np.int64)]
+        yield u, t
+
+
 def split_cluster(w, npc: int, depth: int = SPLIT_DEPTH) -> np.ndarray:
     """Labels (0..k-1) of the waveforms ``w`` (spikes x samples) after splitting them where
     isosplit6 finds more than one population on their first ``npc`` principal components,
@@ -70,32 +83,20 @@ def unit_templates(x, times, labels, before: int, after: int, max_spikes=MAX_TEM
     """(unit ids, templates: units x (before + after)): each unit's mean waveform on ``x``
     (1-D array or memory map) over up to ``max_spikes`` of its spikes spread evenly over the
     day (spikes too near either end of ``x`` left out)."""
-    times, labels = np.asarray(times, np.int64), np.asarray(labels, np.int64)
-    inside = (times >= before) & (times + after <= x.size)
-    times, labels = times[inside], labels[inside]
-    units = np.unique(labels)
-    out = np.zeros((units.size, before + after), np.float64)
-    for i, u in enumerate(units):
-        t = times[labels == u]
-        if t.size > max_spikes:
-            t = t[np.linspace(0, t.size - 1, max_spikes).round().astype(np.int64)]
-        idx = t[:, None] + np.arange(-before, after)[None, :]
-        out[i] = x[idx].mean(axis=0)
-    return units, out
+    found = [
+        (u, _snippets(x, t, before, after).mean(axis=0))
+        for u, t in _clusters(x, times, labels, before, after, max_spikes)
+    ]
+    units = np.array([u for u, _ in found], np.int64)
+    return units, np.array([w for _, w in found]).reshape(-1, before + after)
 
 
 def split_templates(x, times, labels, before: int, after: int, npc: int):
     """Templates of the clusters' parts: each cluster's spikes (up to
     :data:`MAX_SPLIT_SPIKES`, evenly spaced over the day) split by :func:`split_cluster`, and
     each part's mean waveform (parts of fewer than ``2 * npc + 2`` spikes left out)."""
-    times, labels = np.asarray(times, np.int64), np.asarray(labels, np.int64)
-    inside = (times >= before) & (times + after <= len(x))
-    times, labels = times[inside], labels[inside]
     out = []
-    for u in np.unique(labels):
-        t = times[labels == u]
-        if t.size > MAX_SPLIT_SPIKES:
-            t = t[np.linspace(0, t.size - 1, MAX_SPLIT_SPIKES).round().astype(np.int64)]
+    for _, t in _clusters(x, times, labels, before, after, MAX_SPLIT_SPIKES):
         w = _snippets(x, t, before, after)
         parts = split_cluster(w, npc)
         for k in np.unique(parts):

@@ -145,7 +145,7 @@ def run_mountainsort5(cat: Concatenation, params: dict, workdir: Path, log=None)
             whitening_seed=0,
         )
     for line in chatter.getvalue().splitlines():
-        if line.startswith(("Detected", "Found", "Scheme", "Template")):
+        if line.startswith(("Detected", "Found", "Scheme")):
             print(line.strip(), flush=True)
     print(f"Scheme {p['scheme']}: {time.monotonic() - t0:.1f} s", flush=True)
     times, labels = [], []
