@@ -8,7 +8,8 @@ Slurm job whose members run side by side, 2 at a time, within the job's memory; 
 high-pass files must be written in the node-local directory and deleted there, never appear
 under the output tree (polled during the run), and every final file must equal a local
 ``--cores 1`` run (h5py, tests/cluster/finals.py). The estimator (``hippoflow.estimate``,
-headers only) must predict the run's wall time within a factor of 3.
+headers only, given the test cluster's shape: one node, 2 cores) must predict the run's wall
+time within a factor of 3.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ DAY = "picasso/20181105"
 SESSIONS = ("session01", "sessioneye")
 #: the estimator's prediction vs the measured wall time: within this factor either way
 ESTIMATE_FACTOR = 3.0
+#: the test cluster (one node on this 2-core machine) as a ParallelCluster file for the estimator
+TEST_CLUSTER = Path(__file__).with_name("cluster-config-testnode.yaml")
 #: cores per day (the profile's `cores`) for this run: the test cluster's machine has 2
 CORES = 2
 
@@ -187,6 +190,7 @@ def test_estimated_wall_time_within_a_factor(nodelocal_run):
         r["data"],
         profile=REPO / "profiles" / "pcluster-nodelocal",
         mode="nodelocal",
+        cluster_file=TEST_CLUSTER,
         config={"channels": [1], "intermediates": {"node_local_dir": "/scratch/hippoflow"}},
     )
     predicted, measured = est["total"]["wall_s"], r["wall_s"]
