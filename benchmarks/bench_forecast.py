@@ -4,7 +4,9 @@ in each design (the cost table of docs/cost.md):
 * ``EBS/NFS``: the former template (one EBS volume exported by an m6i.large head node; the
   file of commit 0edab8a), default profile;
 * ``FSx``: profiles/pcluster/cluster-config.yaml, default profile (split/high-pass on /data);
-* ``FSx + node-local``: the same cluster, profiles/pcluster-nodelocal, mode nodelocal.
+* ``FSx + node-local, 8 cores per day``: the same cluster, profiles/pcluster-nodelocal, mode
+  nodelocal, intermediates.node_local_dir /scratch/hippoflow;
+* ``FSx + node-local, 4 cores per day``: the same with the profile's ``cores: 4`` (a copy).
 
 Header-only trees (hippoflow.synth --header-only, 124 channels, 2 navigation sessions + the
 fixation session per day) with --assume-seconds 3000 per session: 2.5 h and 67 GB of .ns5
@@ -21,6 +23,7 @@ from benchmarks._measure import REPO, WORK, row
 
 SECONDS = 3000.0
 CHANNELS = 124
+NODE_LOCAL_DIR = "/scratch/hippoflow"  # the node-local designs' intermediates.node_local_dir
 OLD_TEMPLATE = "0edab8a"  # last commit with the EBS/NFS template
 
 
@@ -40,7 +43,14 @@ def designs(work):
     nodelocal = REPO / "profiles" / "pcluster-nodelocal"
     out = [("EBS/NFS", old, default, "default"), ("FSx", fsx, default, "default")]
     if nodelocal.exists():
-        out.append(("FSx + node-local", fsx, nodelocal, "nodelocal"))
+        out.append(("FSx + node-local, 8 cores per day", fsx, nodelocal, "nodelocal"))
+        four = work / "pcluster-nodelocal-4"  # the same profile with cores: 4 (two days a node)
+        shutil.copytree(nodelocal, four)
+        cfg = four / "config.yaml"
+        text = cfg.read_text()
+        assert "\ncores: 8 " in text, "profiles/pcluster-nodelocal/config.yaml: no 'cores: 8' line"
+        cfg.write_text(text.replace("\ncores: 8 ", "\ncores: 4 "))
+        out.append(("FSx + node-local, 4 cores per day", fsx, four, "nodelocal"))
     return out
 
 
@@ -80,11 +90,20 @@ def run() -> list[dict]:
     try:
         cases = [("demo", str(REPO / "demo" / "data"), None)]
         cases += [("1 day", tree(work, 1), SECONDS), ("46 days", tree(work, 46), SECONDS)]
+        plans = designs(work)
         for label, root, secs in cases:
-            for name, cluster, profile, mode in designs(work):
-                if label == "demo" and name != "FSx + node-local":
+            for name, cluster, profile, mode in plans:
+                if label == "demo" and not name.startswith("FSx + node-local, 8"):
                     continue
-                t = estimate(root, profile, mode, cluster, assume_seconds=secs)["total"]
+                config = {"intermediates": {"node_local_dir": NODE_LOCAL_DIR}}
+                t = estimate(
+                    root,
+                    profile,
+                    mode,
+                    cluster,
+                    assume_seconds=secs,
+                    config=config if mode == "nodelocal" else None,
+                )["total"]
                 k = f"forecast {label}, {name}"
                 rows.append(row(f"{k}: wall time", t["wall_s"] / 3600, "h", bound=t["bound"]))
                 rows.append(row(f"{k}: shared-storage bytes", t["shared_bytes"] / 1e12, "TB"))
