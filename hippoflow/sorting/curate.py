@@ -13,7 +13,8 @@ The rules, in the order they are applied (each can be switched off):
 1. merges: units whose templates differ by less than ``merge_distance`` x the noise (or less
    than ``merge_relative`` x the larger template's peak; 0 = off) after the best shift of up
    to 4 samples; and, with ``unimodality_test``, units whose sampled waveforms are one
-   population: unimodal projection onto the difference of their templates (isosplit6), unless
+   population: unimodal projections onto the difference of their templates and onto the
+   difference of their shapes, amplitude set aside (isosplit6), unless
    their trains show no shared refractory period where they could, or one shape (amplitude
    set aside) with the smaller unit's spikes following the larger one's as in bursts
    (:func:`merge_units`, :func:`unimodal`, :func:`refractory_gap`, :func:`burst_excess`);
@@ -47,6 +48,10 @@ CURATION_KEYS = (
     "merge_relative",
     "unimodality_test",
 )
+#: the version of the curation rules, part of the curated file's name (:func:`curated_name`):
+#: raised when a rule changes what it decides, so that a rerun curates again instead of keeping
+#: files the old rules made (2: merges need one population along the shape difference too)
+RULES = 2
 MAX_SHIFT = 4  # samples (0.13 ms) a merged unit's template may be shifted by
 ALIGN_SHIFT = MAX_SHIFT  # samples tried to align two units for the unimodality test
 GAP_ALPHA = 0.01  # significance of a shared refractory period (refractory_gap)
@@ -66,8 +71,9 @@ def curate_args(params: dict | None) -> dict:
 
 
 def curated_name(params: dict) -> str:
-    """DPT file name of a day-channel's curated sort, e.g. ``curated_1a2b.hkl``."""
-    return dpt.hkl_name("curated", curate_args(params))
+    """DPT file name of a day-channel's curated sort, e.g. ``curated_1a2b.hkl``: its hash
+    covers the curation parameters and :data:`RULES`."""
+    return dpt.hkl_name("curated", {**curate_args(params), "rules": RULES})
 
 
 # ---- rule 1: merges
@@ -184,18 +190,21 @@ def burst_excess(ta, tb, total: int, lo: int, hi: int) -> float:
 def _merge_evidence(wa, wb, s, trains, a, b, total, gap, sizes=None, fs=30000.0):
     """Why units a and b are one (``"unimodal"``, ``"burst"``) or None.
 
-    One population by the projection on their template difference, unless their trains are
-    long enough to show a shared refractory period and show none (two units that fire
-    independently); or one population by shape alone (amplitude set aside) with the smaller
+    One population by the projection on their template difference and by the projection on
+    the difference of their shapes (amplitude set aside: one unit's spikes are one population
+    along every direction, while amplitude jitter or a burst can blur two units of different
+    shape into one mode along the first), unless their trains are long enough to show a shared
+    refractory period and show none (two units that fire independently); or one population by shape alone (amplitude set aside) with the smaller
     unit's spikes following the larger's within a burst's intervals (:data:`BURST_MS`) more
     often than independent trains would (p < :data:`GAP_ALPHA`): a bursting unit's decaying
     spikes.
     """
     if trains is None:
-        return "unimodal" if unimodal(wa, wb, s) else None
+        one = unimodal(wa, wb, s) and unimodal(wa, wb, s, shape_only=True)
+        return "unimodal" if one else None
     p, power = refractory_gap(trains[a], trains[b], total, *gap)
     independent = power < GAP_ALPHA and p >= GAP_ALPHA
-    if unimodal(wa, wb, s):
+    if unimodal(wa, wb, s) and unimodal(wa, wb, s, shape_only=True):
         return None if independent else "unimodal"
     if sizes is not None:
         big, small = (a, b) if sizes[a] >= sizes[b] else (b, a)
@@ -447,7 +456,7 @@ def curate(sort: dict, params: dict | None = None, log=None) -> dict:
         because = {
             "distance": f"templates {d:.2f} x noise apart",
             "relative": f"templates {100 * rel:.0f}% of the peak apart",
-            "unimodal": "their spikes' projection on the template difference is unimodal",
+            "unimodal": "their spikes' projections on the template and shape differences are unimodal",
             "burst": "one shape (unimodal, amplitude set aside), the smaller one's spikes "
             "following the larger one's as in bursts",
         }[why]
