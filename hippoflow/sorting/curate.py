@@ -14,8 +14,8 @@ The rules, in the order they are applied (each can be switched off):
    than ``merge_relative`` x the larger template's peak; 0 = off) after the best shift of up
    to 4 samples; and, with ``unimodality_test``, units whose sampled waveforms are one
    population: unimodal projections onto the difference of their templates and onto the
-   difference of their shapes, amplitude set aside (isosplit6), unless
-   their trains show no shared refractory period where they could, or one shape (amplitude
+   difference of their shapes, amplitude set aside (isosplit6), unless their trains fire
+   within each other's refractory period more often than within their own, or one shape (amplitude
    set aside) with the smaller unit's spikes following the larger one's as in bursts
    (:func:`merge_units`, :func:`unimodal`, :func:`refractory_gap`, :func:`burst_excess`);
 2. ``min_spikes``, ``min_snr``: units below either are dropped;
@@ -50,7 +50,8 @@ CURATION_KEYS = (
 )
 #: the version of the curation rules, part of the curated file's name (:func:`curated_name`):
 #: raised when a rule changes what it decides, so that a rerun curates again instead of keeping
-#: files the old rules made (2: merges need one population along the shape difference too)
+#: files the old rules made (2: merges need one population along the shape difference too,
+#: and the refractory test compares the pairs across two trains with those within each)
 RULES = 2
 MAX_SHIFT = 4  # samples (0.13 ms) a merged unit's template may be shifted by
 ALIGN_SHIFT = MAX_SHIFT  # samples tried to align two units for the unimodality test
@@ -149,20 +150,32 @@ def unimodal(wa, wb, s: int = 0, shape_only: bool = False) -> bool:
     return np.unique(isosplit6(x[:, None])).size == 1
 
 
+def _near_pairs(ta, tb, lo: int, hi: int) -> int:
+    """Spikes of ``tb`` within ``lo``..``hi`` samples after a spike of ``ta`` (sorted)."""
+    return int(np.sum(np.searchsorted(tb, ta + hi, side="right") - np.searchsorted(tb, ta + lo)))
+
+
 def refractory_gap(ta, tb, total: int, lo: int, hi: int) -> tuple[float, float]:
-    """Do the spike trains ``ta`` and ``tb`` (sample indices, sorted) avoid each other within
-    ``lo``..``hi`` samples, as one unit's spikes do (its refractory period)?  Returns (p, power):
-    p, the one-sided Poisson probability of so few pairs that close if the trains were
-    independent (count expected over ``total`` samples); power, the probability of no such
-    pair at all under independence (the smallest p the data can give)."""
+    """Do the spike trains ``ta`` and ``tb`` (sample indices, sorted) fire within ``lo``..``hi``
+    samples of each other more often than each one does of itself?  One unit split in two
+    shares its refractory period, so pairs across the two trains are as rare there as pairs
+    within each (a sorted unit's few such pairs are its foreign spikes); two units firing
+    independently give as many pairs across as their rates predict, whatever their own
+    trains show.  Returns (p, power): p, the one-sided Poisson probability of at least the
+    observed pairs across if they came at the trains' own rate of such pairs (pairs within
+    each train over the number their rates predict, +1 in both, at most 1); power, the
+    probability of no pair across at all under independence (too few spikes to tell when it
+    is not small)."""
     from scipy.stats import poisson
 
     ta, tb = np.asarray(ta, np.int64), np.asarray(tb, np.int64)
-    expected = ta.size * tb.size * 2.0 * (hi - lo) / max(total, 1)
-    near = 0
-    for a, b in ((ta, tb), (tb, ta)):
-        near += int(np.sum(np.searchsorted(b, a + hi, side="right") - np.searchsorted(b, a + lo)))
-    return float(poisson.cdf(near, expected)), float(poisson.pmf(0, expected))
+    width = (hi - lo) / max(total, 1)
+    expected = ta.size * tb.size * 2.0 * width
+    across = _near_pairs(ta, tb, lo, hi) + _near_pairs(tb, ta, lo, hi)
+    own = _near_pairs(ta, ta, lo, hi) + _near_pairs(tb, tb, lo, hi)
+    own_expected = (ta.size * (ta.size - 1) + tb.size * (tb.size - 1)) * width
+    rate = min(1.0, (own + 1) / (own_expected + 1))
+    return float(poisson.sf(across - 1, rate * expected)), float(poisson.pmf(0, expected))
 
 
 def best_shift(a, b, max_shift=None) -> int:
@@ -193,8 +206,10 @@ def _merge_evidence(wa, wb, s, trains, a, b, total, gap, sizes=None, fs=30000.0)
     One population by the projection on their template difference and by the projection on
     the difference of their shapes (amplitude set aside: one unit's spikes are one population
     along every direction, while amplitude jitter or a burst can blur two units of different
-    shape into one mode along the first), unless their trains are long enough to show a shared
-    refractory period and show none (two units that fire independently); or one population by shape alone (amplitude set aside) with the smaller
+    shape into one mode along the first), unless their trains are long enough to tell and fire
+    within each other's refractory period more often than within their own (two units that
+    fire independently, :func:`refractory_gap`); or one population by shape alone (amplitude
+    set aside) with the smaller
     unit's spikes following the larger's within a burst's intervals (:data:`BURST_MS`) more
     often than independent trains would (p < :data:`GAP_ALPHA`): a bursting unit's decaying
     spikes.
@@ -203,7 +218,7 @@ def _merge_evidence(wa, wb, s, trains, a, b, total, gap, sizes=None, fs=30000.0)
         one = unimodal(wa, wb, s) and unimodal(wa, wb, s, shape_only=True)
         return "unimodal" if one else None
     p, power = refractory_gap(trains[a], trains[b], total, *gap)
-    independent = power < GAP_ALPHA and p >= GAP_ALPHA
+    independent = power < GAP_ALPHA and p < GAP_ALPHA
     if unimodal(wa, wb, s) and unimodal(wa, wb, s, shape_only=True):
         return None if independent else "unimodal"
     if sizes is not None:
@@ -234,12 +249,9 @@ def merge_units(
     Two units merge when their templates, after the best shift of up to 4 samples, differ by
     less than ``max_distance`` x ``noise`` or by less than ``max_relative`` x the larger
     template's peak |value| (0 switches either test off), or, given ``waveforms`` ({unit:
-    sampled spike waveforms; updated in place to the merged units'), when the projection of
-    both units' waveforms onto the difference of their templates is unimodal
-    (:func:`unimodal`), or, given ``trains`` ({unit: spike sample indices}) too, when their
-    shapes are one population (amplitude set aside) and the two trains keep a common
-    refractory period: fewer spikes of one within ``gap`` samples (lo, hi) of the other's than
-    independent trains over ``total`` samples would give (:func:`refractory_gap`).  Greedy: the pair closest
+    sampled spike waveforms}; updated in place to the merged units') and ``trains`` ({unit:
+    spike sample indices}, ``total`` samples, the refractory window ``gap`` = (lo, hi)
+    samples), when :func:`_merge_evidence` finds them one unit.  Greedy: the pair closest
     in the relative distance first; the smaller unit joins the larger, whose template becomes
     the spike-count weighted mean of the two (the absorbed one shifted onto it) and whose
     waveforms are the two sets together.  ``templates``/``counts``: {unit: template}, {unit:

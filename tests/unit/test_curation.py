@@ -295,13 +295,51 @@ def test_units_of_different_shape_blurred_by_jitter_and_bursts_stay_apart():
     assert one_mode_along_templates >= 2  # the case the shape test is there for
 
 
+def _refractory_train(rng, n, total=SECONDS * FS):
+    """A unit's spike times: n intervals of 76 samples (2.5 ms) + exponential."""
+    t = np.cumsum(76 + rng.exponential(total / n, n).astype(np.int64))
+    return t[t < total - 100]
+
+
+def test_refractory_test_tells_a_split_unit_from_two_units():
+    """One unit (1,400 spikes, no two within 2.5 ms) split at random in two clusters, each
+    with 25 % foreign spikes: pairs 0.5-1.5 ms apart across the two are no more frequent than
+    within each, so p >= 0.01 (not two independent units) in every one of 8 draws; comparing
+    them with independent trains instead (the former test) called it two units in some. Two
+    units of 1,400 spikes each, 5 % foreign spikes: p < 0.01 in every draw."""
+    from scipy.stats import poisson
+
+    total, lo, hi = SECONDS * FS, 16, 45
+    former_two = 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        t = _refractory_train(rng, 1400)
+        part = rng.random(t.size) < 0.5
+        a, b = (np.sort(np.r_[t[k], rng.integers(0, total, k.sum() // 4)]) for k in (part, ~part))
+        p, power = curation.refractory_gap(a, b, total, lo, hi)
+        assert power < curation.GAP_ALPHA and p >= curation.GAP_ALPHA, (seed, p)
+        # by hand: the pairs across against independent trains' count
+        gaps = np.abs(b[:, None] - a[None, :])
+        across = int(np.sum((gaps >= lo) & (gaps <= hi)))
+        former_two += poisson.cdf(across, a.size * b.size * 2.0 * (hi - lo) / total) >= 0.01
+        c, d = (
+            np.sort(np.r_[_refractory_train(rng, 1400), rng.integers(0, total, 70)])
+            for _ in range(2)
+        )
+        p, power = curation.refractory_gap(c, d, total, lo, hi)
+        assert power < curation.GAP_ALPHA and p < curation.GAP_ALPHA, (seed, p)
+    assert former_two >= 2
+
+
 def test_jittered_bursting_unit_split_in_two_is_one_cell():
     """One unit firing bursts of 4 spikes 3-8 ms apart, each 0.7 x the previous one's amplitude,
     with 15 % amplitude jitter, split by the sorter at amplitude 0.8: its clusters have one
     shape and the small spikes follow the large ones within a burst's intervals far more often
     than independent trains would, so they are one cell."""
     rng = np.random.default_rng(3)
-    starts = np.sort(rng.choice(np.arange(3000, SECONDS * FS - 3000, 600), 1500, replace=False))
+    # bursts start >= 800 samples apart: a burst lasts up to 720, and the unit keeps its
+    # refractory period (no two spikes within 1.5 ms) from one burst to the next
+    starts = np.sort(rng.choice(np.arange(3000, SECONDS * FS - 3000, 800), 1500, replace=False))
     gaps = rng.integers(90, 240, (starts.size, 3))  # 3-8 ms
     t = (starts[:, None] + np.c_[np.zeros(starts.size, int), np.cumsum(gaps, axis=1)]).ravel()
     decay = np.tile(0.7 ** np.arange(4), starts.size)
