@@ -29,6 +29,10 @@ import numpy as np
 MAX_TEMPLATE_SPIKES = 500  # spikes averaged per unit template (evenly spaced over the day)
 MAX_SPLIT_SPIKES = 2000  # spikes of a cluster re-clustered by the split pass (evenly spaced)
 SPLIT_DEPTH = 4  # times a cluster's parts are split again
+#: the matching pass's version, part of the sort file's name when the pass is on
+#: (:func:`hippoflow.sorting.sort.sort_name`): raised when what it finds changes, so that a
+#: rerun sorts again (2: spike times on the waveform's largest |value|)
+VERSION = 2
 
 
 def _snippets(x, t, before, after):
@@ -130,15 +134,34 @@ def find_spikes(rec, templates, nbefore: int, method: str, method_kwargs: dict):
     )
 
 
+def centre_on_peaks(x, times, labels, before: int, after: int):
+    """Each cluster's spike times moved onto its mean waveform's largest |value|, where that
+    lies within ``before`` samples of the spike (MountainSort5 detects troughs, so a
+    positive-going unit's spikes sit on the trough after its peak, and two clusters of one
+    unit can sit on different troughs); returns (times, labels) by time."""
+    times, labels = np.asarray(times, np.int64), np.asarray(labels, np.int64)
+    units, templates = unit_templates(x, times, labels, before, after)
+    moved = times.copy()
+    for u, w in zip(units, templates, strict=True):
+        shift = int(np.argmax(np.abs(w))) - before
+        if abs(shift) <= before:
+            moved[labels == u] += shift
+    inside = (moved >= 0) & (moved < len(x))
+    order = np.argsort(moved[inside], kind="stable")
+    return moved[inside][order], labels[inside][order]
+
+
 def match_spikes(rec, times, labels, min_amplitude: float, before: int, after: int, split_npc=0):
     """Every unit's spikes found on ``rec`` (one-channel recording, noise units) by template
-    matching with its mean waveform (:func:`unit_templates`; with ``split_npc``, the mean
+    matching with its mean waveform, centred on the waveform's largest |value|
+    (:func:`centre_on_peaks`: a spike's time is its largest excursion) (:func:`unit_templates`; with ``split_npc``, the mean
     waveforms of each cluster's parts, :func:`split_templates`); returns (sample indices, unit
     labels) by time.  A spike counts when its least-squares amplitude is at least
     ``min_amplitude`` x its template.  A unit whose template is too faint to stand out of the
     noise at that amplitude (:func:`noise_floor`) is left out.  No clustered spikes: nothing
     to match."""
     x = rec.get_traces(segment_index=0, return_in_uV=False)[:, 0]
+    times, labels = centre_on_peaks(x, times, labels, before, after)
     if split_npc:
         templates = split_templates(x, times, labels, before, after, int(split_npc))
         units = np.arange(1, len(templates) + 1, dtype=np.int64)

@@ -84,8 +84,14 @@ def sort_args(params: dict | None) -> dict:
 
 
 def sort_name(params: dict) -> str:
-    """DPT file name of a day-channel sort, e.g. ``mountainsort_1a2b.hkl``."""
-    return dpt.hkl_name("mountainsort", sort_args(params))
+    """DPT file name of a day-channel sort, e.g. ``mountainsort_1a2b.hkl``: its hash covers
+    the sorter keys and, with template matching on, the matching pass's version."""
+    from hippoflow.sorting.match import VERSION
+
+    args = sort_args(params)
+    if args["template_matching"]:
+        args = {**args, "matching": VERSION}
+    return dpt.hkl_name("mountainsort", args)
 
 
 def limit_args(params: dict | None) -> dict:

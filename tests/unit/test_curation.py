@@ -22,8 +22,8 @@ from hippoflow import dpt
 from hippoflow.errors import InputError
 from hippoflow.qc import figures, tables
 from hippoflow.sorting import curate as curation
+from hippoflow.sorting import match, steps
 from hippoflow.sorting import sort as sorting
-from hippoflow.sorting import steps
 from hippoflow.sorting.runner import SorterError, run_sorter
 
 FS = 30000
@@ -59,7 +59,11 @@ def dpt_hash(args: dict) -> str:
 # ---- file names: the sort's hash covers the sorter only, the curated file's the curation
 def test_sort_name_covers_the_sorter_keys_only():
     d = sorting.DEFAULTS
-    assert sorting.sort_name({}) == f"mountainsort_{dpt_hash({k: d[k] for k in SORTER_KEYS})}.hkl"
+    # the sorter keys and, with template matching on (the default), the pass's version
+    named = {**{k: d[k] for k in SORTER_KEYS}, "matching": match.VERSION}
+    assert sorting.sort_name({}) == f"mountainsort_{dpt_hash(named)}.hkl"
+    off = {**{k: d[k] for k in SORTER_KEYS}, "template_matching": False}
+    assert sorting.sort_name({"template_matching": False}) == f"mountainsort_{dpt_hash(off)}.hkl"
     assert sorting.sort_name({"min_snr": 9.0, "merge_distance": 0}) == sorting.sort_name({})
     assert sorting.sort_name({"time_limit_factor": 3.0}) == sorting.sort_name({})
     assert sorting.sort_name({"detect_threshold": 5.0}) != sorting.sort_name({})

@@ -137,3 +137,29 @@ def test_a_template_too_faint_to_stand_out_of_the_noise_is_left_out():
     assert set(np.unique(labels)) == {1}
     recall, precision = _recall_precision(t_big, times[labels == 1])
     assert recall > 0.98 and precision > 0.98, (recall, precision)
+
+
+def test_spike_times_move_onto_the_waveforms_largest_excursion():
+    """A positive-going unit (the generator's waveform, its largest |value| at its own spike
+    time) clustered on the trough after its peak, in two clusters that sit on different
+    samples (as MountainSort5's trough detection gives): after centring, both clusters' spike
+    times are the true ones (within 1 sample), and a negative-going unit's stay where they
+    were."""
+    from hippoflow.sorting.match import centre_on_peaks
+
+    pos, neg = _unit(15, NARROW, sign=1), _unit(12, WIDE)
+    assert np.argmax(np.abs(pos)) == BEFORE and np.argmax(np.abs(neg)) == BEFORE
+    trough = int(np.argmin(pos[BEFORE:]))  # samples from the peak to the trough after it
+    assert trough > 5
+    rng = np.random.default_rng(5)
+    n = int(60 * FS)
+    tp = np.sort(rng.choice(np.arange(200, n - 200, 150), 300, replace=False))
+    tn = np.sort(rng.choice(np.arange(275, n - 200, 150), 300, replace=False))
+    x = _data([pos, neg], [tp, tn], n)
+    half = np.arange(tp.size) % 2 == 0
+    times = np.r_[tp[half] + trough, tp[~half] + trough + 3, tn]
+    labels = np.r_[np.full(half.sum(), 1), np.full((~half).sum(), 2), np.full(tn.size, 3)]
+    order = np.argsort(times, kind="stable")
+    t, u = centre_on_peaks(x, times[order], labels[order], BEFORE, AFTER)
+    for unit, truth in ((1, tp[half]), (2, tp[~half]), (3, tn)):
+        assert np.max(np.abs(np.sort(t[u == unit]) - truth)) <= 1, unit
