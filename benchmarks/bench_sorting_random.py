@@ -12,8 +12,8 @@ Per member: our sort (the ``sort`` and ``curate`` steps, :mod:`hippoflow.sorting
 config's defaults), the oracle (SpikeInterface's ``wobble`` template matcher given the true
 templates, :func:`hippoflow.synth.groundtruth.oracle`), our sort without curation (the sort
 step's units, template matching included), MountainSort5 alone (the sort step with
-``template_matching`` off, no curation) and, on the report half, the peers of ``HIPPOFLOW_RANDOM_PEERS`` (default
-``tdc2,sc2``: Tridesclous2 and SpykingCircus2 of the pinned SpikeInterface, run in this process
+``template_matching`` off, no curation) and, on the report half, the peers of
+``HIPPOFLOW_RANDOM_PEERS`` (default ``tdc2,sc2``: Tridesclous2 and SpykingCircus2 of the pinned SpikeInterface, run in this process
 after one warm-up call so numba's one-off compilation is not counted).  Per true unit:
 accuracy over the day (SpikeInterface's ground-truth comparison; one cell for the whole day),
 its SNR and separability d' (distance of its template to the nearest other unit's after the
@@ -23,10 +23,10 @@ them).  Units whose oracle accuracy is below 0.8 are inseparable on one channel 
 apart.
 
 Sorts are cached in ``HIPPOFLOW_RANDOM_CACHE`` (default benchmarks/work/sorting_random, kept):
-a rerun with changed curation sorts nothing; a changed sorter parameter changes the sort's
-file name and re-sorts.  ``python -m benchmarks sorting_random`` (the full suite, about 1.5 hours on one core with
-nothing cached); ``HIPPOFLOW_RANDOM_MEMBERS=60 python -m benchmarks sorting_random`` (the
-first 60 members).
+a rerun with changed curation sorts nothing; a changed sorter parameter or matching version
+changes the sort's file name and re-sorts.  ``python -m benchmarks sorting_random`` (the full
+suite, about 1.5 hours on one core with nothing cached);
+``HIPPOFLOW_RANDOM_MEMBERS=60 python -m benchmarks sorting_random`` (the first 60 members).
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ The rules, in the order they are applied (each can be switched off):
    to 4 samples; and, with ``unimodality_test``, units whose sampled waveforms are one
    population: unimodal projections onto the difference of their templates and onto the
    difference of their shapes, amplitude set aside (isosplit6), unless their trains fire
-   within each other's refractory period more often than within their own, or one shape (amplitude
-   set aside) with the smaller unit's spikes following the larger one's as in bursts
+   within each other's refractory period more often than within their own; or one shape
+   (amplitude set aside) with the smaller unit's spikes following the larger one's as in bursts
    (:func:`merge_units`, :func:`unimodal`, :func:`refractory_gap`, :func:`burst_excess`);
 2. ``min_spikes``, ``min_snr``: units below either are dropped;
 3. ``max_coincidence``: a unit this fraction of whose spikes sit at one lag (0.2 ms window,
@@ -208,27 +208,29 @@ def _merge_evidence(wa, wb, s, trains, a, b, total, gap, sizes=None, fs=30000.0)
     along every direction, while amplitude jitter or a burst can blur two units of different
     shape into one mode along the first), unless their trains are long enough to tell and fire
     within each other's refractory period more often than within their own (two units that
-    fire independently, :func:`refractory_gap`); or one population by shape alone (amplitude
-    set aside) with the smaller
-    unit's spikes following the larger's within a burst's intervals (:data:`BURST_MS`) more
-    often than independent trains would (p < :data:`GAP_ALPHA`): a bursting unit's decaying
-    spikes.
+    fire independently, :func:`refractory_gap`); or one population by shape alone with the
+    smaller unit's spikes following the larger's within a burst's intervals
+    (:data:`BURST_MS`) more often than independent trains would (p < :data:`GAP_ALPHA`): a
+    bursting unit's decaying spikes.  Each test runs once, and only when its answer is needed.
     """
-    if trains is None:
-        one = unimodal(wa, wb, s) and unimodal(wa, wb, s, shape_only=True)
-        return "unimodal" if one else None
-    p, power = refractory_gap(trains[a], trains[b], total, *gap)
-    independent = power < GAP_ALPHA and p < GAP_ALPHA
-    if unimodal(wa, wb, s) and unimodal(wa, wb, s, shape_only=True):
-        return None if independent else "unimodal"
-    if sizes is not None:
-        big, small = (a, b) if sizes[a] >= sizes[b] else (b, a)
-        lo, hi = (int(v / 1000 * fs) for v in BURST_MS)
-        if burst_excess(trains[big], trains[small], total, lo, hi) < GAP_ALPHA and unimodal(
-            wa, wb, s, shape_only=True
-        ):
-            return "burst"
-    return None
+    shape = None  # one population by shape alone (amplitude set aside)
+    if unimodal(wa, wb, s):
+        shape = unimodal(wa, wb, s, shape_only=True)
+        if shape:
+            if trains is None:
+                return "unimodal"
+            p, power = refractory_gap(trains[a], trains[b], total, *gap)
+            independent = power < GAP_ALPHA and p < GAP_ALPHA
+            return None if independent else "unimodal"
+    if trains is None or sizes is None:
+        return None
+    big, small = (a, b) if sizes[a] >= sizes[b] else (b, a)
+    lo, hi = (int(v / 1000 * fs) for v in BURST_MS)
+    if burst_excess(trains[big], trains[small], total, lo, hi) >= GAP_ALPHA:
+        return None
+    if shape is None:
+        shape = unimodal(wa, wb, s, shape_only=True)
+    return "burst" if shape else None
 
 
 def merge_units(

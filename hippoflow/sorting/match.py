@@ -153,10 +153,10 @@ def centre_on_peaks(x, times, labels, before: int, after: int):
 
 def match_spikes(rec, times, labels, min_amplitude: float, before: int, after: int, split_npc=0):
     """Every unit's spikes found on ``rec`` (one-channel recording, noise units) by template
-    matching with its mean waveform, centred on the waveform's largest |value|
-    (:func:`centre_on_peaks`: a spike's time is its largest excursion) (:func:`unit_templates`; with ``split_npc``, the mean
-    waveforms of each cluster's parts, :func:`split_templates`); returns (sample indices, unit
-    labels) by time.  A spike counts when its least-squares amplitude is at least
+    matching with its mean waveform (:func:`unit_templates`; with ``split_npc``, the mean
+    waveforms of each cluster's parts, :func:`split_templates`), after each cluster's spikes
+    are moved onto its waveform's largest |value| (:func:`centre_on_peaks`: a spike's time is
+    its largest excursion); returns (sample indices, unit labels) by time.  A spike counts when its least-squares amplitude is at least
     ``min_amplitude`` x its template.  A unit whose template is too faint to stand out of the
     noise at that amplitude (:func:`noise_floor`) is left out.  No clustered spikes: nothing
     to match."""

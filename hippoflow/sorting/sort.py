@@ -37,6 +37,7 @@ from hippoflow.config import defaults
 from hippoflow.scratch import scratch_root
 from hippoflow.sorting.cells import FS
 from hippoflow.sorting.concat import Concatenation, concatenate, recording, write_scaled
+from hippoflow.sorting.match import VERSION as MATCH_VERSION
 from hippoflow.sorting.match import match_spikes
 from hippoflow.sorting.outcome import FAILED
 from hippoflow.sorting.runner import DEFAULT_SORTER, SorterError, run_sorter
@@ -86,11 +87,9 @@ def sort_args(params: dict | None) -> dict:
 def sort_name(params: dict) -> str:
     """DPT file name of a day-channel sort, e.g. ``mountainsort_1a2b.hkl``: its hash covers
     the sorter keys and, with template matching on, the matching pass's version."""
-    from hippoflow.sorting.match import VERSION
-
     args = sort_args(params)
     if args["template_matching"]:
-        args = {**args, "matching": VERSION}
+        args = {**args, "matching": MATCH_VERSION}
     return dpt.hkl_name("mountainsort", args)
 
 
